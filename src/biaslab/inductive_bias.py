@@ -1,0 +1,617 @@
+"""Inductive bias: what a network prefers before and during training.
+
+Data makers, models, training runs and measurements for chapter 1. Each function names the
+section that teaches it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .core import (
+    _check_fraction,
+    _check_nonnegative,
+    _check_positive_int,
+    make_activation,
+    make_mlp,
+    train,
+)
+
+__all__ = [
+    "FourierFeatures",
+    "sum_of_sines",
+    "frequency_errors",
+    "first_fit_step",
+    "spectral_bias_run",
+    "periodic_extrapolation",
+    "ModularData",
+    "modular_addition_data",
+    "ModularAdditionMLP",
+    "grokking_run",
+    "grokking_steps",
+    "embedding_spectrum",
+    "fourier_power_share",
+    "linear_grokking_run",
+    "plot_frequency_errors",
+    "plot_extrapolation",
+    "plot_grokking",
+    "plot_embedding_spectrum",
+]
+
+
+# ======================================================================================
+# Spectral bias
+# ======================================================================================
+def sum_of_sines(
+    n: int = 256, freqs: Sequence[int] = (1, 4, 8, 16), amplitudes: Sequence[float] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A 1-D target ``sum_k A_k sin(2 pi k x)`` on a uniform grid of ``n`` points in [0, 1).
+
+    Args:
+        n: grid size; must exceed twice the largest frequency (Nyquist).
+        freqs: positive integer frequencies.
+        amplitudes: one per frequency (default all 1).
+
+    Returns:
+        ``(x, y)`` with shapes ``(n, 1)`` and ``(n, 1)``.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+    n = _check_positive_int(n, "n", 2)
+    freqs = _check_freqs(freqs)
+    if amplitudes is None:
+        amplitudes = [1.0] * len(freqs)
+    if len(amplitudes) != len(freqs):
+        raise ValueError(f"amplitudes must have one entry per frequency ({len(freqs)}), got {len(amplitudes)}")
+    if 2 * max(freqs) >= n:
+        raise ValueError(f"n must exceed twice the largest frequency ({2 * max(freqs)}), got {n}")
+    x = torch.arange(n, dtype=torch.float32).unsqueeze(1) / n
+    y = sum(a * torch.sin(2 * math.pi * k * x) for a, k in zip(amplitudes, freqs))
+    return x, y
+
+
+def _check_freqs(freqs: Sequence[int]) -> list[int]:
+    if isinstance(freqs, (str, bytes)) or not isinstance(freqs, Sequence) or len(freqs) == 0:
+        raise TypeError("freqs must be a non-empty sequence of positive integers")
+    out = []
+    for k in freqs:
+        out.append(_check_positive_int(k, "each frequency in freqs"))
+    return out
+
+
+def frequency_errors(y_pred: torch.Tensor, y_true: torch.Tensor, freqs: Sequence[int]) -> dict[int, float]:
+    """Relative error of the fit at each frequency: ``|F_pred(k) - F_true(k)| / |F_true(k)|``.
+
+    Both signals must be sampled on the same uniform grid over one period, as made by
+    :func:`sum_of_sines`; the discrete Fourier transform then isolates each frequency exactly.
+
+    Args:
+        y_pred, y_true: tensors of shape ``(n,)`` or ``(n, 1)``.
+        freqs: the frequencies to report.
+
+    Returns:
+        ``{k: relative_error}``.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+    freqs = _check_freqs(freqs)
+    yp = torch.as_tensor(y_pred).detach().reshape(-1).cpu().double()
+    yt = torch.as_tensor(y_true).detach().reshape(-1).cpu().double()
+    if yp.shape != yt.shape:
+        raise ValueError(f"y_pred and y_true must have the same length, got {yp.numel()} and {yt.numel()}")
+    fp, ft = torch.fft.rfft(yp), torch.fft.rfft(yt)
+    floor = 1e-5 * max(ft.abs().max().item(), 1e-300)
+    out = {}
+    for k in freqs:
+        if k >= len(ft):
+            raise ValueError(f"frequency {k} is above the grid's Nyquist limit {len(ft) - 1}")
+        denom = ft[k].abs().item()
+        if denom <= floor:
+            raise ValueError(f"y_true has no component at frequency {k}")
+        out[k] = (fp[k] - ft[k]).abs().item() / denom
+    return out
+
+
+def first_fit_step(history: pd.DataFrame, freq: int, tol: float = 0.1) -> float:
+    """The first recorded step at which frequency ``freq``'s relative error is below ``tol``.
+
+    Args:
+        history: from :func:`spectral_bias_run` (columns ``step`` and ``err_k``).
+        freq: the frequency.
+        tol: the error threshold.
+
+    Returns:
+        The step, or ``inf`` if the frequency was never fitted.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+    col = f"err_{freq}"
+    if col not in history:
+        raise ValueError(f"history has no column {col!r}; recorded frequencies: "
+                         f"{[c for c in history.columns if c.startswith('err_')]}")
+    hit = history.loc[history[col] < tol, "step"]
+    return float(hit.iloc[0]) if len(hit) else math.inf
+
+
+class FourierFeatures(nn.Module):
+    """Map ``x`` in [0, 1] to ``[sin(2 pi k x), cos(2 pi k x)]`` for ``k = 1..n_freqs``.
+
+    A fixed positional encoding: it hands the network high frequencies as inputs, so that it
+    no longer has to build them from smooth pieces.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+
+    def __init__(self, n_freqs: int = 32) -> None:
+        super().__init__()
+        n_freqs = _check_positive_int(n_freqs, "n_freqs")
+        self.register_buffer("k", torch.arange(1, n_freqs + 1, dtype=torch.float32))
+        self.out_dim = 2 * n_freqs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = 2 * math.pi * x * self.k
+        return torch.cat([torch.sin(z), torch.cos(z)], dim=-1)
+
+
+def spectral_bias_run(
+    freqs: Sequence[int] = (1, 4, 8, 16),
+    fourier_features: int = 0,
+    steps: int = 3000,
+    n: int = 256,
+    width: int = 256,
+    depth: int = 3,
+    lr: float = 1e-3,
+    eval_every: int = 25,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Fit a ReLU MLP to :func:`sum_of_sines` and record the relative error per frequency.
+
+    Args:
+        freqs: the target's frequencies.
+        fourier_features: 0 for raw inputs, else the number of :class:`FourierFeatures`.
+        steps, n, width, depth, lr, eval_every: training settings (full-batch Adam).
+        seed: initialization seed.
+        device: where to train.
+
+    Returns:
+        History with ``step``, ``loss`` and ``err_k`` for every frequency ``k``.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+    fourier_features = int(_check_nonnegative(fourier_features, "fourier_features"))
+    x, y = sum_of_sines(n, freqs)
+    torch.manual_seed(seed)
+    if fourier_features:
+        enc = FourierFeatures(fourier_features)
+        model: nn.Module = nn.Sequential(enc, make_mlp(enc.out_dim, 1, width, depth, "relu"))
+    else:
+        model = make_mlp(1, 1, width, depth, "relu")
+    model = model.to(device)
+    xd = x.to(device)
+
+    def eval_fn(m: nn.Module, step: int) -> dict[str, float]:
+        errs = frequency_errors(m(xd), y, freqs)
+        return {f"err_{k}": v for k, v in errs.items()}
+
+    return train(model, x, y, F.mse_loss, steps=steps, lr=lr, eval_every=eval_every, eval_fn=eval_fn, seed=seed)
+
+
+def periodic_extrapolation(
+    activation: str,
+    steps: int = 2000,
+    n: int = 200,
+    width: int = 64,
+    depth: int = 2,
+    lr: float = 1e-2,
+    train_range: tuple[float, float] = (-2 * math.pi, 2 * math.pi),
+    test_range: tuple[float, float] = (2 * math.pi, 6 * math.pi),
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> dict[str, object]:
+    """Fit ``sin(x)`` on ``train_range`` and measure the error outside it.
+
+    Args:
+        activation: ``"relu"``, ``"tanh"``, ``"snake"`` or another name from ``ACTIVATIONS``.
+        steps, n, width, depth, lr: training settings (full-batch Adam).
+        train_range, test_range: intervals (low, high).
+        seed: initialization seed.
+        device: where to train.
+
+    Returns:
+        ``{"train_mse", "extrap_mse", "x", "y_pred", "model"}``; ``x`` spans both intervals.
+
+    See: chapters/01_inductive_bias/spectral_bias (periodic extrapolation).
+    """
+    for name, (lo, hi) in (("train_range", train_range), ("test_range", test_range)):
+        if not lo < hi:
+            raise ValueError(f"{name} must be (low, high) with low < high, got {(lo, hi)}")
+    torch.manual_seed(seed)
+    x = torch.linspace(*train_range, n).unsqueeze(1)
+    y = torch.sin(x)
+    model = make_mlp(1, 1, width, depth, activation).to(device)
+    train(model, x, y, F.mse_loss, steps=steps, lr=lr, eval_every=steps, seed=seed)
+    lo, hi = min(train_range[0], test_range[0]), max(train_range[1], test_range[1])
+    xs = torch.linspace(lo, hi, 800).unsqueeze(1)
+    xt = torch.linspace(*test_range, 400).unsqueeze(1)
+    model.eval()
+    with torch.no_grad():
+        train_mse = F.mse_loss(model(x.to(device)).cpu(), y).item()
+        extrap_mse = F.mse_loss(model(xt.to(device)).cpu(), torch.sin(xt)).item()
+        y_pred = model(xs.to(device)).cpu()
+    return {"train_mse": train_mse, "extrap_mse": extrap_mse, "x": xs.squeeze(1), "y_pred": y_pred.squeeze(1), "model": model}
+
+
+# ======================================================================================
+# Grokking
+# ======================================================================================
+@dataclass
+class ModularData:
+    """All pairs ``(a, b)`` of ``Z_p`` with label ``(a + b) mod p``, split into train/test.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+
+    p: int
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def modular_addition_data(p: int = 47, train_frac: float = 0.6, seed: int = 0) -> ModularData:
+    """Every pair of residues mod ``p`` with its sum mod ``p``, split at random.
+
+    Args:
+        p: the modulus (>= 2).
+        train_frac: fraction of the ``p * p`` pairs used for training, in (0, 1).
+        seed: seed of the split.
+
+    Returns:
+        A :class:`ModularData`; inputs are integer pairs of shape ``(m, 2)``.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    p = _check_positive_int(p, "p", 2)
+    train_frac = _check_fraction(train_frac, "train_frac")
+    if train_frac >= 1:
+        raise ValueError(f"train_frac must be < 1 to leave a test set, got {train_frac}")
+    a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
+    X = torch.stack([a.reshape(-1), b.reshape(-1)], dim=1)
+    y = (X[:, 0] + X[:, 1]) % p
+    perm = torch.randperm(p * p, generator=torch.Generator().manual_seed(seed))
+    m = int(round(train_frac * p * p))
+    tr, te = perm[:m], perm[m:]
+    return ModularData(p, X[tr], y[tr], X[te], y[te])
+
+
+class ModularAdditionMLP(nn.Module):
+    """Embed both residues with one shared table, concatenate, and classify with an MLP.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+
+    def __init__(self, p: int, emb_dim: int = 64, hidden: int = 128) -> None:
+        super().__init__()
+        p = _check_positive_int(p, "p", 2)
+        self.p = p
+        self.embed = nn.Embedding(p, _check_positive_int(emb_dim, "emb_dim"))
+        self.mlp = nn.Sequential(nn.Linear(2 * emb_dim, _check_positive_int(hidden, "hidden")), nn.ReLU(), nn.Linear(hidden, p))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if X.ndim != 2 or X.shape[1] != 2:
+            raise ValueError(f"X must have shape (m, 2), got {tuple(X.shape)}")
+        e = self.embed(X)  # (m, 2, emb)
+        return self.mlp(e.reshape(len(X), -1))
+
+
+def grokking_run(
+    p: int = 47,
+    train_frac: float = 0.6,
+    weight_decay: float = 1.0,
+    steps: int = 4000,
+    lr: float = 1e-3,
+    emb_dim: int = 64,
+    hidden: int = 128,
+    eval_every: int = 50,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[pd.DataFrame, ModularAdditionMLP]:
+    """Train :class:`ModularAdditionMLP` full-batch with AdamW and record train/test accuracy.
+
+    Args:
+        p, train_frac: the task (see :func:`modular_addition_data`).
+        weight_decay: AdamW's decoupled weight decay (grokking needs it).
+        steps, lr, emb_dim, hidden, eval_every: training settings.
+        seed: seed of the split and the initialization.
+        device: where to train.
+
+    Returns:
+        ``(history, model)``; history columns ``step``, ``loss``, ``train_acc``, ``test_acc``.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    data = modular_addition_data(p, train_frac, seed)
+    torch.manual_seed(seed)
+    model = ModularAdditionMLP(p, emb_dim, hidden).to(device)
+    Xte, yte = data.X_test.to(device), data.y_test.to(device)
+    Xtr, ytr = data.X_train.to(device), data.y_train.to(device)
+
+    def eval_fn(m: nn.Module, step: int) -> dict[str, float]:
+        return {
+            "train_acc": (m(Xtr).argmax(1) == ytr).float().mean().item(),
+            "test_acc": (m(Xte).argmax(1) == yte).float().mean().item(),
+        }
+
+    hist = train(
+        model, data.X_train, data.y_train, F.cross_entropy, steps=steps, lr=lr, optimizer="adamw",
+        weight_decay=weight_decay, eval_every=eval_every, eval_fn=eval_fn, seed=seed,
+        optimizer_kwargs={"betas": (0.9, 0.98)},
+    )
+    return hist, model
+
+
+def grokking_steps(history: pd.DataFrame, train_level: float = 0.99, test_level: float = 0.9) -> dict[str, float]:
+    """When training accuracy first reached ``train_level`` and test accuracy ``test_level``.
+
+    Args:
+        history: with columns ``step``, ``train_acc``, ``test_acc``.
+        train_level, test_level: accuracy thresholds.
+
+    Returns:
+        ``{"t_train", "t_test", "ratio"}``; a level never reached gives ``inf``.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    for col in ("step", "train_acc", "test_acc"):
+        if col not in history:
+            raise ValueError(f"history needs a {col!r} column")
+
+    def first(col: str, level: float) -> float:
+        hit = history.loc[history[col] >= level, "step"]
+        return float(hit.iloc[0]) if len(hit) else math.inf
+
+    t_tr, t_te = first("train_acc", train_level), first("test_acc", test_level)
+    ratio = t_te / t_tr if t_tr > 0 and math.isfinite(t_tr) else math.inf
+    return {"t_train": t_tr, "t_test": t_te, "ratio": ratio}
+
+
+def embedding_spectrum(embedding: torch.Tensor) -> np.ndarray:
+    """Share of an embedding table's power at each frequency ``k = 1..p // 2``.
+
+    The rows of ``embedding`` are indexed by residues ``0..p-1``; the discrete Fourier
+    transform along that axis measures how much of the table is made of waves
+    ``cos(2 pi k a / p + phase)``.
+
+    Args:
+        embedding: tensor of shape ``(p, d)``.
+
+    Returns:
+        Array of length ``p // 2`` that sums to 1.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    E = torch.as_tensor(embedding).detach().cpu().double()
+    if E.ndim != 2 or E.shape[0] < 2:
+        raise ValueError(f"embedding must be 2-D (p, d) with p >= 2, got shape {tuple(E.shape)}")
+    p = E.shape[0]
+    power = (torch.fft.rfft(E - E.mean(0), dim=0).abs() ** 2).sum(1)[1 : p // 2 + 1]
+    return (power / power.sum()).numpy()
+
+
+def fourier_power_share(embedding: torch.Tensor, top_k: int = 6) -> float:
+    """Share of an embedding table's power held by its ``top_k`` strongest frequencies.
+
+    A grokked modular-addition network embeds residues on a few waves, the structure it uses
+    to add mod ``p``; a random table spreads its power evenly (about ``top_k / (p // 2)``).
+
+    Args:
+        embedding: tensor of shape ``(p, d)``.
+        top_k: number of frequencies (1 .. p // 2).
+
+    Returns:
+        A number in (0, 1].
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    spec = embedding_spectrum(embedding)
+    top_k = _check_positive_int(top_k, "top_k")
+    if top_k > len(spec):
+        raise ValueError(f"top_k must be <= p // 2 = {len(spec)}, got {top_k}")
+    return float(np.sort(spec)[::-1][:top_k].sum())
+
+
+def linear_grokking_run(
+    d: int = 200,
+    n_train: int = 220,
+    n_test: int = 2000,
+    steps: int = 4000,
+    lr: float = 0.1,
+    eps: float = 0.01,
+    init_scale: float = 1.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Teacher-student linear regression trained by gradient descent, scored as a classifier.
+
+    Inputs ``x ~ N(0, I_d)``, teacher ``w* ~ N(0, I_d / d)`` (so targets have unit variance),
+    student initialized at ``init_scale * N(0, I_d / d)``. A sample counts as correct when its squared error is below
+    ``eps``; the "accuracy" of this regression then jumps, and test accuracy lags training
+    accuracy by a delay that grows with ``d / n_train``.
+
+    Args:
+        d: input dimension.
+        n_train, n_test: sample sizes.
+        steps: gradient-descent steps on the mean squared error.
+        lr: step size.
+        eps: squared-error threshold that defines "correct".
+        init_scale: standard deviation of the student's initial weights.
+        seed: seed of data, teacher and student.
+
+    Returns:
+        History with ``step``, ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc``.
+
+    See: chapters/01_inductive_bias/grokking (linear estimators).
+    """
+    d = _check_positive_int(d, "d")
+    n_train = _check_positive_int(n_train, "n_train")
+    n_test = _check_positive_int(n_test, "n_test")
+    steps = _check_positive_int(steps, "steps")
+    eps = _check_fraction(eps, "eps", 0.0, float("inf"))
+    g = torch.Generator().manual_seed(seed)
+    w_star = torch.randn(d, generator=g, dtype=torch.float64) / math.sqrt(d)
+    Xtr = torch.randn(n_train, d, generator=g, dtype=torch.float64)
+    Xte = torch.randn(n_test, d, generator=g, dtype=torch.float64)
+    ytr, yte = Xtr @ w_star, Xte @ w_star
+    w = init_scale * torch.randn(d, generator=g, dtype=torch.float64) / math.sqrt(d)
+    rows = []
+    log_steps = set(np.unique(np.geomspace(1, steps, 200).astype(int)).tolist()) | {0}
+    for t in range(steps + 1):
+        if t in log_steps:
+            etr, ete = (Xtr @ w - ytr) ** 2, (Xte @ w - yte) ** 2
+            rows.append({
+                "step": t, "train_loss": etr.mean().item(), "test_loss": ete.mean().item(),
+                "train_acc": (etr < eps).double().mean().item(), "test_acc": (ete < eps).double().mean().item(),
+            })
+        grad = 2 * Xtr.T @ (Xtr @ w - ytr) / n_train
+        w = w - lr * grad
+    return pd.DataFrame(rows)
+
+
+# ======================================================================================
+# Plots
+# ======================================================================================
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def plot_frequency_errors(history: pd.DataFrame, ax=None, title: str | None = None, log_steps: bool = False):
+    """Heat map of the relative error of each frequency (rows) over training steps (columns).
+
+    Args:
+        history: from :func:`spectral_bias_run`.
+        ax: matplotlib axes to draw on (a new figure if ``None``).
+        title: axes title.
+        log_steps: thin the columns to roughly log-spaced steps.
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/spectral_bias.
+    """
+    import seaborn as sns
+
+    cols = [c for c in history.columns if c.startswith("err_")]
+    if not cols:
+        raise ValueError("history has no err_<k> columns; make it with spectral_bias_run")
+    ax = _axes(ax)
+    h = history
+    if log_steps:
+        keep = np.unique(np.geomspace(1, len(h) - 1, 60).astype(int))
+        h = h.iloc[np.r_[0, keep]]
+    mat = h.set_index("step")[cols].T.clip(upper=1.0)
+    mat.index = [c.split("_")[1] for c in cols]
+    sns.heatmap(mat, ax=ax, cmap="magma_r", vmin=0, vmax=1, cbar_kws={"label": "relative error (clipped at 1)"})
+    ticks = np.linspace(0, mat.shape[1] - 1, 6).astype(int)
+    ax.set_xticks(ticks + 0.5)
+    ax.set_xticklabels([f"{int(mat.columns[i])}" for i in ticks], rotation=0)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("frequency k")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_extrapolation(results: dict[str, dict], train_range: tuple[float, float] = (-2 * math.pi, 2 * math.pi), ax=None):
+    """Predictions of several fits of ``sin(x)`` against the truth, training interval shaded.
+
+    Args:
+        results: ``{activation_name: periodic_extrapolation(...) output}``.
+        train_range: the training interval to shade.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/spectral_bias (periodic extrapolation).
+    """
+    if not results:
+        raise ValueError("results must contain at least one fit")
+    ax = _axes(ax)
+    x = next(iter(results.values()))["x"].numpy()
+    ax.axvspan(*train_range, color="0.92", label="training interval")
+    ax.plot(x, np.sin(x), color="black", lw=2, label="sin(x)")
+    for name, r in results.items():
+        ax.plot(r["x"].numpy(), r["y_pred"].numpy(), lw=1.5, label=f"{name} (extrapolation MSE {r['extrap_mse']:.2f})")
+    ax.set_ylim(-3, 3)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_grokking(histories: dict[str, pd.DataFrame], ax=None):
+    """Train (dashed) and test (solid) accuracy over steps on a log axis, one colour per run.
+
+    Args:
+        histories: ``{label: history}`` from :func:`grokking_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    import seaborn as sns
+
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = _axes(ax)
+    colors = sns.color_palette("colorblind", len(histories))
+    for c, (label, h) in zip(colors, histories.items()):
+        h = h[h.step > 0]
+        ax.plot(h.step, h.train_acc, "--", color=c, label=f"{label}: train")
+        ax.plot(h.step, h.test_acc, "-", color=c, lw=2, label=f"{label}: test")
+    ax.set_xscale("log")
+    ax.set_xlabel("training step (log scale)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_embedding_spectrum(embeddings: dict[str, torch.Tensor], ax=None):
+    """Power of an embedding table at each frequency ``k = 1..p // 2`` (normalized to sum 1).
+
+    Args:
+        embeddings: ``{label: table of shape (p, d)}``.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/grokking.
+    """
+    if not embeddings:
+        raise ValueError("embeddings must contain at least one table")
+    ax = _axes(ax)
+    n = len(embeddings)
+    for i, (label, E) in enumerate(embeddings.items()):
+        power = embedding_spectrum(E)
+        k = np.arange(1, len(power) + 1)
+        ax.bar(k + (i - (n - 1) / 2) * 0.8 / n, power, width=0.8 / n, label=label)
+    ax.set_xlabel("frequency k of cos(2 pi k a / p)")
+    ax.set_ylabel("share of embedding power")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

@@ -1,0 +1,123 @@
+"""The book's structure: notebooks in sync with their sources, links derived from
+_config.yml, every section built to the pattern, every TOC entry present."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+from jupytext.compare import compare_notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import booktools  # noqa: E402
+
+NOTEBOOKS = booktools.notebook_files()
+IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    out = [toc["root"]]
+
+    def walk(entries):
+        for e in entries:
+            if "file" in e:
+                out.append(e["file"])
+            walk(e.get("sections", []))
+            walk(e.get("chapters", []))
+
+    walk(toc.get("parts", []))
+    return out
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 2
+
+
+def test_every_toc_entry_exists_and_every_notebook_is_in_the_toc():
+    files = toc_files()
+    for f in files:
+        assert (ROOT / f"{f}.md").exists(), f"_toc.yml names {f} but {f}.md does not exist"
+    for nb in NOTEBOOKS:
+        doc = nb.relative_to(ROOT).with_suffix("").as_posix()
+        assert doc in files, f"{doc} is a notebook but not in _toc.yml"
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_notebook_source_is_myst_with_code(md):
+    nb = jupytext.read(md)
+    assert nb.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 3, "a section needs setup, demo and check cells"
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_ipynb_in_sync_and_without_outputs(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb} missing: run `make sync`"
+    raw = json.loads(ipynb.read_text())
+    for cell in raw["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{ipynb} stores outputs"
+    compare_notebooks(jupytext.read(ipynb), jupytext.read(md), fmt="md:myst", allow_expected_differences=False)
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_links_and_install_cell_derive_from_config(md):
+    text = md.read_text()
+    assert booktools.stamp_markdown(text, md) == text, "run `make sync`"
+    links = booktools.COLAB_RE.findall(text)
+    assert links and set(links) == {booktools.colab_url(md)}
+    link_path = links[0].split(f"/blob/{booktools.repo_branch()}/", 1)[1]
+    assert (ROOT / link_path).exists(), f"Colab link targets {link_path}, which does not exist"
+    nb = jupytext.read(md.with_suffix(".ipynb"))
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert first_code.source == booktools.install_cell_source()
+    assert "colab-install" in first_code.metadata.get("tags", [])
+    assert booktools.repo_url() in first_code.source
+
+
+def test_repository_url_written_only_in_config():
+    url = booktools.repo_url()
+    slug = booktools.repo_slug()
+    generated = {p.resolve() for p in NOTEBOOKS} | {p.with_suffix(".ipynb").resolve() for p in NOTEBOOKS}
+    offenders = []
+    for p in ROOT.rglob("*"):
+        if not p.is_file() or any(part in {".git", ".venv", "_build", "node_modules"} for part in p.parts):
+            continue
+        if p.suffix not in {".md", ".py", ".yml", ".yaml", ".toml", ".txt", ".ipynb", ".cfg", ""} or p.name == "_config.yml":
+            continue
+        if p.resolve() in generated:
+            continue  # stamped from _config.yml by tools/sync_notebooks.py, checked above
+        text = p.read_text(errors="ignore")
+        if url in text or slug in text:
+            offenders.append(p.relative_to(ROOT).as_posix())
+    assert not offenders, f"the repository URL is written outside _config.yml in: {offenders}"
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_section_follows_the_pattern(md):
+    text = md.read_text()
+    assert "**Learning objectives.**" in text
+    assert re.search(r"^## What we measured", text, re.M)
+    assert "biaslab.check_claim(" in text, "a section ends with a check cell"
+    assert re.search(r"\{cite(:t|:p)?\}`", text), "a section cites its papers"
+    n_ex = len(re.findall(r"^```\{exercise\}", text, re.M))
+    n_sol = len(re.findall(r"^```\{solution\}[^\n]*\n:class: dropdown", text, re.M))
+    assert 2 <= n_ex <= 4 and n_sol == n_ex, "2-4 exercises, each with a dropdown solution"
+    assert "seed_everything(0)" in text and "get_device()" in text
+
+
+def test_every_citation_resolves_to_the_bibliography():
+    bib = (ROOT / "references.bib").read_text()
+    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
+    cited = set()
+    for p in ROOT.glob("chapters/**/*.md"):
+        for group in re.findall(r"\{cite(?::[tp])?\}`([^`]+)`", p.read_text()):
+            cited |= {k.strip() for k in group.split(",")}
+    missing = cited - keys
+    assert not missing, f"cited but not in references.bib: {sorted(missing)}"

@@ -1,0 +1,124 @@
+"""Unit tests of biaslab.core: seeding, device, models, the training loop, claims."""
+
+import math
+
+import matplotlib
+import pandas as pd
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+import biaslab
+from biaslab.core import ACTIVATIONS, Snake, make_activation
+
+
+def test_seed_everything_repeats_random_draws():
+    biaslab.seed_everything(3)
+    a = torch.randn(5)
+    biaslab.seed_everything(3)
+    assert torch.equal(a, torch.randn(5))
+
+
+@pytest.mark.parametrize("bad, err", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+def test_seed_everything_rejects_bad_seed(bad, err):
+    with pytest.raises(err, match="seed"):
+        biaslab.seed_everything(bad)
+
+
+def test_get_device_is_cpu_without_gpu(capsys):
+    dev = biaslab.get_device()
+    assert dev.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert "biaslab: running on" in capsys.readouterr().out
+    biaslab.get_device(verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_make_activation_all_names(name):
+    x = torch.linspace(-2, 2, 9)
+    assert make_activation(name)(x).shape == x.shape
+
+
+def test_make_activation_unknown_name():
+    with pytest.raises(ValueError, match="unknown activation 'swishy'"):
+        make_activation("swishy")
+    with pytest.raises(TypeError, match="activation"):
+        make_activation(3)
+
+
+def test_snake_formula_and_bad_frequency():
+    x = torch.tensor([0.0, 1.0, -2.0])
+    assert torch.allclose(Snake(2.0)(x), x + torch.sin(2 * x) ** 2 / 2)
+    assert isinstance(Snake(1.0, learnable=True).a, torch.nn.Parameter)
+    with pytest.raises(ValueError, match="a must be > 0"):
+        Snake(0.0)
+
+
+def test_make_mlp_shapes_and_bad_sizes():
+    net = biaslab.make_mlp(3, 2, width=8, depth=2, activation="tanh")
+    assert net(torch.zeros(4, 3)).shape == (4, 2)
+    assert sum(isinstance(m, torch.nn.Linear) for m in net) == 3
+    with pytest.raises(ValueError, match="width must be >= 1"):
+        biaslab.make_mlp(3, 2, width=0)
+    with pytest.raises(ValueError, match="depth must be >= 1"):
+        biaslab.make_mlp(3, 2, depth=-1)
+    with pytest.raises(TypeError, match="in_dim must be an integer"):
+        biaslab.make_mlp(3.0, 2)
+
+
+def test_train_reduces_loss_and_returns_history():
+    torch.manual_seed(0)
+    X = torch.randn(64, 2)
+    y = X @ torch.tensor([[1.0], [-2.0]])
+    model = torch.nn.Linear(2, 1)
+    hist = biaslab.train(model, X, y, torch.nn.functional.mse_loss, steps=200, lr=0.05, eval_every=50,
+                         eval_fn=lambda m, s: {"w0": m.weight[0, 0].item()})
+    assert isinstance(hist, pd.DataFrame)
+    assert list(hist.step) == [0, 50, 100, 150, 200]
+    assert {"step", "loss", "w0"} <= set(hist.columns)
+    assert hist.loss.iloc[-1] < 0.01 * hist.loss.iloc[0]
+
+
+def test_train_minibatches_and_optimizers():
+    X, y = torch.randn(50, 3), torch.randn(50, 1)
+    for opt in ("adam", "adamw", "sgd"):
+        hist = biaslab.train(torch.nn.Linear(3, 1), X, y, torch.nn.functional.mse_loss, steps=30,
+                             batch_size=16, optimizer=opt, eval_every=10)
+        assert len(hist) == 4
+
+
+def test_train_bad_input():
+    X, y, m, loss = torch.randn(10, 2), torch.randn(10, 1), torch.nn.Linear(2, 1), torch.nn.functional.mse_loss
+    with pytest.raises(ValueError, match="same length"):
+        biaslab.train(m, X, y[:5], loss, steps=1)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        biaslab.train(m, X, y, loss, steps=0)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        biaslab.train(m, X, y, loss, steps=1, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="weight_decay"):
+        biaslab.train(m, X, y, loss, steps=1, weight_decay=-1)
+    with pytest.raises(TypeError, match="torch tensors"):
+        biaslab.train(m, X.numpy(), y, loss, steps=1)
+    with pytest.raises(ValueError, match="lr"):
+        biaslab.train(m, X, y, loss, steps=1, lr=0)
+
+
+def test_check_claim_passes_and_prints(capsys):
+    assert biaslab.check_claim(2 > 1, "two beats one", {"a": 2.0, "b": [1, 0.5]}) == {"a": 2.0, "b": [1, 0.5]}
+    out = capsys.readouterr().out
+    assert "claim holds: two beats one" in out and "a=2" in out
+
+
+def test_check_claim_fails_loudly():
+    with pytest.raises(biaslab.ClaimFailed, match=r"CLAIM FAILED: gain >= 0.15 \(measured: 0.1\)"):
+        biaslab.check_claim(0.1 >= 0.15, "gain >= 0.15", 0.1)
+    with pytest.raises(biaslab.ClaimFailed):
+        biaslab.check_claim(torch.tensor(False), "tensor condition", math.nan)
+    with pytest.raises(TypeError, match="name"):
+        biaslab.check_claim(True, "")
+
+
+def test_plot_style_sets_palette():
+    biaslab.plot_style()
+    assert matplotlib.rcParams["axes.spines.top"] is False

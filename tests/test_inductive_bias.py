@@ -1,0 +1,182 @@
+"""Unit tests of biaslab.inductive_bias, on cases with known answers and on bad input."""
+
+import math
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+from biaslab import inductive_bias as ib
+
+
+# ---------------------------------------------------------------- spectral bias
+def test_sum_of_sines_grid_and_values():
+    x, y = ib.sum_of_sines(64, (1, 3), amplitudes=(1.0, 0.5))
+    assert x.shape == y.shape == (64, 1)
+    assert x[0].item() == 0 and x[-1].item() < 1
+    expected = torch.sin(2 * math.pi * x) + 0.5 * torch.sin(6 * math.pi * x)
+    assert torch.allclose(y, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, msg",
+    [
+        (dict(n=16, freqs=(8,)), ValueError, "Nyquist|twice"),
+        (dict(n=64, freqs=()), TypeError, "freqs"),
+        (dict(n=64, freqs=(0,)), ValueError, "frequency"),
+        (dict(n=64, freqs=(1, 2), amplitudes=(1.0,)), ValueError, "amplitudes"),
+        (dict(n=-3), ValueError, "n must be"),
+    ],
+)
+def test_sum_of_sines_bad_input(kwargs, err, msg):
+    with pytest.raises(err, match=msg):
+        ib.sum_of_sines(**kwargs)
+
+
+def test_frequency_errors_known_answers():
+    x, y = ib.sum_of_sines(128, (1, 4))
+    assert ib.frequency_errors(y, y, (1, 4)) == pytest.approx({1: 0.0, 4: 0.0}, abs=1e-9)
+    # a prediction that has only the k=1 component: k=4 is entirely missing
+    _, y1 = ib.sum_of_sines(128, (1,))
+    errs = ib.frequency_errors(y1, y, (1, 4))
+    assert errs[1] == pytest.approx(0.0, abs=1e-6) and errs[4] == pytest.approx(1.0, abs=1e-6)
+    # half the amplitude -> relative error one half
+    assert ib.frequency_errors(0.5 * y, y, (4,))[4] == pytest.approx(0.5, abs=1e-6)
+
+
+def test_frequency_errors_bad_input():
+    _, y = ib.sum_of_sines(64, (1,))
+    with pytest.raises(ValueError, match="same length"):
+        ib.frequency_errors(y[:10], y, (1,))
+    with pytest.raises(ValueError, match="no component"):
+        ib.frequency_errors(y, y, (5,))
+    with pytest.raises(ValueError, match="Nyquist"):
+        ib.frequency_errors(y, y, (40,))
+
+
+def test_first_fit_step():
+    h = pd.DataFrame({"step": [0, 10, 20, 30], "err_1": [1.0, 0.5, 0.05, 0.01], "err_4": [1.0] * 4})
+    assert ib.first_fit_step(h, 1) == 20
+    assert ib.first_fit_step(h, 1, tol=0.6) == 10
+    assert math.isinf(ib.first_fit_step(h, 4))
+    with pytest.raises(ValueError, match="err_8"):
+        ib.first_fit_step(h, 8)
+
+
+def test_fourier_features_shape_and_values():
+    enc = ib.FourierFeatures(3)
+    z = enc(torch.tensor([[0.25]]))
+    assert z.shape == (1, 6) and enc.out_dim == 6
+    assert z[0, 0].item() == pytest.approx(1.0)  # sin(2 pi * 1 * 0.25)
+    with pytest.raises(ValueError):
+        ib.FourierFeatures(0)
+
+
+def test_spectral_bias_run_short():
+    h = ib.spectral_bias_run((1, 4), steps=20, n=32, width=16, depth=1, eval_every=10)
+    assert list(h.columns) == ["step", "loss", "err_1", "err_4"]
+    assert list(h.step) == [0, 10, 20]
+
+
+def test_periodic_extrapolation_short_and_bad_range():
+    r = ib.periodic_extrapolation("snake", steps=10, width=8)
+    assert set(r) >= {"train_mse", "extrap_mse", "x", "y_pred"}
+    assert r["x"].shape == r["y_pred"].shape
+    with pytest.raises(ValueError, match="train_range"):
+        ib.periodic_extrapolation("relu", steps=1, train_range=(1.0, 0.0))
+    with pytest.raises(ValueError, match="unknown activation"):
+        ib.periodic_extrapolation("sigmoidish", steps=1)
+
+
+# ---------------------------------------------------------------- grokking
+def test_modular_addition_data_is_a_partition():
+    d = ib.modular_addition_data(p=7, train_frac=0.5, seed=1)
+    X = torch.cat([d.X_train, d.X_test])
+    y = torch.cat([d.y_train, d.y_test])
+    assert len(X) == 49 and len(d.X_train) == 24 or len(d.X_train) == 25
+    assert len({tuple(r) for r in X.tolist()}) == 49
+    assert torch.equal(y, (X[:, 0] + X[:, 1]) % 7)
+    d2 = ib.modular_addition_data(p=7, train_frac=0.5, seed=1)
+    assert torch.equal(d.X_train, d2.X_train)
+
+
+@pytest.mark.parametrize("kwargs, err", [(dict(p=1), ValueError), (dict(train_frac=1.0), ValueError),
+                                         (dict(train_frac=0.0), ValueError), (dict(p=7.5), TypeError)])
+def test_modular_addition_data_bad_input(kwargs, err):
+    with pytest.raises(err):
+        ib.modular_addition_data(**kwargs)
+
+
+def test_modular_mlp_shapes():
+    m = ib.ModularAdditionMLP(11, emb_dim=4, hidden=8)
+    assert m(torch.tensor([[1, 2], [3, 4]])).shape == (2, 11)
+    with pytest.raises(ValueError, match=r"shape \(m, 2\)"):
+        m(torch.tensor([1, 2, 3]))
+
+
+def test_grokking_run_short():
+    h, m = ib.grokking_run(p=11, steps=20, eval_every=10, emb_dim=8, hidden=16)
+    assert list(h.columns) == ["step", "loss", "train_acc", "test_acc"]
+    assert h.train_acc.between(0, 1).all()
+
+
+def test_grokking_steps():
+    h = pd.DataFrame({"step": [0, 100, 200, 300, 400], "train_acc": [0, 0.5, 1, 1, 1], "test_acc": [0, 0, 0.1, 0.5, 0.95]})
+    assert ib.grokking_steps(h) == {"t_train": 200, "t_test": 400, "ratio": 2.0}
+    never = ib.grokking_steps(h, test_level=0.99)
+    assert math.isinf(never["t_test"]) and math.isinf(never["ratio"])
+    with pytest.raises(ValueError, match="test_acc"):
+        ib.grokking_steps(h.drop(columns="test_acc"))
+
+
+def test_embedding_spectrum_and_power_share():
+    p = 31
+    a = torch.arange(p, dtype=torch.float64)
+    pure = torch.stack([torch.cos(2 * math.pi * 5 * a / p), torch.sin(2 * math.pi * 5 * a / p)], 1)
+    spec = ib.embedding_spectrum(pure)
+    assert spec.shape == (15,) and spec.sum() == pytest.approx(1.0)
+    assert spec.argmax() == 4  # frequency 5
+    assert ib.fourier_power_share(pure, top_k=1) == pytest.approx(1.0)
+    rand = ib.fourier_power_share(torch.randn(p, 256, generator=torch.Generator().manual_seed(0)), top_k=3)
+    assert 0.15 < rand < 0.35  # about 3/15 for a random table
+    with pytest.raises(ValueError, match="top_k"):
+        ib.fourier_power_share(pure, top_k=16)
+    with pytest.raises(ValueError, match="2-D"):
+        ib.embedding_spectrum(torch.zeros(5))
+
+
+def test_linear_grokking_run_columns_and_convergence():
+    h = ib.linear_grokking_run(d=20, n_train=80, n_test=200, steps=300, seed=0)
+    assert {"step", "train_loss", "test_loss", "train_acc", "test_acc"} <= set(h.columns)
+    assert h.train_loss.iloc[-1] < 1e-3 * h.train_loss.iloc[0]
+    assert h.test_acc.iloc[-1] > 0.9
+    with pytest.raises(ValueError, match="eps"):
+        ib.linear_grokking_run(eps=0)
+    with pytest.raises(ValueError, match="n_train"):
+        ib.linear_grokking_run(n_train=0)
+
+
+# ---------------------------------------------------------------- plots
+def test_plots_return_axes():
+    h = ib.spectral_bias_run((1, 4), steps=20, n=32, width=8, depth=1, eval_every=5)
+    assert ib.plot_frequency_errors(h, title="t") is not None
+    assert ib.plot_frequency_errors(h, log_steps=True) is not None
+    r = {"relu": ib.periodic_extrapolation("relu", steps=5, width=4)}
+    assert ib.plot_extrapolation(r) is not None
+    g = pd.DataFrame({"step": [0, 1, 2], "train_acc": [0, 1, 1], "test_acc": [0, 0, 1]})
+    assert ib.plot_grokking({"run": g}) is not None
+    assert ib.plot_embedding_spectrum({"e": torch.randn(11, 3)}) is not None
+    plt.close("all")
+
+
+def test_plots_bad_input():
+    with pytest.raises(ValueError, match="err_"):
+        ib.plot_frequency_errors(pd.DataFrame({"step": [0]}))
+    for fn in (ib.plot_extrapolation, ib.plot_grokking, ib.plot_embedding_spectrum):
+        with pytest.raises(ValueError):
+            fn({})
