@@ -1,0 +1,14 @@
+"""Real data sets, loaded offline from files shipped inside this package.
+
+Every loader returns a documented ``pandas.DataFrame`` (or a small dataclass of them); the
+README beside the data files (``biaslab/data/``) names each file's source and licence.
+"""
+
+# --- chapter 3 (fairness): census income, recidivism, credit ---------------------------
+
+
+
+# --- chapter 4 (causal): protein signalling, cause-effect pairs, job training -----------
+
+
+
