@@ -28,16 +28,21 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+NBCACHE := _build/.jupyter_cache
+
 book: venv
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(NBCACHE)
 	$(BIN)/jupyter-book build .
 	@echo "open _build/html/index.html"
 
 unit: venv
 	$(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
 
+# nbval stores each passing notebook with its outputs in the book's execution cache, so that
+# the build right after it does not execute the notebooks a second time (see conftest.py).
 nbval: venv
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
+	rm -rf $(NBCACHE)
+	BIASLAB_NB_CACHE=$(NBCACHE) $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
 
 nbval-student: venv
 	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(STUDENT)
@@ -57,7 +62,7 @@ chromium:
 site-test: venv chromium
 	$(BIN)/python -m pytest site_tests -q -p no:cacheprovider
 
-test: unit check-sync nbval nbval-student build site-test
+test: unit check-sync nbval-student nbval build site-test
 	@echo "make test: all checks passed"
 
 sync: venv
