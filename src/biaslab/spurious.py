@@ -51,6 +51,8 @@ __all__ = [
     "counterfactual_augment",
     "rho_sweep",
     "plot_group_accuracies",
+    "plot_lms_slab",
+    "plot_bars",
 ]
 
 CH = "chapters/02_spurious_correlations"
@@ -1069,8 +1071,10 @@ def feature_contamination_run(
     Returns:
         A DataFrame indexed by model (``"linear"``, ``"two-layer ReLU"``) with columns
         ``id_acc``, ``shifted_acc``, ``drop`` (points of accuracy lost) and
-        ``background_share`` (share of the first-layer weight norm that sits on the
-        background features).
+        ``background_weight``: the mean learned weight on a background feature (weights
+        on the background start at zero); for the ReLU network, averaged over the hidden
+        units that fire for their own class (core weight of the same sign as the output
+        weight), for the linear model the weight of the logit difference.
 
     See: chapters/02_spurious_correlations/01_why_shortcuts.
     """
@@ -1081,11 +1085,72 @@ def feature_contamination_run(
     for name in ("linear", "two-layer ReLU"):
         torch.manual_seed(seed)
         model = nn.Linear(1 + d_background, 2) if name == "linear" else TwoLayerReLU(1 + d_background, 100)
+        layer = model if name == "linear" else model.hidden
+        with torch.no_grad():
+            layer.weight[:, 1:] = 0.0  # start with no weight on the background
         model = fit_classifier(X, y, model=model, steps=steps, lr=1e-2, seed=seed, device=device)
-        W = (model.weight[1] - model.weight[0])[None] if name == "linear" else model.hidden.weight
-        W = W.detach().cpu()
-        bg = float(W[:, 1:].norm() / W.norm())
+        W = layer.weight.detach().cpu()
+        if name == "linear":
+            bg = float((W[1, 1:] - W[0, 1:]).mean())
+        else:
+            aligned = W[:, 0] * model.a.cpu().sign() > 0  # units that fire for their own class
+            bg = float(W[aligned, 1:].mean())
         id_acc = float((predict(model, Xi) == yi).float().mean())
         sh_acc = float((predict(model, Xo) == yo).float().mean())
-        rows[name] = {"id_acc": id_acc, "shifted_acc": sh_acc, "drop": 100 * (id_acc - sh_acc), "background_share": bg}
+        rows[name] = {"id_acc": id_acc, "shifted_acc": sh_acc, "drop": 100 * (id_acc - sh_acc), "background_weight": bg}
     return pd.DataFrame(rows).T
+
+
+# ======================================================================================
+# Plots
+# ======================================================================================
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def plot_lms_slab(X: torch.Tensor, y: torch.Tensor, ax=None, n_max: int = 600):
+    """Scatter the linear (x-axis) and slab (y-axis) coordinates of LMS data by class.
+
+    See: chapters/02_spurious_correlations/01_why_shortcuts.
+    """
+    ax = _axes(ax)
+    X, y = X[:n_max].numpy(), y[:n_max].numpy()
+    for c, marker in ((0, "o"), (1, "^")):
+        ax.scatter(X[y == c, 0], X[y == c, 1], s=10, marker=marker, label=f"class {c}", alpha=0.7)
+    ax.set(xlabel="linear coordinate", ylabel="slab coordinate")
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    return ax
+
+
+def plot_bars(values: dict[str, float] | pd.Series, ax=None, ylabel: str = "accuracy", title: str | None = None,
+              reference: float | None = None):
+    """A bar chart of named values with the value printed on each bar.
+
+    Args:
+        values: ``{name: value}``.
+        ax: optional axes.
+        ylabel, title: labels.
+        reference: draw a dashed horizontal line at this value (e.g. chance).
+
+    Returns:
+        The axes.
+
+    See: chapters/02_spurious_correlations/01_why_shortcuts.
+    """
+    import seaborn as sns
+
+    ax = _axes(ax)
+    values = pd.Series(values, dtype=float)
+    colors = sns.color_palette("colorblind", len(values))
+    bars = ax.bar(range(len(values)), values.values, color=colors)
+    ax.set_xticks(range(len(values)), values.index, rotation=0)
+    for b, v in zip(bars, values.values):
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.2f}", ha="center", va="bottom")
+    if reference is not None:
+        ax.axhline(reference, color="gray", ls="--", lw=1)
+    ax.set(ylabel=ylabel, title=title)
+    return ax
