@@ -22,3 +22,11 @@ def test_why_shortcuts_claims(seed):
     assert contam.loc["two-layer ReLU", "drop"] >= 15, contam
     assert contam.loc["linear", "drop"] <= 3, contam
     assert contam.loc["two-layer ReLU", "background_weight"] > 0, contam
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_measuring_the_damage_claims(seed):
+    ds = sp.colored_digits(rho=0.95, seed=seed)
+    model, metrics = sp.erm(ds, seed=seed)
+    assert 100 * (metrics["avg_acc"] - metrics["worst_group_acc"]) >= 15, metrics
+    assert sp.cluster_purity(model, ds.train, seed=seed)["purity"] >= 0.8

@@ -216,3 +216,23 @@ def test_evaluate_hand_made_model():
     assert m["worst_group_acc"] == 0.0
     assert m["group_0"] == 1.0 and m["group_3"] == 1.0
     assert abs(m["balanced_acc"] - 0.5) < 0.01
+
+
+def test_cluster_purity_on_color_model_is_perfect():
+    # features = the ink in each color channel: clusters within a class follow color exactly
+    ds = sp.colored_digits(rho=0.9, seed=0)
+    ink = torch.nn.Sequential(torch.nn.Linear(128, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))
+    with torch.no_grad():
+        ink[0].weight.zero_()
+        ink[0].weight[0, :64] = 1.0
+        ink[0].weight[1, 64:] = 1.0
+        ink[0].bias.zero_()
+    out = sp.cluster_purity(ink, ds.train, seed=0)
+    assert out["purity"] == 1.0 and out["minority_recall"] == 1.0 and out["minority_precision"] == 1.0
+
+
+def test_rho_sweep_and_bad_method():
+    df = sp.rho_sweep((0.5,), steps=5)
+    assert list(df.index) == [0.5] and "worst_group_acc" in df
+    with pytest.raises(TypeError, match="method"):
+        sp.rho_sweep((0.5,), method="erm")

@@ -53,6 +53,7 @@ __all__ = [
     "plot_group_accuracies",
     "plot_lms_slab",
     "plot_bars",
+    "plot_colored_digits",
 ]
 
 CH = "chapters/02_spurious_correlations"
@@ -832,13 +833,14 @@ def cluster_purity(
                 total += len(members)
         sizes = np.bincount(labels, minlength=n_clusters)
         small = labels == sizes.argmin()
-        minority_group = np.bincount(g).argmin() if len(np.unique(g)) > 1 else -1
+        present, counts = np.unique(g, return_counts=True)
+        minority_group = present[counts.argmin()] if len(present) > 1 else -1
         is_min = g == minority_group
         hits += int((small & is_min).sum())
         minority_total += int(is_min.sum())
         small_total += int(small.sum())
     return {
-        "purity": pure / total,
+        "purity": float(pure / total),
         "minority_recall": hits / max(minority_total, 1),
         "minority_precision": hits / max(small_total, 1),
     }
@@ -1154,3 +1156,92 @@ def plot_bars(values: dict[str, float] | pd.Series, ax=None, ylabel: str = "accu
         ax.axhline(reference, color="gray", ls="--", lw=1)
     ax.set(ylabel=ylabel, title=title)
     return ax
+
+
+# ======================================================================================
+# Sweeps and plots for measuring the damage
+# ======================================================================================
+def rho_sweep(
+    rhos: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99),
+    method: Callable[..., tuple[nn.Module, dict[str, float]]] | None = None,
+    seed: int = 0,
+    **kwargs,
+) -> pd.DataFrame:
+    """Train a method on colored digits at several strengths ``rho`` of the color shortcut.
+
+    Args:
+        rhos: training agreement rates between color and label.
+        method: a method such as :func:`erm` (the default).
+        seed: seeds data and training.
+        **kwargs: passed to the method.
+
+    Returns:
+        A DataFrame indexed by ``rho`` with the method's metrics (``avg_acc``,
+        ``worst_group_acc``, ``balanced_acc``, ``group_0`` ... ``group_3``).
+
+    See: chapters/02_spurious_correlations/02_measuring_the_damage.
+    """
+    if not rhos:
+        raise ValueError("rhos must not be empty")
+    method = erm if method is None else method
+    if not callable(method):
+        raise TypeError("method must be callable, e.g. biaslab.spurious.erm")
+    rows = {}
+    for rho in rhos:
+        _, metrics = method(colored_digits(rho, seed=seed), seed=seed, **kwargs)
+        rows[float(rho)] = {k: v for k, v in metrics.items() if isinstance(v, float)}
+    df = pd.DataFrame(rows).T
+    df.index.name = "rho"
+    return df
+
+
+def plot_group_accuracies(sweep: pd.DataFrame, group_names: Sequence[str] | None = None, ax=None):
+    """Plot each group's test accuracy and the average accuracy against ``rho``.
+
+    Args:
+        sweep: the output of :func:`rho_sweep`.
+        group_names: names of groups 0-3 for the legend.
+        ax: optional axes.
+
+    Returns:
+        The axes.
+
+    See: chapters/02_spurious_correlations/02_measuring_the_damage.
+    """
+    ax = _axes(ax)
+    names = list(group_names) if group_names is not None else [f"group {k}" for k in range(4)]
+    for k, name in enumerate(names):
+        col = f"group_{k}"
+        if col in sweep:
+            ax.plot(sweep.index, sweep[col], marker="o", label=name)
+    ax.plot(sweep.index, sweep["avg_acc"], color="black", ls="--", marker="s", label="average (in-distribution)")
+    ax.set(xlabel="rho: P(color = label) in training", ylabel="test accuracy")
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    return ax
+
+
+def plot_colored_digits(data: GroupData, n: int = 10):
+    """Show the first ``n`` colored digits of a split, titled with their labels.
+
+    Args:
+        data: a split of :func:`colored_digits`.
+        n: number of images.
+
+    Returns:
+        The matplotlib figure.
+
+    See: chapters/02_spurious_correlations/02_measuring_the_damage.
+    """
+    import matplotlib.pyplot as plt
+
+    n = _check_positive_int(n, "n")
+    n = min(n, len(data))
+    fig, axes = plt.subplots(1, n, figsize=(1.1 * n, 1.5))
+    axes = np.atleast_1d(axes)
+    for ax, i in zip(axes, range(n)):
+        img = data.X[i].view(2, 8, 8).numpy()
+        rgb = np.dstack([img[0], img[1], np.zeros_like(img[0])])
+        ax.imshow(rgb)
+        ax.set_title(f"y={int(data.y[i])}", fontsize=9)
+        ax.axis("off")
+    return fig
