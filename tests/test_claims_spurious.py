@@ -30,3 +30,18 @@ def test_measuring_the_damage_claims(seed):
     model, metrics = sp.erm(ds, seed=seed)
     assert 100 * (metrics["avg_acc"] - metrics["worst_group_acc"]) >= 15, metrics
     assert sp.cluster_purity(model, ds.train, seed=seed)["purity"] >= 0.8
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_repairs_with_group_labels_claims(seed):
+    ds = sp.colored_digits(rho=0.95, seed=seed)
+    base, m_erm = sp.erm(ds, seed=seed)
+    methods = {
+        "reweight": sp.reweight(ds, weight_decay=1e-2, seed=seed)[1],
+        "group_dro": sp.group_dro(ds, eta=0.1, weight_decay=1e-2, seed=seed)[1],
+        "llr": sp.last_layer_retrain(ds, base_model=base, seed=seed)[1],
+    }
+    for name, m in methods.items():
+        assert 100 * (m["worst_group_acc"] - m_erm["worst_group_acc"]) >= 15, (name, m, m_erm)
+        if name != "llr":
+            assert 100 * (m_erm["avg_acc"] - m["avg_acc"]) <= 5, (name, m, m_erm)

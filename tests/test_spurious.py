@@ -194,8 +194,8 @@ def test_methods_reject_bad_input(small_ds):
         sp.erm("not a dataset")
     with pytest.raises(TypeError, match="unknown training"):
         sp.erm(small_ds, stepz=3)
-    with pytest.raises(ValueError, match="per_group"):
-        sp.last_layer_retrain(small_ds, per_group=0)
+    with pytest.raises(ValueError, match="n_subsets"):
+        sp.last_layer_retrain(small_ds, n_subsets=0)
 
 
 def test_evaluate_hand_made_model():

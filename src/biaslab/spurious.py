@@ -750,23 +750,27 @@ def _balanced_subset(data: GroupData, per_group: int, n_groups: int, seed: int) 
 def last_layer_retrain(
     ds: SpuriousDataset,
     base_model: nn.Module | None = None,
-    per_group: int = 10,
+    n_subsets: int = 10,
     C: float = 1.0,
     **kwargs,
 ) -> tuple[nn.Module, dict[str, float]]:
-    """Last-layer retraining: keep an ERM model's features, refit only the last layer on a
-    small group-balanced held-out set (logistic regression, scikit-learn).
+    """Last-layer retraining: keep an ERM model's features, refit only the last layer on
+    small group-balanced subsets of a held-out split (logistic regression, scikit-learn).
+
+    Each subset takes every group's points down to the size of the smallest group in
+    ``ds.val``; the logistic-regression weights (on standardized features) are averaged over
+    ``n_subsets`` random subsets, as in deep feature reweighting.
 
     Args:
-        ds: the dataset; the balanced set is drawn from ``ds.val``.
+        ds: the dataset; the balanced subsets are drawn from ``ds.val``.
         base_model: a trained ERM model (trained here with ``**kwargs`` when ``None``).
-        per_group: held-out points per group (the smallest group may have fewer).
+        n_subsets: number of balanced subsets to average over.
         C: inverse L2 strength of the logistic regression.
         **kwargs: training settings of :func:`fit_classifier` for the base model.
 
     Returns:
         ``(model, metrics)``: a copy of the base model with a new last layer;
-        ``metrics["n_balanced"]`` is the size of the balanced set.
+        ``metrics["n_balanced"]`` is the size of one balanced subset.
 
     See: chapters/02_spurious_correlations/03_repairs_with_group_labels.
     """
@@ -775,23 +779,36 @@ def last_layer_retrain(
     from sklearn.linear_model import LogisticRegression
 
     ds = _check_dataset(ds)
-    per_group = _check_positive_int(per_group, "per_group")
+    n_subsets = _check_positive_int(n_subsets, "n_subsets")
     C = _check_fraction(C, "C", 0.0, float("inf"))
     kw = _fit_kwargs(kwargs)
+    seed = int(kw.get("seed", 0))
     if base_model is None:
         base_model = fit_classifier(ds.train.X, ds.train.y, **kw)
-    idx = _balanced_subset(ds.val, per_group, ds.n_groups, int(kw.get("seed", 0)))
-    Z = features(base_model, ds.val.X[idx]).numpy()
-    clf = LogisticRegression(C=C, max_iter=2000).fit(Z, ds.val.y[idx].numpy())
+    Z = features(base_model, ds.val.X).numpy().astype(np.float64)
+    mu, sd = Z.mean(0), Z.std(0) + 1e-6
+    Zs = (Z - mu) / sd
+    g, yv = ds.val.g.numpy(), ds.val.y.numpy()
+    counts = np.bincount(g, minlength=ds.n_groups)
+    if counts.min() == 0:
+        raise ValueError(f"every group needs held-out points; ds.val has group counts {counts.tolist()}")
+    rng = np.random.default_rng(seed)
+    coefs, intercepts = [], []
+    for _ in range(n_subsets):
+        idx = np.concatenate([rng.choice(np.flatnonzero(g == k), counts.min(), replace=False) for k in range(ds.n_groups)])
+        clf = LogisticRegression(C=C, max_iter=2000).fit(Zs[idx], yv[idx])
+        coefs.append(clf.coef_[0])
+        intercepts.append(clf.intercept_[0])
+    coef = np.mean(coefs, 0) / sd  # undo the standardization
+    b = float(np.mean(intercepts) - (np.mean(coefs, 0) * mu / sd).sum())
     model = copy.deepcopy(base_model)
     head = model[-1]
     with torch.no_grad():
-        coef = torch.tensor(clf.coef_[0], dtype=head.weight.dtype)
-        b = float(clf.intercept_[0])
-        head.weight.copy_(torch.stack([-coef / 2, coef / 2]).to(head.weight.device))
-        head.bias.copy_(torch.tensor([-b / 2, b / 2], dtype=head.bias.dtype).to(head.bias.device))
+        c = torch.tensor(coef, dtype=head.weight.dtype, device=head.weight.device)
+        head.weight.copy_(torch.stack([-c / 2, c / 2]))
+        head.bias.copy_(torch.tensor([-b / 2, b / 2], dtype=head.bias.dtype, device=head.bias.device))
     metrics = evaluate(model, ds)
-    metrics["n_balanced"] = len(idx)
+    metrics["n_balanced"] = int(counts.min() * ds.n_groups)
     return model, metrics
 
 
