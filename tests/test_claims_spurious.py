@@ -45,3 +45,12 @@ def test_repairs_with_group_labels_claims(seed):
         assert 100 * (m["worst_group_acc"] - m_erm["worst_group_acc"]) >= 15, (name, m, m_erm)
         if name != "llr":
             assert 100 * (m_erm["avg_acc"] - m["avg_acc"]) <= 5, (name, m, m_erm)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_repairs_without_group_labels_claims(seed):
+    ds = sp.colored_digits(rho=0.95, seed=seed)
+    _, m_erm = sp.erm(ds, seed=seed)
+    _, m_jtt = sp.jtt(ds, first_steps=50, upweight=30.0, weight_decay=1e-2, seed=seed)
+    assert 100 * (m_jtt["worst_group_acc"] - m_erm["worst_group_acc"]) >= 10, (m_jtt, m_erm)
+    assert m_jtt["error_set_minority_share"] >= 0.9, m_jtt

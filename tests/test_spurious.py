@@ -236,3 +236,22 @@ def test_rho_sweep_and_bad_method():
     assert list(df.index) == [0.5] and "worst_group_acc" in df
     with pytest.raises(TypeError, match="method"):
         sp.rho_sweep((0.5,), method="erm")
+
+
+def test_jtt_upweights_the_identifiers_errors():
+    # an identifier that reads only color misclassifies exactly the bias-conflicting points
+    ds = sp.colored_digits(rho=0.9, seed=0)
+
+    class ColorModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.view(len(x), 2, 64).sum(2)
+
+    _, m = sp.jtt(ds, identifier=ColorModel(), upweight=5.0, steps=5)
+    assert m["error_set_minority_share"] == 1.0
+    assert m["error_set_size"] == int((ds.train.a != ds.train.y).sum())
+    with pytest.raises(ValueError, match="upweight"):
+        sp.jtt(ds, upweight=0.0)

@@ -1262,3 +1262,50 @@ def plot_colored_digits(data: GroupData, n: int = 10):
         ax.set_title(f"y={int(data.y[i])}", fontsize=9)
         ax.axis("off")
     return fig
+
+
+# ======================================================================================
+# Repairs without group labels
+# ======================================================================================
+def jtt(
+    ds: SpuriousDataset,
+    first_steps: int = 50,
+    upweight: float = 20.0,
+    identifier: nn.Module | None = None,
+    **kwargs,
+) -> tuple[nn.Module, dict[str, float]]:
+    """Just Train Twice: train briefly, then retrain with the first model's errors upweighted.
+
+    Stage 1 trains an ERM model for only ``first_steps`` steps (or uses ``identifier``); the
+    training examples it misclassifies form the *error set*. Stage 2 trains a fresh model in
+    which every error-set example weighs ``upweight`` times as much. No group labels are used.
+
+    Args:
+        ds: the dataset (its group labels are used only for evaluation and for reporting how
+            many error-set points are bias-conflicting).
+        first_steps: training steps of the identification model.
+        upweight: weight of error-set examples relative to the others.
+        identifier: an already trained stage-1 model (then ``first_steps`` is ignored).
+        **kwargs: training settings of :func:`fit_classifier` for both stages (``steps``
+            applies to stage 2).
+
+    Returns:
+        ``(model, metrics)``; ``metrics`` adds ``error_set_size`` and
+        ``error_set_minority_share`` (share of the error set in bias-conflicting groups).
+
+    See: chapters/02_spurious_correlations/04_repairs_without_group_labels.
+    """
+    ds = _check_dataset(ds)
+    first_steps = _check_positive_int(first_steps, "first_steps")
+    upweight = _check_fraction(upweight, "upweight", 0.0, float("inf"))
+    kw = _fit_kwargs(kwargs)
+    if identifier is None:
+        identifier = fit_classifier(ds.train.X, ds.train.y, **{**kw, "steps": first_steps})
+    errors = predict(identifier, ds.train.X) != ds.train.y
+    w = torch.where(errors, torch.tensor(float(upweight)), torch.tensor(1.0))
+    model = fit_classifier(ds.train.X, ds.train.y, weights=w, **kw)
+    metrics = evaluate(model, ds)
+    conflicting = ds.train.a != ds.train.y
+    metrics["error_set_size"] = int(errors.sum())
+    metrics["error_set_minority_share"] = float(conflicting[errors].float().mean()) if errors.any() else 0.0
+    return model, metrics
