@@ -54,3 +54,14 @@ def test_repairs_without_group_labels_claims(seed):
     _, m_jtt = sp.jtt(ds, first_steps=50, upweight=30.0, weight_decay=1e-2, seed=seed)
     assert 100 * (m_jtt["worst_group_acc"] - m_erm["worst_group_acc"]) >= 10, (m_jtt, m_erm)
     assert m_jtt["error_set_minority_share"] >= 0.9, m_jtt
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_counterfactual_data_claims(seed):
+    ds = sp.colored_digits(rho=0.95, seed=seed)
+    _, m_erm = sp.erm(ds, seed=seed)
+    _, m_cf = sp.counterfactual_augment(ds, seed=seed)
+    assert 100 * (m_cf["worst_group_acc"] - m_erm["worst_group_acc"]) >= 20, (m_cf, m_erm)
+    _, m_mix = sp.synthetic_fill(ds, artifact=1.0, seed=seed)
+    _, m_ffr = sp.fake_to_real(ds, artifact=1.0, seed=seed)
+    assert 100 * (m_ffr["worst_group_acc"] - m_mix["worst_group_acc"]) >= 10, (m_ffr, m_mix)

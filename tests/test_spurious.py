@@ -255,3 +255,22 @@ def test_jtt_upweights_the_identifiers_errors():
     assert m["error_set_size"] == int((ds.train.a != ds.train.y).sum())
     with pytest.raises(ValueError, match="upweight"):
         sp.jtt(ds, upweight=0.0)
+
+
+def test_counterfactual_augment_balances_color():
+    ds = sp.colored_digits(rho=0.95, seed=0)
+    _, m = sp.counterfactual_augment(ds, fraction=0.5, steps=5)
+    assert m["n_augmented"] == round(0.5 * len(ds.train))
+    with pytest.raises(ValueError, match="fraction"):
+        sp.counterfactual_augment(ds, fraction=0.0)
+    with pytest.raises(TypeError, match="transform"):
+        sp.counterfactual_augment(ds, transform="swap")
+
+
+def test_synthetic_copy_marks_and_swaps():
+    X = sp.colored_digits(seed=0).train.X[:5]
+    S = sp.synthetic_copy(X, artifact=0.5)
+    assert torch.allclose(S[:, 0], X[:, 64] + 0.5) and torch.allclose(S[:, 64], X[:, 0] + 0.5)
+    assert torch.equal(S[:, 1:64], X[:, 65:])
+    with pytest.raises(ValueError, match="artifact"):
+        sp.synthetic_copy(X, artifact=-1.0)
