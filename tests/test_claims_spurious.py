@@ -65,3 +65,23 @@ def test_counterfactual_data_claims(seed):
     _, m_mix = sp.synthetic_fill(ds, artifact=1.0, seed=seed)
     _, m_ffr = sp.fake_to_real(ds, artifact=1.0, seed=seed)
     assert 100 * (m_ffr["worst_group_acc"] - m_mix["worst_group_acc"]) >= 10, (m_ffr, m_mix)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_invariance_claims(seed):
+    import torch
+
+    train_envs = sp.linear_environments((0.5, 1.0), seed=seed)
+    test_envs = sp.linear_environments((0.5,), flip=True, seed=seed + 100)
+    oracle_beta = torch.tensor([1.0, 0.0])
+    oracle = sp.linear_test_error(oracle_beta, test_envs)
+    beta_erm = sp.fit_invariant_linear(train_envs, penalty="none", steps=3000, seed=seed)
+    beta_irm = sp.fit_invariant_linear(train_envs, penalty="irmv1", lam=1e5, steps=5000, seed=seed)
+    beta_inv, _ = sp.invariant_subset_fit(train_envs)
+    assert sp.linear_test_error(beta_inv, test_envs) <= 1.2 * oracle
+    assert sp.linear_test_error(beta_erm, test_envs) >= 2 * oracle
+
+    def pen(b):
+        return float(torch.stack([sp.irmv1_penalty(b, X, y) for X, y in train_envs]).mean())
+
+    assert abs(float(beta_irm[1])) >= 0.03 and pen(beta_irm) < pen(oracle_beta), (beta_irm, pen(beta_irm))

@@ -274,3 +274,27 @@ def test_synthetic_copy_marks_and_swaps():
     assert torch.equal(S[:, 1:64], X[:, 65:])
     with pytest.raises(ValueError, match="artifact"):
         sp.synthetic_copy(X, artifact=-1.0)
+
+
+def test_irmv1_penalty_hand_computed():
+    X = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
+    y = torch.tensor([1.0, 2.0])
+    beta = torch.tensor([1.0, 0.0])
+    assert sp.irmv1_penalty(beta, X, y) == 0  # phi = y exactly: scale 1 is optimal
+    beta2 = torch.tensor([2.0, 0.0])  # E[phi^2] = 10, E[phi y] = 5 -> (2 * 5)^2
+    assert torch.isclose(sp.irmv1_penalty(beta2, X, y), torch.tensor(100.0))
+    assert torch.isclose(sp.scale_penalty(beta2, X, y), torch.tensor(0.25))
+    # the IRMv1 penalty vanishes as the representation shrinks, the scale penalty does not
+    tiny = torch.tensor([1e-3, 0.0])
+    assert sp.irmv1_penalty(tiny, X, y) < 1e-4 and sp.scale_penalty(tiny, X, y) > 1e5
+
+
+def test_invariant_subset_fit_finds_the_cause():
+    envs = sp.linear_environments((0.2, 2.0), n=4000, seed=0)
+    beta, table = sp.invariant_subset_fit(envs)
+    assert table["chosen"].idxmax() == "{x1}"
+    assert abs(float(beta[0]) - 1) < 0.05 and float(beta[1]) == 0
+    with pytest.raises(ValueError, match="two environments"):
+        sp.invariant_subset_fit(envs[:1])
+    with pytest.raises(ValueError, match="penalty"):
+        sp.fit_invariant_linear(envs, penalty="vrex")
