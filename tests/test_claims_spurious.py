@@ -85,3 +85,10 @@ def test_invariance_claims(seed):
         return float(torch.stack([sp.irmv1_penalty(b, X, y) for X, y in train_envs]).mean())
 
     assert abs(float(beta_irm[1])) >= 0.03 and pen(beta_irm) < pen(oracle_beta), (beta_irm, pen(beta_irm))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_value_of_ood_data_claim(seed):
+    curve = sp.ood_value_curve(seed=seed)
+    fall, rise = curve.iloc[0] - curve.min(), curve.iloc[-1] - curve.min()
+    assert fall >= 1.5 and rise >= 1.5 and 0 < curve.idxmin() < curve.index[-1], curve

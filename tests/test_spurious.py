@@ -298,3 +298,14 @@ def test_invariant_subset_fit_finds_the_cause():
         sp.invariant_subset_fit(envs[:1])
     with pytest.raises(ValueError, match="penalty"):
         sp.fit_invariant_linear(envs, penalty="vrex")
+
+
+def test_ood_value_curve_limits():
+    # with identical tasks (angle 0) more data can only help; with opposite tasks (angle pi)
+    # many OOD samples push the error far above one half
+    same = sp.ood_value_curve(ms=(0, 50, 500), angle=0.0, reps=50, seed=0)
+    assert same.is_monotonic_decreasing
+    opposite = sp.ood_value_curve(ms=(0, 2000), angle=3.14159, reps=50, seed=0)
+    assert opposite[2000] > 80
+    with pytest.raises(ValueError, match="ms"):
+        sp.ood_value_curve(ms=(-1,))

@@ -61,6 +61,7 @@ __all__ = [
     "linear_test_error",
     "invariant_subset_fit",
     "penalty_landscape",
+    "ood_value_curve",
     "plot_lms_slab",
     "plot_bars",
     "plot_colored_digits",
@@ -1653,3 +1654,74 @@ def penalty_landscape(
             beta = torch.tensor([u, v], dtype=torch.float32)
             out[i, j] = float(torch.stack([irmv1_penalty(beta, X, y) for X, y in envs]).mean())
     return pd.DataFrame(out, index=pd.Index(b2, name="beta2"), columns=pd.Index(b1, name="beta1"))
+
+
+# ======================================================================================
+# The value of out-of-distribution data
+# ======================================================================================
+def ood_value_curve(
+    ms: Sequence[int] = (0, 5, 10, 20, 50, 100, 200, 500, 2000),
+    n_target: int = 10,
+    d: int = 50,
+    angle: float = 1.1,
+    snr: float = 1.5,
+    reps: int = 1000,
+    seed: int = 0,
+) -> pd.Series:
+    """Target error of a mean-difference (Fisher, identity covariance) classifier trained on
+    ``n_target`` target samples plus ``m`` samples of a rotated out-of-distribution task.
+
+    The target task has classes ``N(+mu, I)`` and ``N(-mu, I)`` in ``d`` dimensions with
+    ``|mu| = snr``; the OOD task is the same with ``mu`` rotated by ``angle`` radians. The
+    classifier is ``sign(w . x + b)`` with ``w`` the difference of the pooled class means and
+    ``b`` placing the boundary half-way between them; its target error is computed exactly
+    from the Gaussian distribution function and averaged over ``reps`` draws.
+
+    Args:
+        ms: numbers of OOD samples to add.
+        n_target: target samples.
+        d: dimension.
+        angle: rotation between the target and OOD class means (radians).
+        snr: norm of the class mean.
+        reps: repetitions averaged.
+        seed: seeds the draws.
+
+    Returns:
+        A Series of target error (in %) indexed by the number of OOD samples.
+
+    See: chapters/02_spurious_correlations/07_value_of_ood_data.
+    """
+    from scipy.stats import norm
+
+    n_target = _check_positive_int(n_target, "n_target", minimum=2)
+    d = _check_positive_int(d, "d", minimum=2)
+    reps = _check_positive_int(reps, "reps")
+    snr = _check_fraction(snr, "snr", 0.0, float("inf"))
+    if not ms or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0 for m in ms):
+        raise ValueError("ms must be a non-empty sequence of non-negative integers")
+    rng = np.random.default_rng(seed)
+    mu = np.zeros(d)
+    mu[0] = snr
+    mu_ood = np.zeros(d)
+    mu_ood[0], mu_ood[1] = snr * np.cos(angle), snr * np.sin(angle)
+    errs: dict[int, list[float]] = {int(m): [] for m in ms}
+    M = max(ms)
+    for _ in range(reps):
+        yt = rng.integers(0, 2, n_target) * 2 - 1
+        Xt = yt[:, None] * mu + rng.standard_normal((n_target, d))
+        yo = rng.integers(0, 2, M) * 2 - 1
+        Xo = yo[:, None] * mu_ood + rng.standard_normal((M, d))
+        for m in ms:
+            X = np.vstack([Xt, Xo[:m]])
+            y = np.concatenate([yt, yo[:m]])
+            if (y == 1).sum() == 0 or (y == -1).sum() == 0:
+                errs[int(m)].append(0.5)
+                continue
+            m1, m0 = X[y == 1].mean(0), X[y == -1].mean(0)
+            w = m1 - m0
+            b = -w @ (m1 + m0) / 2
+            nw = np.linalg.norm(w)
+            errs[int(m)].append(0.5 * (norm.cdf((-w @ mu - b) / nw) + norm.cdf((-w @ mu + b) / nw)))
+    out = pd.Series({m: 100 * float(np.mean(v)) for m, v in errs.items()}, name="target error (%)")
+    out.index.name = "OOD samples added"
+    return out
