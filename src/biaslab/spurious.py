@@ -487,7 +487,18 @@ def group_table(y_true, y_pred, groups, group_names: Sequence[str] | None = None
 
 @torch.no_grad()
 def predict(model: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    """Class predictions of ``model`` on ``X`` (on the model's device), returned on the CPU."""
+    """Class predictions of ``model`` on ``X``, computed on the model's device.
+
+    Args:
+        model: a classifier mapping inputs to logits.
+        X: inputs.
+        batch: rows per forward pass.
+
+    Returns:
+        A long tensor of predicted classes, on the CPU.
+
+    See: chapters/02_spurious_correlations/02_measuring_the_damage.
+    """
     model.eval()
     device = next(model.parameters()).device
     out = [model(X[i : i + batch].to(device)).argmax(1).cpu() for i in range(0, len(X), batch)]
