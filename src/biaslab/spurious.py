@@ -77,12 +77,11 @@ CH = "chapters/02_spurious_correlations"
 class GroupData:
     """One split of a dataset with group annotations.
 
-    Attributes:
-        X: inputs, float tensor ``(n, d)``.
-        y: class labels, long tensor ``(n,)``.
-        g: group ids, long tensor ``(n,)``; for a binary label and a binary spurious
-            attribute ``a``, ``g = 2 * y + a``.
-        a: the spurious attribute (e.g. color), long tensor ``(n,)``.
+    Fields: ``X``, the inputs (float tensor ``(n, d)``); ``y``, the class labels (long tensor
+    ``(n,)``); ``g``, the group ids (for a binary label and a binary spurious attribute,
+    ``g = 2 * y + a``); ``a``, the spurious attribute, e.g. color.
+
+    See: chapters/02_spurious_correlations/02_measuring_the_damage.
     """
 
     X: torch.Tensor
