@@ -35,8 +35,9 @@ book: venv
 	$(BIN)/jupyter-book build .
 	@echo "open _build/html/index.html"
 
+# Two test processes at once, one thread each, on CI's two cores.
 unit: venv
-	$(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
 
 # nbval stores each passing notebook with its outputs in the book's execution cache, so that
 # the build right after it does not execute the notebooks a second time (see conftest.py).
@@ -44,8 +45,9 @@ nbval: venv
 	rm -rf $(NBCACHE)
 	BIASLAB_NB_CACHE=$(NBCACHE) $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
 
+# Student copies: two notebooks at a time, one thread each (their timing is not recorded).
 nbval-student: venv
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(STUDENT)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(STUDENT)
 
 check-sync: venv
 	$(BIN)/python tools/sync_notebooks.py --check
