@@ -1,6 +1,7 @@
 """Every claim of chapter 3, re-checked with seeds 1 and 2 (the notebooks run seed 0)."""
 
 import numpy as np
+import torch
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -44,3 +45,30 @@ def test_measuring_compas_claim():
     assert cal_gap <= 0.05
     assert r.loc["African-American", "FPR"] - r.loc["Caucasian", "FPR"] >= 0.15
     assert r.loc["Caucasian", "FNR"] - r.loc["African-American", "FNR"] >= 0.15
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_where_bias_lives_finetune_claim(seed):
+    torch.set_num_threads(1)
+    stages = fa.pretrain_finetune(p_pretrain=0.9, n_finetune=1000, seed=seed)
+    print(f"seed {seed}:", stages["EO gap"].round(3).to_dict())
+    assert stages.loc["balanced", "EO gap"] <= 0.05
+    assert stages.loc["biased", "EO gap"] >= 0.15
+
+
+@pytest.fixture(scope="module")
+def weat_embeddings():
+    enc = fa.load_sentence_encoder()
+    W, T = fa.WEAT_WORDS, fa.SEAT_TEMPLATES
+    return {name: fa.embed_words(enc, words, T["name"] if "names" in name else T["word"]) for name, words in W.items()}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_where_bias_lives_weat_claim(weat_embeddings, seed):
+    e = weat_embeddings
+    names = fa.weat_test(e["male names"], e["female names"], e["career"], e["family"], n_boot=2000, seed=seed)
+    terms = fa.weat_test(e["male terms"], e["female terms"], e["career"], e["family"], n_boot=2000, seed=seed)
+    print(f"seed {seed}: names {names}, terms {terms}")
+    assert names["effect size"] >= 0.8 and names["p-value"] < 0.01
+    assert terms["p-value"] > 0.05
+    assert min(names["CI high"] - names["CI low"], terms["CI high"] - terms["CI low"]) > 1.0

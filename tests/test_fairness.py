@@ -84,3 +84,69 @@ def test_bad_inputs():
         fa.calibration_by_group(y, [0.1, 1.2, 0.3, 0.5], ["a", "b", "a", "b"])
     with pytest.raises(ValueError, match="no positive"):
         fa.equalized_odds_gap([0, 0, 0, 1], [0, 1, 0, 1], ["a", "a", "b", "b"])
+
+
+# --- section 2 ---------------------------------------------------------------------------
+def test_attribute_task():
+    t = fa.make_attribute_task(4000, 0.9, seed=0)
+    assert t.X.shape == (4000, 16)
+    assert abs((t.a == t.y).float().mean().item() - 0.9) < 0.02
+    t2 = fa.make_attribute_task(4000, 0.5, seed=0)
+    assert abs((t2.a == t2.y).float().mean().item() - 0.5) < 0.03
+    with pytest.raises(ValueError, match="p_agree"):
+        fa.make_attribute_task(10, 1.5)
+
+
+def test_weat_on_constructed_embeddings():
+    rng = np.random.default_rng(0)
+    d = 20
+    a_dir, b_dir = np.eye(d)[0], np.eye(d)[1]
+    A = a_dir + 0.1 * rng.normal(size=(6, d))
+    B = b_dir + 0.1 * rng.normal(size=(6, d))
+    X = 0.5 * a_dir + rng.normal(size=(6, d)) * 0.3 + np.eye(d)[2]
+    Y = 0.5 * b_dir + rng.normal(size=(6, d)) * 0.3 + np.eye(d)[2]
+    r = fa.weat_test(X, Y, A, B, n_boot=200, seed=0)
+    assert r["effect size"] > 1.5 and r["p-value"] < 0.01 and r["CI low"] > 0
+    # swapping the targets flips the sign
+    assert fa.weat_effect_size(Y, X, A, B) == pytest.approx(-r["effect size"])
+    # targets that do not differ: no effect
+    Z = rng.normal(size=(12, d))
+    r0 = fa.weat_test(Z[:6], Z[6:], A, B, n_boot=50, seed=0)
+    assert r0["p-value"] > 0.05
+    s = fa.weat_association(X, A, B)
+    assert s.shape == (6,) and (s > 0).all()
+
+
+def test_weat_permutation_matches_brute_force():
+    from itertools import combinations
+
+    rng = np.random.default_rng(1)
+    X, Y, A, B = (rng.normal(size=(4, 5)) for _ in range(4))
+    s = fa.weat_association(np.vstack([X, Y]), A, B)
+    obs = s[:4].sum() - s[4:].sum()
+    count = sum(s[list(c)].sum() - np.delete(s, list(c)).sum() >= obs - 1e-12 for c in combinations(range(8), 4))
+    assert fa.weat_test(X, Y, A, B, n_boot=10)["p-value"] == pytest.approx(count / 70)
+
+
+def test_weat_bad_inputs():
+    with pytest.raises(ValueError, match="same dimension"):
+        fa.weat_effect_size(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 4)), np.ones((3, 4)))
+    with pytest.raises(ValueError, match="2-D"):
+        fa.weat_effect_size(np.ones(4), np.ones((3, 4)), np.ones((3, 4)), np.ones((3, 4)))
+
+
+class _FakeEncoder:
+    def encode(self, sentences, convert_to_numpy=True, normalize_embeddings=True):
+        rng = np.random.default_rng(len(sentences))
+        v = rng.normal(size=(len(sentences), 8))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_embed_words():
+    e = fa.embed_words(_FakeEncoder(), ["a", "b", "c"], ("This is {}.", "{} is here."))
+    assert e.shape == (3, 8)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1)
+    with pytest.raises(TypeError):
+        fa.embed_words(_FakeEncoder(), "word")
+    with pytest.raises(ValueError, match="templates"):
+        fa.embed_words(_FakeEncoder(), ["a"], ("no slot",))
