@@ -150,3 +150,45 @@ def test_embed_words():
         fa.embed_words(_FakeEncoder(), "word")
     with pytest.raises(ValueError, match="templates"):
         fa.embed_words(_FakeEncoder(), ["a"], ("no slot",))
+
+
+# --- section 3 ---------------------------------------------------------------------------
+def test_multi_attribute_data_has_no_single_skew():
+    d = fa.make_multi_attribute_data(40000, p_same=(0.2, 0.8), seed=0)
+    ba = fa.bias_amplification(d["attrs"], d["attrs"], d["g"])
+    assert (ba["delta"] == 0).all()
+    single = ba[ba["order"] == 1]
+    assert (single["P_true"] - 0.5).abs().max() < 0.02
+    pair = ba[(ba["order"] == 2) & (ba["group"] == 1)]["P_true"].iloc[0]
+    assert abs(pair - 0.8) < 0.02
+
+
+def test_bias_amplification_hand_example():
+    # 4 examples; predictions add attribute a1 to the group-1 example that lacked it
+    t = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
+    p = np.array([[1, 0], [1, 0], [1, 0], [0, 0]])
+    g = np.array([0, 1, 1, 0])
+    ba = fa.bias_amplification(t, p, g, max_order=1).set_index(["set", "group"])
+    assert ba.loc[("{a1}", 1), "P_true"] == pytest.approx(0.5)
+    assert ba.loc[("{a1}", 1), "P_pred"] == pytest.approx(2 / 3)
+    assert ba.loc[("{a1}", 0), "delta"] == pytest.approx(-ba.loc[("{a1}", 1), "delta"])
+    with pytest.raises(ValueError, match="same shape"):
+        fa.bias_amplification(t, p[:, :1], g)
+    with pytest.raises(ValueError, match="two groups"):
+        fa.bias_amplification(t, p, np.zeros(4, int))
+
+
+def test_multilabel_roundtrip():
+    d = fa.make_multi_attribute_data(3000, noise=0.1, seed=0)
+    m = fa.train_multilabel(d["X"], d["attrs"], steps=200, seed=0)
+    pred = fa.predict_multilabel(m, d["X"], 2)
+    assert pred.shape == (3000, 2)
+    assert (pred == d["attrs"]).all(1).mean() > 0.95
+
+
+def test_feedback_loop_shapes_and_errors():
+    h = fa.feedback_loop("sample", rounds=3, n_initial=200, n_per_round=200, n_test=1000, seed=0)
+    assert list(h["round"]) == [0, 1, 2, 3]
+    assert h["predicted rate"].between(0, 1).all()
+    with pytest.raises(ValueError, match="labeling"):
+        fa.feedback_loop("mode")
