@@ -95,3 +95,29 @@ def test_amplification_feedback_claim(seed):
     print(f"seed {seed}: argmax min {a['predicted rate'].iloc[1:].min():.3f}, sample max dev {(s['predicted rate'].iloc[1:] - 0.6).abs().max():.3f}")
     assert a["predicted rate"].iloc[1:].min() >= 0.65
     assert (s["predicted rate"].iloc[1:] - 0.6).abs().max() <= 0.03
+
+
+@pytest.fixture(scope="module")
+def sentence_embeddings():
+    enc = fa.load_sentence_encoder()
+    df = fa.gendered_sentences()
+    emb = enc.encode(df["sentence"].tolist(), convert_to_numpy=True, normalize_embeddings=True, batch_size=128)
+    return df, emb
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_removing_information_inlp_claim(sentence_embeddings, seed):
+    df, emb = sentence_embeddings
+    z = (df["gender"] == "male").astype(int).to_numpy()
+    field = df["field"].to_numpy()
+    tr, te = train_test_split(np.arange(len(z)), test_size=0.5, random_state=seed, stratify=df["gender"] + df["field"])
+    majority = max(z[te].mean(), 1 - z[te].mean())
+    P, h = fa.inlp(emb[tr], z[tr], emb[te], z[te], n_iters=15, C=10.0, task=(field[tr], field[te]))
+    probe = h["attribute probe"]
+    mlp = fa.mlp_probe_accuracy(emb[tr] @ P, z[tr], emb[te] @ P, z[te], seed=seed)
+    print(f"seed {seed}: probe {probe.round(3).tolist()}, task min {h['task probe'].min():.3f}, mlp {mlp:.3f}")
+    assert probe.iloc[0] >= 0.95
+    assert probe.iloc[1] >= 0.75
+    assert abs(probe.iloc[-1] - majority) <= 0.03
+    assert h["task probe"].iloc[0] - h["task probe"].min() <= 0.02
+    assert mlp >= 0.85

@@ -192,3 +192,40 @@ def test_feedback_loop_shapes_and_errors():
     assert h["predicted rate"].between(0, 1).all()
     with pytest.raises(ValueError, match="labeling"):
         fa.feedback_loop("mode")
+
+
+# --- section 4 ---------------------------------------------------------------------------
+def test_inlp_removes_a_planted_direction():
+    rng = np.random.default_rng(0)
+    n, d = 800, 10
+    z = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, d))
+    X[:, 0] += 3 * (2 * z - 1)  # attribute along e0
+    X[:, 1] += 3 * (2 * y - 1)  # task along e1
+    P, h = fa.inlp(X[:400], z[:400], X[400:], z[400:], n_iters=3, task=(y[:400], y[400:]))
+    assert h["attribute probe"].iloc[0] > 0.95
+    assert h["attribute probe"].iloc[-1] < 0.65
+    assert h["task probe"].iloc[-1] > 0.95
+    assert np.allclose(P, P.T) and np.allclose(P @ P, P)  # an orthogonal projection
+    assert abs((P @ np.eye(d)[0])[0]) < 0.2  # e0 is (almost) removed
+
+
+def test_random_nullspace_and_errors():
+    P = fa.random_nullspace(6, 2, seed=0)
+    assert np.allclose(P @ P, P) and np.isclose(np.trace(P), 4)
+    assert np.allclose(fa.random_nullspace(4, 0), np.eye(4))
+    with pytest.raises(ValueError, match="k must"):
+        fa.random_nullspace(4, 4)
+    X = np.zeros((10, 3))
+    with pytest.raises(ValueError, match="two groups"):
+        fa.inlp(X, np.zeros(10), X, np.zeros(10))
+    with pytest.raises(ValueError, match="same width"):
+        fa.inlp(X, np.arange(10) % 2, np.zeros((10, 4)), np.arange(10) % 2)
+
+
+def test_gendered_sentences():
+    df = fa.gendered_sentences()
+    assert len(df) == 1024
+    assert df["gender"].value_counts().to_dict() == {"female": 512, "male": 512}
+    assert df["field"].nunique() == 4
