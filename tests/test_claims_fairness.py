@@ -121,3 +121,18 @@ def test_removing_information_inlp_claim(sentence_embeddings, seed):
     assert abs(probe.iloc[-1] - majority) <= 0.03
     assert h["task probe"].iloc[0] - h["task probe"].min() <= 0.02
     assert mlp >= 0.85
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fair_objectives_adversarial_claim(adult_xy, seed):
+    torch.set_num_threads(1)
+    X, y, sex = adult_xy
+    s = (sex == "Female").astype(int)
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed, stratify=y)
+    res = {}
+    for lam in (0.0, 3.0):
+        pred = (fa.adversarial_debiasing(X[tr], y[tr], s[tr], X[te], adversary_weight=lam, seed=seed) >= 0.5).astype(int)
+        res[lam] = ((pred == y[te]).mean(), fa.demographic_parity_gap(pred, s[te]))
+    print(f"seed {seed}: {res}")
+    assert res[3.0][1] <= 0.5 * res[0.0][1]
+    assert res[0.0][0] - res[3.0][0] <= 0.02

@@ -229,3 +229,29 @@ def test_gendered_sentences():
     assert len(df) == 1024
     assert df["gender"].value_counts().to_dict() == {"female": 512, "male": 512}
     assert df["field"].nunique() == 4
+
+
+# --- section 5 ---------------------------------------------------------------------------
+def test_grad_reverse():
+    import torch
+
+    x = torch.ones(3, requires_grad=True)
+    fa.GradReverse.apply(x, 2.0).sum().backward()
+    assert torch.allclose(x.grad, torch.full((3,), -2.0))
+
+
+def test_adversarial_debiasing_reduces_parity_gap():
+    rng = np.random.default_rng(0)
+    n = 3000
+    s = rng.integers(0, 2, n)
+    X = np.c_[rng.normal(size=(n, 3)), s + 0.3 * rng.normal(size=n)]
+    y = ((X[:, 0] + 1.5 * s + 0.5 * rng.normal(size=n)) > 0.75).astype(int)
+    gap = {}
+    for lam in (0.0, 5.0):
+        p = fa.adversarial_debiasing(X, y, s, X, adversary_weight=lam, steps=400, seed=0)
+        gap[lam] = fa.demographic_parity_gap((p >= 0.5).astype(int), s)
+    assert gap[5.0] < 0.5 * gap[0.0], gap
+    with pytest.raises(ValueError, match="adversary_weight"):
+        fa.adversarial_debiasing(X, y, s, X, adversary_weight=-1)
+    with pytest.raises(ValueError, match="same length"):
+        fa.adversarial_debiasing(X, y, s[:10], X)

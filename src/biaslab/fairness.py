@@ -1271,3 +1271,120 @@ def mlp_probe_accuracy(
     with threadpool_limits(1):
         clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed).fit(X_train, y_train)
         return float(clf.score(X_test, y_test))
+
+
+# --------------------------------------------------------------------------------------
+# section 5: fair training objectives (adversarial debiasing)
+# --------------------------------------------------------------------------------------
+class GradReverse(torch.autograd.Function):
+    """Identity in the forward pass; multiplies the gradient by ``-weight`` in the backward pass.
+
+    See: chapters/03_fairness/05_fair_objectives.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        return -ctx.weight * grad, None
+
+
+def adversarial_debiasing(
+    X_train: np.ndarray,
+    y_train: Any,
+    s_train: Any,
+    X_test: np.ndarray,
+    adversary_weight: float = 1.0,
+    steps: int = 600,
+    width: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+) -> np.ndarray:
+    """Train a classifier with an adversary that tries to recover the protected attribute
+    from its output, through a gradient-reversal layer (in the spirit of Zhang et al., 2018).
+
+    The predictor is an MLP (one hidden layer of ``width``) giving a logit; the adversary is
+    a small MLP that sees only the predicted probability (so it targets demographic parity)
+    and predicts the binary attribute ``s``. Both are trained together with Adam; the
+    gradient of the adversary's loss reaches the predictor multiplied by
+    ``-adversary_weight``, pushing the predictor's output to carry no information about ``s``.
+
+    Args:
+        X_train, y_train, s_train: training features, binary labels and binary attribute.
+        X_test: features to score after training.
+        adversary_weight: strength of the reversed gradient (0: plain training).
+        steps: Adam steps (batch 512).
+        width: hidden units of the predictor.
+        lr: learning rate.
+        seed: seeds initialization and batches.
+
+    Returns:
+        Predicted probabilities for ``X_test``.
+
+    See: chapters/03_fairness/05_fair_objectives.
+    """
+    from torch import nn
+
+    y = _check_binary(y_train, "y_train")
+    s = _check_binary(s_train, "s_train")
+    _check_same_length(y_train=y, s_train=s)
+    if len(X_train) != len(y):
+        raise ValueError(f"X_train and y_train must have the same length, got {len(X_train)} and {len(y)}")
+    if adversary_weight < 0:
+        raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    st = torch.as_tensor(s, dtype=torch.float32)
+    predictor = make_mlp(X.shape[1], 1, width=width, depth=1)
+    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt = torch.optim.Adam(list(predictor.parameters()) + list(adversary.parameters()), lr=lr)
+    bce = nn.functional.binary_cross_entropy_with_logits
+    for _ in range(steps):
+        idx = torch.randint(0, len(X), (512,), generator=g)
+        logit = predictor(X[idx]).squeeze(1)
+        prob = torch.sigmoid(logit)[:, None]
+        adv_logit = adversary(GradReverse.apply(prob, float(adversary_weight))).squeeze(1)
+        loss = bce(logit, yt[idx]) + bce(adv_logit, st[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return torch.sigmoid(predictor(torch.as_tensor(np.asarray(X_test), dtype=torch.float32)).squeeze(1)).numpy()
+
+
+def exponentiated_gradient_points(
+    X_train: np.ndarray, y_train: Any, s_train: Any, X_test: np.ndarray, y_test: Any, s_test: Any,
+    epsilons: Sequence[float] = (0.01, 0.03, 0.1), seed: int = 0,
+) -> pd.DataFrame:
+    """fairlearn's reductions baseline: ``ExponentiatedGradient`` with a demographic-parity
+    constraint around a logistic regression, one fit per constraint bound ``eps``.
+
+    Args:
+        X_train, y_train, s_train: training data.
+        X_test, y_test, s_test: evaluation data.
+        epsilons: allowed demographic-parity violations.
+        seed: random state of the randomized predictions.
+
+    Returns:
+        A DataFrame with ``eps``, ``accuracy`` and ``DP gap`` on the evaluation data.
+
+    See: chapters/03_fairness/05_fair_objectives.
+    """
+    from fairlearn.reductions import DemographicParity, ExponentiatedGradient
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    rows = []
+    yt = _check_binary(y_test, "y_test")
+    for eps in epsilons:
+        with threadpool_limits(1):
+            eg = ExponentiatedGradient(LogisticRegression(solver="liblinear"), DemographicParity(difference_bound=eps), eps=eps)
+            eg.fit(X_train, _check_binary(y_train, "y_train"), sensitive_features=np.asarray(s_train))
+            pred = eg.predict(X_test, random_state=seed)
+        rows.append({"eps": eps, "accuracy": float((pred == yt).mean()), "DP gap": demographic_parity_gap(pred, s_test)})
+    return pd.DataFrame(rows)
