@@ -255,3 +255,39 @@ def test_adversarial_debiasing_reduces_parity_gap():
         fa.adversarial_debiasing(X, y, s, X, adversary_weight=-1)
     with pytest.raises(ValueError, match="same length"):
         fa.adversarial_debiasing(X, y, s[:10], X)
+
+
+# --- section 6 ---------------------------------------------------------------------------
+def test_svt_recovers_low_rank():
+    d = fa.make_latent_twins(n_pairs=200, d=50, rank=3, noise=1.0, seed=0)
+    den = fa.singular_value_threshold(d["X"], rank=3)
+    assert np.mean((den - d["M"]) ** 2) < 0.5 * np.mean((d["X"] - d["M"]) ** 2)
+    assert np.linalg.matrix_rank(den - d["X"].mean(0)) == 3
+    with pytest.raises(ValueError, match="exactly one"):
+        fa.singular_value_threshold(d["X"])
+    with pytest.raises(ValueError, match="2-D"):
+        fa.singular_value_threshold(np.ones(5), rank=1)
+
+
+def test_twin_gap():
+    assert fa.twin_gap([0.2, 0.5, 0.3, 0.5], [0, 1, 0, 1]) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="twice"):
+        fa.twin_gap([0.2, 0.5, 0.3], [0, 1, 0])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fa.twin_gap([0.2, 1.5], [0, 0])
+
+
+def test_counterfactual_flip():
+    scm = fa.make_fairness_scm(n=100, seed=0)
+    cf = fa.counterfactual_flip(scm)
+    # X1 moves by +-effect, X2 is not a descendant of A and stays
+    assert np.allclose(cf[:, 0] - scm["X"][:, 0], (1 - 2 * scm["A"]) * 1.0)
+    assert np.allclose(cf[:, 1], scm["X"][:, 1])
+    # flipping twice returns the factual world
+    twice = fa.counterfactual_flip({**scm, "A": 1 - scm["A"]})
+    assert np.allclose(twice, scm["X"])
+
+
+def test_explanation_fidelity_no_shift():
+    r = fa.explanation_fidelity_gap(0, n=1000, steps=150, seed=0)
+    assert r["fidelity majority"] > 0.9 and abs(r["gap"]) < 0.05
