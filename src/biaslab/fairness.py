@@ -112,7 +112,7 @@ def adult_features(
     ``marital_status`` remain, and they are strong proxies for ``sex``.
 
     Args:
-        df: the output of :func:`biaslab.datasets.adult`.
+        df: the output of :func:`biaslab.datasets.fairness_data.adult`.
         include_protected: also one-hot encode ``sex`` and ``race``.
 
     Returns:
