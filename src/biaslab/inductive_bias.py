@@ -44,6 +44,16 @@ __all__ = [
     "plot_extrapolation",
     "plot_grokking",
     "plot_embedding_spectrum",
+    "random_mlp_function",
+    "spectral_centroid",
+    "redshift_table",
+    "majority_class_share",
+    "initial_guessing_bias",
+    "rank_collapse_residual",
+    "attention_stack_residuals",
+    "plot_random_functions",
+    "plot_redshift",
+    "plot_rank_collapse",
 ]
 
 
@@ -613,5 +623,359 @@ def plot_embedding_spectrum(embeddings: dict[str, torch.Tensor], ax=None):
         ax.bar(k + (i - (n - 1) / 2) * 0.8 / n, power, width=0.8 / n, label=label)
     ax.set_xlabel("frequency k of cos(2 pi k a / p)")
     ax.set_ylabel("share of embedding power")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Priors before training: random networks
+# ======================================================================================
+_PRIOR_ACTIVATIONS = ("relu", "tanh", "sin", "gauss")
+
+
+def _check_activation_name(activation: str, allowed: Sequence[str] = _PRIOR_ACTIVATIONS) -> str:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string, got {type(activation).__name__}")
+    if activation not in allowed:
+        raise ValueError(f"activation must be one of {list(allowed)}, got {activation!r}")
+    return activation
+
+
+def random_mlp_function(
+    activation: str = "relu",
+    weight_scale: float = 1.0,
+    n: int = 512,
+    width: int = 128,
+    depth: int = 4,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The function computed by an untrained MLP on a uniform grid of ``[-1, 1]``.
+
+    Weights are drawn i.i.d. ``N(0, weight_scale**2 / fan_in)``, biases
+    ``N(0, (0.1 * weight_scale)**2)``; the read-out layer has scale 1. Larger scales push
+    pre-activations further out, which matters for activations that oscillate (``sin``) or
+    have a bump (``gauss``), and hardly at all for ReLU, which is positively homogeneous.
+
+    Args:
+        activation: ``"relu"``, ``"tanh"``, ``"sin"`` or ``"gauss"``.
+        weight_scale: standard deviation multiplier of the hidden weights (> 0).
+        n: number of grid points (>= 8).
+        width, depth: hidden units per layer and number of hidden layers.
+        generator: a seeded ``torch.Generator`` (fresh random state if ``None``).
+
+    Returns:
+        ``(x, f)``, two tensors of shape ``(n,)``.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    act = make_activation(_check_activation_name(activation))
+    weight_scale = _check_fraction(weight_scale, "weight_scale", 0.0, float("inf"))
+    n = _check_positive_int(n, "n", 8)
+    width = _check_positive_int(width, "width")
+    depth = _check_positive_int(depth, "depth")
+    x = torch.linspace(-1, 1, n, dtype=torch.float64).unsqueeze(1)
+    h, d = x, 1
+    for _ in range(depth):
+        W = torch.randn(d, width, generator=generator, dtype=torch.float64) * weight_scale / math.sqrt(d)
+        b = torch.randn(width, generator=generator, dtype=torch.float64) * 0.1 * weight_scale
+        h, d = act(h @ W + b), width
+    w_out = torch.randn(d, 1, generator=generator, dtype=torch.float64) / math.sqrt(d)
+    return x.squeeze(1), (h @ w_out).squeeze(1)
+
+
+def spectral_centroid(f: torch.Tensor) -> float:
+    """Power-weighted mean frequency of a signal sampled on a uniform grid.
+
+    ``sum_k k |F(k)|^2 / sum_k |F(k)|^2`` over the non-negative frequencies of the real
+    discrete Fourier transform of ``f - mean(f)``; a simple measure of how wiggly a
+    function is (in cycles per grid length).
+
+    Args:
+        f: a 1-D tensor with at least 4 samples.
+
+    Returns:
+        The centroid (0 for a constant signal).
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    f = torch.as_tensor(f).detach().reshape(-1).cpu().double()
+    if f.numel() < 4:
+        raise ValueError(f"f must have at least 4 samples, got {f.numel()}")
+    P = torch.fft.rfft(f - f.mean()).abs() ** 2
+    total = P.sum().item()
+    if total <= 1e-300:
+        return 0.0
+    k = torch.arange(len(P), dtype=torch.float64)
+    return float((k * P).sum().item() / total)
+
+
+def redshift_table(
+    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+    weight_scales: Sequence[float] = (1.0, 3.0, 6.0),
+    n_nets: int = 10,
+    n: int = 512,
+    width: int = 128,
+    depth: int = 4,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Median spectral centroid of untrained MLPs, by activation and weight scale.
+
+    Args:
+        activations: activation names (see :func:`random_mlp_function`).
+        weight_scales: weight scales to try.
+        n_nets: random networks per (activation, scale) cell; the median is reported.
+        n, width, depth: grid size and network shape.
+        seed: seed of all networks.
+
+    Returns:
+        DataFrame indexed by activation, one column per weight scale.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    n_nets = _check_positive_int(n_nets, "n_nets")
+    if len(activations) == 0 or len(weight_scales) == 0:
+        raise ValueError("activations and weight_scales must be non-empty")
+    g = torch.Generator().manual_seed(seed)
+    rows = {}
+    for act in activations:
+        rows[act] = {
+            s: float(np.median([spectral_centroid(random_mlp_function(act, s, n, width, depth, g)[1]) for _ in range(n_nets)]))
+            for s in weight_scales
+        }
+    out = pd.DataFrame(rows).T
+    out.index.name = "activation"
+    out.columns.name = "weight scale"
+    return out
+
+
+def majority_class_share(logits: torch.Tensor) -> float:
+    """Share of inputs assigned to the most frequently predicted class.
+
+    Args:
+        logits: tensor of shape ``(n, n_classes)``.
+
+    Returns:
+        A number in ``[1 / n_classes, 1]``; ``1 / n_classes`` when predictions are balanced.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    logits = torch.as_tensor(logits)
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] < 2:
+        raise ValueError(f"logits must have shape (n, n_classes) with n >= 1 and n_classes >= 2, got {tuple(logits.shape)}")
+    pred = logits.argmax(1)
+    return torch.bincount(pred, minlength=logits.shape[1]).max().item() / len(pred)
+
+
+def initial_guessing_bias(
+    activation: str = "relu",
+    depth: int = 20,
+    n_nets: int = 10,
+    n: int = 1000,
+    in_dim: int = 64,
+    width: int = 128,
+    n_classes: int = 10,
+    seed: int = 0,
+) -> float:
+    """Mean majority-class share of untrained classifiers on Gaussian inputs.
+
+    Each network has ``depth`` hidden layers with the standard variance-preserving
+    initialization of its activation (He for ReLU, gain 5/3 for tanh) and zero biases. An
+    unbiased classifier would split the ``n`` inputs evenly over ``n_classes`` classes.
+
+    Args:
+        activation: ``"relu"`` or ``"tanh"``.
+        depth: number of hidden layers.
+        n_nets: networks to average over (the share varies a lot from one net to the next).
+        n, in_dim: number and dimension of the standard Gaussian inputs.
+        width, n_classes: network width and number of outputs.
+        seed: seed of inputs and weights.
+
+    Returns:
+        The mean over networks of :func:`majority_class_share`.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    activation = _check_activation_name(activation, ("relu", "tanh"))
+    depth = _check_positive_int(depth, "depth")
+    n_nets = _check_positive_int(n_nets, "n_nets")
+    n = _check_positive_int(n, "n")
+    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    gain = math.sqrt(2.0) if activation == "relu" else 5.0 / 3.0
+    act = make_activation(activation)
+    g = torch.Generator().manual_seed(seed)
+    shares = []
+    for _ in range(n_nets):
+        h = torch.randn(n, _check_positive_int(in_dim, "in_dim"), generator=g)
+        d = in_dim
+        for _ in range(depth):
+            W = torch.randn(d, _check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
+            h, d = act(h @ W), width
+        logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
+        shares.append(majority_class_share(logits))
+    return float(np.mean(shares))
+
+
+# ======================================================================================
+# Architecture as prior: rank collapse of self-attention
+# ======================================================================================
+def rank_collapse_residual(X: torch.Tensor) -> float:
+    """Relative distance of a token matrix to the nearest matrix whose rows are all equal.
+
+    ``||X - 1 mean(X)|| / ||X||`` (Frobenius norms): 0 when every token carries the same
+    vector (rank collapse), about 1 for unrelated tokens.
+
+    Args:
+        X: tensor of shape ``(n_tokens, d)``.
+
+    Returns:
+        A number in ``[0, 1]``.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    X = torch.as_tensor(X)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"X must have shape (n_tokens, d) with n_tokens >= 2, got {tuple(X.shape)}")
+    norm = X.norm().item()
+    if norm == 0:
+        raise ValueError("X must not be all zeros")
+    return (X - X.mean(0, keepdim=True)).norm().item() / norm
+
+
+def attention_stack_residuals(
+    n_layers: int = 12,
+    n_tokens: int = 32,
+    d: int = 64,
+    skip: bool = False,
+    mlp: bool = False,
+    n_stacks: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Rank-collapse residual after each layer of a random single-head self-attention stack.
+
+    Each layer computes ``softmax(X Wq (X Wk)^T / sqrt(d)) X Wv`` with Gaussian weights of
+    variance ``1/d``; ``skip`` adds the input back (``X + attention(X)``) and ``mlp`` appends
+    a residual ReLU MLP block. Inputs are standard Gaussian tokens. No normalization layers.
+
+    Args:
+        n_layers, n_tokens, d: depth, sequence length and width.
+        skip: use skip connections around attention.
+        mlp: add a residual MLP block after each attention layer.
+        n_stacks: random stacks; the median residual per layer is returned.
+        seed: seed of inputs and weights.
+
+    Returns:
+        Array of length ``n_layers + 1`` (entry 0 is the input).
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    n_layers = _check_positive_int(n_layers, "n_layers")
+    n_tokens = _check_positive_int(n_tokens, "n_tokens", 2)
+    d = _check_positive_int(d, "d")
+    n_stacks = _check_positive_int(n_stacks, "n_stacks")
+    g = torch.Generator().manual_seed(seed)
+    kw = {"generator": g, "dtype": torch.float64}
+    runs = []
+    for _ in range(n_stacks):
+        X = torch.randn(n_tokens, d, **kw)
+        res = [rank_collapse_residual(X)]
+        for _ in range(n_layers):
+            Wq, Wk, Wv = (torch.randn(d, d, **kw) / math.sqrt(d) for _ in range(3))
+            A = torch.softmax((X @ Wq) @ (X @ Wk).T / math.sqrt(d), dim=1)
+            Y = A @ X @ Wv
+            X = X + Y if skip else Y
+            if mlp:
+                W1 = torch.randn(d, d, **kw) * math.sqrt(2.0 / d)
+                W2 = torch.randn(d, d, **kw) / math.sqrt(d)
+                X = X + torch.relu(X @ W1) @ W2
+            res.append(rank_collapse_residual(X))
+        runs.append(res)
+    return np.median(np.array(runs), axis=0)
+
+
+def plot_random_functions(
+    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+    weight_scales: Sequence[float] = (1.0, 6.0),
+    seed: int = 0,
+    axes=None,
+):
+    """One sample function of an untrained MLP per (weight scale, activation) panel.
+
+    Args:
+        activations: activation names (columns).
+        weight_scales: weight scales (rows).
+        seed: seed of the networks.
+        axes: a 2-D array of matplotlib axes of shape ``(len(weight_scales), len(activations))``
+            (a new figure if ``None``).
+
+    Returns:
+        The axes array.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(activations) == 0 or len(weight_scales) == 0:
+        raise ValueError("activations and weight_scales must be non-empty")
+    if axes is None:
+        _, axes = plt.subplots(len(weight_scales), len(activations), figsize=(3 * len(activations), 2.2 * len(weight_scales)),
+                               squeeze=False, sharex=True)
+    axes = np.asarray(axes).reshape(len(weight_scales), len(activations))
+    g = torch.Generator().manual_seed(seed)
+    for i, s in enumerate(weight_scales):
+        for j, act in enumerate(activations):
+            x, f = random_mlp_function(act, s, generator=g)
+            ax = axes[i, j]
+            ax.plot(x.numpy(), f.numpy(), lw=1)
+            ax.set_title(f"{act}, scale {s:g}\ncentroid {spectral_centroid(f):.1f}", fontsize=10)
+            if i == len(weight_scales) - 1:
+                ax.set_xlabel("x")
+    return axes
+
+
+def plot_redshift(table: pd.DataFrame, ax=None):
+    """Median spectral centroid against weight scale, one line per activation (log y-axis).
+
+    Args:
+        table: from :func:`redshift_table`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise ValueError("table must be a non-empty DataFrame from redshift_table")
+    ax = _axes(ax)
+    for act, row in table.iterrows():
+        ax.plot([float(c) for c in table.columns], row.values, "o-", label=act)
+    ax.set_yscale("log")
+    ax.set_xlabel("weight scale")
+    ax.set_ylabel("spectral centroid (cycles on [-1, 1])")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_rank_collapse(residuals: dict[str, np.ndarray], ax=None):
+    """Rank-collapse residual against layer on a log scale, one line per architecture.
+
+    Args:
+        residuals: ``{label: array}`` from :func:`attention_stack_residuals`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    if not residuals:
+        raise ValueError("residuals must contain at least one curve")
+    ax = _axes(ax)
+    for label, r in residuals.items():
+        r = np.asarray(r)
+        ax.plot(np.arange(len(r)), np.maximum(r, 1e-17), "o-", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("relative distance to rank 1")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
