@@ -69,3 +69,9 @@ def test_rank_collapse_claim(seed):
     assert ib.attention_stack_residuals(skip=False, seed=seed)[4] < 1e-3
     assert ib.attention_stack_residuals(skip=True, seed=seed)[12] > 0.1
     assert ib.attention_stack_residuals(skip=True, mlp=True, seed=seed)[12] > 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generalization_on_unseen_claim(seed):
+    r = ib.gotu_run(seed=seed)
+    assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]

@@ -256,3 +256,28 @@ def test_new_plots_return_axes():
     with pytest.raises(ValueError):
         ib.plot_redshift(pd.DataFrame())
     plt.close("all")
+
+
+# ---------------------------------------------------------------- generalization on the unseen
+def test_boolean_cube():
+    X = ib.boolean_cube(3)
+    assert X.shape == (8, 3) and set(X.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(r) for r in X.tolist()}) == 8
+    with pytest.raises(ValueError, match="n_bits"):
+        ib.boolean_cube(17)
+
+
+def test_gotu_run_small_and_errors():
+    r = ib.gotu_run(n_bits=4, target_bits=(0, 1), frozen_bit=1, steps=200, width=32)
+    assert r["train_mse"] < 0.05
+    assert len(r["pred_unseen"]) == 8
+    with pytest.raises(ValueError, match="frozen_bit"):
+        ib.gotu_run(n_bits=4, target_bits=(0, 1), frozen_bit=3)
+    with pytest.raises(ValueError, match="frozen_value"):
+        ib.gotu_run(frozen_value=0)
+    with pytest.raises(ValueError, match="target_bits"):
+        ib.gotu_run(n_bits=4, target_bits=(0, 5))
+    assert ib.plot_gotu(r) is not None
+    with pytest.raises(ValueError, match="gotu_run"):
+        ib.plot_gotu({})
+    plt.close("all")

@@ -54,6 +54,9 @@ __all__ = [
     "plot_random_functions",
     "plot_redshift",
     "plot_rank_collapse",
+    "boolean_cube",
+    "gotu_run",
+    "plot_gotu",
 ]
 
 
@@ -977,5 +980,129 @@ def plot_rank_collapse(residuals: dict[str, np.ndarray], ax=None):
     ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel("relative distance to rank 1")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Simplicity bias: generalization on the unseen (Boolean functions)
+# ======================================================================================
+def boolean_cube(n_bits: int) -> torch.Tensor:
+    """All ``2**n_bits`` points of the Boolean cube ``{-1, +1}^n_bits``.
+
+    Args:
+        n_bits: number of bits, 1 to 16.
+
+    Returns:
+        Tensor of shape ``(2**n_bits, n_bits)`` with entries -1 or +1.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    n_bits = _check_positive_int(n_bits, "n_bits")
+    if n_bits > 16:
+        raise ValueError(f"n_bits must be <= 16 (the cube is enumerated), got {n_bits}")
+    idx = torch.arange(2**n_bits).unsqueeze(1)
+    bits = (idx >> torch.arange(n_bits - 1, -1, -1)) & 1
+    return bits.float() * 2 - 1
+
+
+def gotu_run(
+    n_bits: int = 10,
+    target_bits: Sequence[int] = (0, 1, 2),
+    frozen_bit: int = 2,
+    frozen_value: float = 1.0,
+    steps: int = 1000,
+    width: int = 256,
+    depth: int = 2,
+    lr: float = 1e-3,
+    activation: str = "relu",
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> dict[str, object]:
+    """Train on half the Boolean cube (one bit frozen) and test on the unseen half.
+
+    The target is the monomial ``prod_{i in target_bits} x_i``. Training uses every input
+    with ``x[frozen_bit] == frozen_value``; on those inputs the target equals
+    ``frozen_value * prod_{i in target_bits, i != frozen_bit} x_i``, a monomial of lower degree.
+    On the unseen half the true target has the opposite sign, while the *minimum-degree
+    interpolant* of the training data is that lower-degree monomial.
+
+    Args:
+        n_bits: input dimension.
+        target_bits: indices of the bits multiplied in the target.
+        frozen_bit: the bit held fixed during training (one of ``target_bits``).
+        frozen_value: its training value, -1 or +1.
+        steps, width, depth, lr, activation: full-batch Adam on the mean squared error.
+        seed: initialization seed.
+        device: where to train.
+
+    Returns:
+        ``{"train_mse", "unseen_mse", "corr_min_degree", "pred_unseen", "min_degree_unseen",
+        "target_unseen"}``; ``corr_min_degree`` is the correlation, on the unseen half, between
+        the network's prediction and the minimum-degree interpolant.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    X = boolean_cube(n_bits)
+    target_bits = [int(_check_nonnegative(i, "each entry of target_bits")) for i in target_bits]
+    if not target_bits or max(target_bits) >= n_bits or len(set(target_bits)) != len(target_bits):
+        raise ValueError(f"target_bits must be distinct indices in [0, {n_bits}), got {target_bits}")
+    if frozen_bit not in target_bits:
+        raise ValueError(f"frozen_bit must be one of target_bits {target_bits}, got {frozen_bit}")
+    if frozen_value not in (-1, 1):
+        raise ValueError(f"frozen_value must be -1 or +1, got {frozen_value}")
+    if len(target_bits) < 2:
+        raise ValueError("target_bits needs at least two bits, so that a lower-degree interpolant exists")
+    y = X[:, target_bits].prod(1)
+    seen = X[:, frozen_bit] == frozen_value
+    rest = [i for i in target_bits if i != frozen_bit]
+    mdi = frozen_value * X[:, rest].prod(1)
+    torch.manual_seed(seed)
+    model = make_mlp(n_bits, 1, width, depth, activation).to(device)
+    train(model, X[seen], y[seen].unsqueeze(1), F.mse_loss, steps=steps, lr=lr, eval_every=steps, seed=seed)
+    model.eval()
+    with torch.no_grad():
+        pred = model(X.to(device)).squeeze(1).cpu()
+    p_un, m_un, y_un = pred[~seen], mdi[~seen], y[~seen]
+    corr = float(np.corrcoef(p_un.numpy(), m_un.numpy())[0, 1])
+    return {
+        "train_mse": F.mse_loss(pred[seen], y[seen]).item(),
+        "unseen_mse": F.mse_loss(p_un, y_un).item(),
+        "corr_min_degree": corr,
+        "pred_unseen": p_un,
+        "min_degree_unseen": m_un,
+        "target_unseen": y_un,
+    }
+
+
+def plot_gotu(result: dict[str, object], ax=None):
+    """Unseen-half predictions of :func:`gotu_run`, grouped by the minimum-degree interpolant.
+
+    Args:
+        result: the output of :func:`gotu_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    for k in ("pred_unseen", "min_degree_unseen", "target_unseen"):
+        if not isinstance(result, dict) or k not in result:
+            raise ValueError(f"result must be the output of gotu_run (missing {k!r})")
+    ax = _axes(ax)
+    p = result["pred_unseen"].numpy()
+    m = result["min_degree_unseen"].numpy()
+    t = result["target_unseen"].numpy()
+    rng = np.random.default_rng(0)
+    for j, v in enumerate((-1.0, 1.0)):
+        sel = m == v
+        ax.scatter(j + rng.uniform(-0.15, 0.15, sel.sum()), p[sel], s=8, alpha=0.6,
+                   label="network's prediction" if j == 0 else None, color="C0")
+        ax.scatter([j], [t[sel][0]], marker="x", s=120, color="C3", label="true target" if j == 0 else None)
+        ax.scatter([j], [v], marker="_", s=600, color="black", label="minimum-degree interpolant" if j == 0 else None)
+    ax.set_xticks([0, 1])
+    ax.set_xticklabels(["interpolant = -1", "interpolant = +1"])
+    ax.set_ylabel("output on an unseen input")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
