@@ -75,3 +75,11 @@ def test_rank_collapse_claim(seed):
 def test_generalization_on_unseen_claim(seed):
     r = ib.gotu_run(seed=seed)
     assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_double_descent_claims(seed):
+    noisy = ib.random_features_double_descent(label_noise=0.2, ridge=1e-2, seed=seed)
+    clean = ib.random_features_double_descent(label_noise=0.0, ridge=1e-2, seed=seed)
+    assert ib.peak_ratio(noisy) >= 2, noisy
+    assert ib.peak_ratio(clean) <= 1.25, clean

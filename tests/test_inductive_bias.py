@@ -281,3 +281,30 @@ def test_gotu_run_small_and_errors():
     with pytest.raises(ValueError, match="gotu_run"):
         ib.plot_gotu({})
     plt.close("all")
+
+
+# ---------------------------------------------------------------- double descent
+def test_random_features_double_descent_small_and_errors():
+    c = ib.random_features_double_descent((10, 50, 200), n_train=50, label_noise=0.0, ridge=1e-3)
+    assert list(c.n_features) == [10, 50, 200]
+    assert c.train_mse.iloc[-1] < 1e-2  # over-parameterized: interpolates
+    assert ib.peak_ratio(c) >= 1.0
+    with pytest.raises(ValueError, match="increasing"):
+        ib.random_features_double_descent((50, 10))
+    with pytest.raises(ValueError, match="label_noise"):
+        ib.random_features_double_descent(label_noise=1.0)
+    with pytest.raises(ValueError, match="ridge"):
+        ib.random_features_double_descent(ridge=0.0)
+    with pytest.raises(ValueError, match="n_train"):
+        ib.random_features_double_descent(n_train=5)
+    assert ib.plot_double_descent({"a": c}, n_train=50) is not None
+    with pytest.raises(ValueError):
+        ib.plot_double_descent({})
+    with pytest.raises(ValueError, match="column"):
+        ib.peak_ratio(pd.DataFrame({"x": [1, 2, 3]}))
+    plt.close("all")
+
+
+def test_peak_ratio_values():
+    assert ib.peak_ratio(pd.DataFrame({"test_mse": [1.0, 3.0, 1.5]})) == 2.0
+    assert ib.peak_ratio(pd.DataFrame({"test_mse": [2.0, 1.0, 0.5]})) == 1.0

@@ -57,6 +57,9 @@ __all__ = [
     "boolean_cube",
     "gotu_run",
     "plot_gotu",
+    "random_features_double_descent",
+    "peak_ratio",
+    "plot_double_descent",
 ]
 
 
@@ -1104,5 +1107,123 @@ def plot_gotu(result: dict[str, object], ax=None):
     ax.set_xticks([0, 1])
     ax.set_xticklabels(["interpolant = -1", "interpolant = +1"])
     ax.set_ylabel("output on an unseen input")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Memorization and double descent
+# ======================================================================================
+def random_features_double_descent(
+    n_features: Sequence[int] = (50, 100, 200, 300, 400, 600, 1000, 3000),
+    n_train: int = 300,
+    label_noise: float = 0.2,
+    ridge: float = 1e-2,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test error of ReLU random-features ridge regression on digits, over the number of features.
+
+    Inputs are scikit-learn's 8x8 digits scaled to [0, 1]; ``n_train`` of them form the
+    training set, the rest the test set. A fraction ``label_noise`` of training labels is
+    replaced by uniformly random digits. Features are ``relu(x W)`` with a Gaussian
+    ``W`` of shape ``(64, N)`` (nested over ``N``: the first ``N`` columns of one draw), and
+    one-hot targets are fitted by ridge regression (the minimum-norm solution as
+    ``ridge -> 0``). The interpolation threshold is ``N = n_train``.
+
+    Args:
+        n_features: the values of ``N`` to sweep (positive, increasing).
+        n_train: training-set size (10 .. 1500).
+        label_noise: fraction of training labels replaced at random, in [0, 1).
+        ridge: ridge penalty (> 0).
+        seed: seed of the split, the noise and the features.
+
+    Returns:
+        DataFrame with ``n_features``, ``train_mse``, ``test_mse`` (squared error against
+        one-hot labels, summed over classes) and ``test_error`` (misclassification rate).
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    from sklearn.datasets import load_digits
+
+    ns = [_check_positive_int(N, "each entry of n_features") for N in n_features]
+    if not ns or sorted(ns) != ns:
+        raise ValueError(f"n_features must be a non-empty increasing sequence, got {list(n_features)}")
+    n_train = _check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    label_noise = _check_nonnegative(label_noise, "label_noise")
+    if label_noise >= 1:
+        raise ValueError(f"label_noise must be in [0, 1), got {label_noise}")
+    ridge = _check_fraction(ridge, "ridge", 0.0, float("inf"))
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    ytr = y[tr].copy()
+    flip = rng.random(n_train) < label_noise
+    ytr[flip] = rng.integers(0, 10, flip.sum())
+    Y, Yte = np.eye(10)[ytr], np.eye(10)[y[te]]
+    W = rng.standard_normal((X.shape[1], ns[-1])) / math.sqrt(X.shape[1])
+    rows = []
+    for N in ns:
+        Ftr, Fte = np.maximum(X[tr] @ W[:, :N], 0), np.maximum(X[te] @ W[:, :N], 0)
+        if N <= n_train:
+            beta = np.linalg.solve(Ftr.T @ Ftr + ridge * np.eye(N), Ftr.T @ Y)
+        else:
+            beta = Ftr.T @ np.linalg.solve(Ftr @ Ftr.T + ridge * np.eye(n_train), Y)
+        P, Ptr = Fte @ beta, Ftr @ beta
+        rows.append({
+            "n_features": N,
+            "train_mse": float(((Ptr - Y) ** 2).sum(1).mean()),
+            "test_mse": float(((P - Yte) ** 2).sum(1).mean()),
+            "test_error": float((P.argmax(1) != y[te]).mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def peak_ratio(curve: pd.DataFrame, column: str = "test_mse") -> float:
+    """Height of the highest point of a sweep relative to the higher of its two end points.
+
+    Args:
+        curve: a sweep, e.g. from :func:`random_features_double_descent`, in sweep order.
+        column: the error column.
+
+    Returns:
+        ``max(curve[column]) / max(first, last)``: 1 when the maximum is at an end (no
+        interior peak), 2 when the peak is twice as high as both ends.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not isinstance(curve, pd.DataFrame) or column not in curve or len(curve) < 3:
+        raise ValueError(f"curve must be a DataFrame with a {column!r} column and at least 3 rows")
+    v = curve[column].to_numpy(dtype=float)
+    return float(v.max() / max(v[0], v[-1]))
+
+
+def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = None, column: str = "test_mse", ax=None):
+    """Test error against the number of random features (log x-axis), one line per setting.
+
+    Args:
+        curves: ``{label: sweep}`` from :func:`random_features_double_descent`.
+        n_train: draw the interpolation threshold ``N = n_train`` if given.
+        column: the error column to plot.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not curves:
+        raise ValueError("curves must contain at least one sweep")
+    ax = _axes(ax)
+    for label, c in curves.items():
+        ax.plot(c["n_features"], c[column], "o-", label=label)
+    if n_train is not None:
+        ax.axvline(n_train, color="0.5", ls=":", label="interpolation threshold (N = n)")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of random features N (log scale)")
+    ax.set_ylabel("test squared error" if column == "test_mse" else column)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
