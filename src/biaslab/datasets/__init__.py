@@ -9,6 +9,7 @@ README beside the data files (``biaslab/data/``) names each file's source and li
 
 
 # --- chapter 4 (causal): protein signalling, cause-effect pairs, job training -----------
+from .causal_data import SachsData, TuebingenPair, load_cps, load_nsw, load_sachs, load_tuebingen_pairs  # noqa: E402,F401
 
 
 
