@@ -185,3 +185,34 @@ def test_effect_estimators_on_a_known_effect():
 def test_tarnet_shapes():
     net = ca.TARNet(5)
     assert net(torch.randn(7, 5)).shape == (7, 2)
+
+
+# ---------------------------------------------------------------- bivariate orientation
+def test_spacing_entropy_of_a_gaussian():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=5000)
+    assert ca.spacing_entropy(x) == pytest.approx(0.5 * np.log(2 * np.pi * np.e), abs=0.05)
+
+
+def test_conditional_nll_prefers_the_right_noise_model():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, 2000)
+    y = np.sin(x) + 0.3 * np.exp(x) * rng.normal(size=2000)
+    assert ca.conditional_nll(x, y, scale=True) < ca.conditional_nll(x, y, scale=False) - 0.1
+
+
+def test_direction_score_is_antisymmetric_and_finds_an_anm():
+    x, y = ca.location_scale_pair(800, heteroscedasticity=1.0, seed=0)
+    assert ca.direction_score(x, y) == pytest.approx(-ca.direction_score(y, x))
+    assert ca.direction_score(x, y, scale=True) > 0
+
+
+def test_orientation_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        ca.direction_score(np.arange(30.0), np.arange(40.0))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        ca.direction_score(np.zeros((30, 2)), np.zeros((30, 2)))
+    with pytest.raises(ValueError, match="constant"):
+        ca.direction_score(np.ones(30), np.arange(30.0))
+    with pytest.raises(ValueError, match="heteroscedasticity"):
+        ca.location_scale_pair(100, heteroscedasticity=-1)

@@ -25,3 +25,12 @@ def test_nsw_claim(seed):
     err = est["error"]
     assert abs(err.iloc[1]) > 5000, est
     assert (err.iloc[2:].abs() <= 1500).all(), est
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_location_scale_claim(seed):
+    strong = ca.orientation_accuracy(1.0, n_pairs=50, seed=seed)
+    assert strong["location-scale"] >= 0.85, strong
+    assert strong["additive (homoscedastic)"] <= 0.70, strong
+    tue = ca.tuebingen_orientation(datasets.load_tuebingen_pairs(), max_n=1000, seed=seed)
+    assert tue["location-scale correct"].mean() > 0.5 and tue["additive correct"].mean() > 0.5
