@@ -216,3 +216,50 @@ def test_orientation_bad_input():
         ca.direction_score(np.ones(30), np.arange(30.0))
     with pytest.raises(ValueError, match="heteroscedasticity"):
         ca.location_scale_pair(100, heteroscedasticity=-1)
+
+
+# ---------------------------------------------------------------- structure learning
+def test_learn_dag_recovers_a_small_graph_and_is_acyclic():
+    sem = ca.random_linear_sem(3, 1.0, 500, noise_range=(1.0, 1.0), seed=0)
+    for score in ("ls", "colide"):
+        W = ca.learn_dag(sem.X, score=score)
+        assert nx.is_directed_acyclic_graph(nx.from_numpy_array((W != 0).astype(int), create_using=nx.DiGraph))
+        assert ca.shd(sem.adjacency, W) == 0
+
+
+def test_break_cycles_returns_a_dag():
+    W = np.array([[0, 1.0, 0], [0, 0, 2.0], [0.5, 0, 0]])
+    out = ca._break_cycles(W)
+    assert out[2, 0] == 0 and out[0, 1] == 1.0 and out[1, 2] == 2.0
+
+
+def test_random_linear_sem_is_a_dag():
+    sem = ca.random_linear_sem(8, 2.0, 50, seed=1)
+    assert nx.is_directed_acyclic_graph(nx.from_numpy_array(sem.adjacency, create_using=nx.DiGraph))
+    assert sem.X.shape == (50, 8)
+    with pytest.raises(ValueError, match="noise_range"):
+        ca.random_linear_sem(5, noise_range=(2.0, 1.0))
+
+
+def test_pc_on_a_collider():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 3000))
+    c = a + b + 0.5 * rng.normal(size=3000)
+    A = ca.pc_cpdag(np.column_stack([a, b, c]))
+    assert A[0, 2] == 1 and A[1, 2] == 1 and A[2, 0] == 0 and A[2, 1] == 0
+
+
+def test_structure_learning_bad_input():
+    with pytest.raises(ValueError, match="score"):
+        ca.learn_dag(np.zeros((10, 3)), score="bic")
+    with pytest.raises(ValueError, match="2-D"):
+        ca.learn_dag(np.zeros(10))
+    with pytest.raises(ValueError, match="dropout"):
+        ca.dropout_chain(100, dropout=1.5)
+    with pytest.raises(ValueError, match="lacks"):
+        ca.ci_test_pvalue(ca.dropout_chain(100), "X", "W", ["Y"])
+
+
+def test_dropouts_break_the_naive_test():
+    r = ca.dropout_rejection_rates(reps=5, n=3000, seed=0)
+    assert r["naive (zeros kept)"] == 1.0 and r["test-wise deletion"] <= 0.2

@@ -34,3 +34,10 @@ def test_location_scale_claim(seed):
     assert strong["additive (homoscedastic)"] <= 0.70, strong
     tue = ca.tuebingen_orientation(datasets.load_tuebingen_pairs(), max_n=1000, seed=seed)
     assert tue["location-scale correct"].mean() > 0.5 and tue["additive correct"].mean() > 0.5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dropout_claim(seed):
+    rates = ca.dropout_rejection_rates(reps=20, n=3000, dropout=0.5, seed=seed)
+    assert rates["naive (zeros kept)"] >= 0.8, rates
+    assert rates["test-wise deletion"] <= 0.1, rates
