@@ -263,3 +263,24 @@ def test_structure_learning_bad_input():
 def test_dropouts_break_the_naive_test():
     r = ca.dropout_rejection_rates(reps=5, n=3000, seed=0)
     assert r["naive (zeros kept)"] == 1.0 and r["test-wise deletion"] <= 0.2
+
+
+# ---------------------------------------------------------------- heterogeneity
+def test_drifting_pair_and_edge_direction():
+    X, c, truth, k = ca.drifting_pair(seed=0)
+    assert X.shape == (1000, 2) and c.shape == (1000,) and set(truth) == {0, 1} and k in (0, 1)
+    # the drifting column correlates with the domain index
+    assert abs(np.corrcoef(X[:, k], c)[0, 1]) > 0.3
+    G = np.array([[0, -1], [1, 0]])  # causal-learn encoding of 0 -> 1
+    assert ca._edge_direction(G, 0, 1) == (0, 1)
+    assert ca._edge_direction(np.array([[0, -1], [-1, 0]]), 0, 1) is None
+
+
+def test_mechanism_parameters_and_cross_correlation():
+    p = ca.mechanism_parameters(n_envs=50, n_per_env=50, seed=0)
+    assert set(p) == {"causal", "anticausal"} and len(p["causal"]) == 50
+    assert ca.max_cross_correlation(p["anticausal"]) > ca.max_cross_correlation(p["causal"])
+    with pytest.raises(ValueError, match="lacks"):
+        ca.max_cross_correlation(p["causal"].drop(columns="slope"))
+    with pytest.raises(ValueError, match="n_domains"):
+        ca.drifting_pair(n_domains=1)

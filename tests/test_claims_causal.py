@@ -41,3 +41,12 @@ def test_dropout_claim(seed):
     rates = ca.dropout_rejection_rates(reps=20, n=3000, dropout=0.5, seed=seed)
     assert rates["naive (zeros kept)"] >= 0.8, rates
     assert rates["test-wise deletion"] <= 0.1, rates
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_heterogeneity_claims(seed):
+    res = ca.cdnod_vs_pc(n_problems=40, alpha=0.01, seed=seed)
+    assert (res["CD-NOD"] == "correct").mean() >= 0.95, res["CD-NOD"].value_counts()
+    params = ca.mechanism_parameters(n_envs=500, n_per_env=200, seed=seed)
+    assert ca.max_cross_correlation(params["causal"]) < 0.15
+    assert ca.max_cross_correlation(params["anticausal"]) > 0.4
