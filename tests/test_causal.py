@@ -284,3 +284,21 @@ def test_mechanism_parameters_and_cross_correlation():
         ca.max_cross_correlation(p["causal"].drop(columns="slope"))
     with pytest.raises(ValueError, match="n_domains"):
         ca.drifting_pair(n_domains=1)
+
+
+# ---------------------------------------------------------------- causal representations
+def test_segment_sources_shapes_and_isotropy():
+    d = ca.segment_sources(n_segments=10, n_per_segment=500, seed=0)
+    assert d["x"].shape == (5000, 5) and d["s"].shape == (5000, 3) and d["u"].max() == 9
+    # pooled source variances are all close to 1
+    assert torch.allclose(d["s"].var(0), torch.ones(3), atol=0.15)
+    with pytest.raises(ValueError, match="obs_dim"):
+        ca.segment_sources(n_sources=4, obs_dim=3)
+
+
+def test_linear_vae_loss_is_finite_and_ivae_has_a_prior_per_segment():
+    d = ca.segment_sources(n_segments=4, n_per_segment=50, seed=0)
+    m = ca.LinearVAE(5, 3, n_segments=4)
+    assert torch.isfinite(m.loss(d["x"], d["u"]))
+    assert m.prior_logvar.weight.shape == (4, 3)
+    assert ca.LinearVAE(5, 3).prior_logvar is None

@@ -50,3 +50,12 @@ def test_heterogeneity_claims(seed):
     params = ca.mechanism_parameters(n_envs=500, n_per_env=200, seed=seed)
     assert ca.max_cross_correlation(params["causal"]) < 0.15
     assert ca.max_cross_correlation(params["anticausal"]) > 0.4
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_identifiable_vae_claim(seed):
+    data = ca.segment_sources(n_segments=40, n_per_segment=100, seed=seed)
+    vae = ca.fit_latent_model(data, identifiable=False, seed=seed)
+    ivae = ca.fit_latent_model(data, identifiable=True, seed=seed)
+    assert ivae >= 0.9, (ivae, vae)
+    assert ivae - vae >= 0.05, (ivae, vae)
