@@ -269,13 +269,14 @@ class SCM:
     ``u_v = noise[v](n, generator)``, in topological order. ``hidden`` names variables that
     exist in the model but are not returned by :meth:`sample` (hidden confounders).
 
-    Attributes:
-        graph: the causal DAG over all variables (hidden ones included).
-        mechanisms: ``{v: f(parents: dict of tensors, u: tensor) -> tensor}``.
-        noise: ``{v: sampler(n, generator) -> tensor of shape (n,)}``.
-        hidden: variables left out of the samples.
-        inverses: optional ``{v: g(parents, value) -> u}`` used for abduction; variables
-            without one are treated as additive (``u = value - f(parents, 0)``).
+    Fields:
+
+    - ``graph``: the causal DAG over all variables (hidden ones included).
+    - ``mechanisms``: ``{v: f(parents: dict of tensors, u: tensor) -> tensor}``.
+    - ``noise``: ``{v: sampler(n, generator) -> tensor of shape (n,)}``.
+    - ``hidden``: variables left out of the samples.
+    - ``inverses``: optional ``{v: g(parents, value) -> u}`` used for abduction; variables
+      without one are treated as additive (``u = value - f(parents, 0)``).
 
     See: chapters/04_causal_representation_learning/01_interventions.
     """
@@ -729,8 +730,8 @@ def nsw_estimates(nsw: pd.DataFrame, cps: pd.DataFrame, seed: int = 0, device: t
     observational data keep the NSW treated units and replace the NSW controls by CPS men.
 
     Args:
-        nsw: :func:`biaslab.datasets.load_nsw`.
-        cps: :func:`biaslab.datasets.load_cps`.
+        nsw: :func:`biaslab.datasets.causal_data.load_nsw`.
+        cps: :func:`biaslab.datasets.causal_data.load_cps`.
         seed: seed of the TARNet.
         device: where the TARNet trains.
 
@@ -916,7 +917,7 @@ def tuebingen_orientation(pairs: Sequence[Any], max_n: int = 1000, seed: int = 0
     """Score every Tuebingen pair in both directions with both noise models.
 
     Args:
-        pairs: :func:`biaslab.datasets.load_tuebingen_pairs` (objects with ``name``,
+        pairs: :func:`biaslab.datasets.causal_data.load_tuebingen_pairs` (objects with ``name``,
             ``cause`` and ``effect``).
         max_n: pairs with more samples are subsampled to this many (seeded).
         seed: seeds the subsampling.
@@ -947,10 +948,11 @@ def tuebingen_orientation(pairs: Sequence[Any], max_n: int = 1000, seed: int = 0
 class LinearSEM:
     """A random linear structural equation model and a sample from it.
 
-    Attributes:
-        W: weighted adjacency ``(d, d)``, ``W[i, j] != 0`` for an edge ``i -> j``.
-        noise_scale: standard deviation of each variable's Gaussian noise.
-        X: samples ``(n, d)``.
+    Fields:
+
+    - ``W``: weighted adjacency ``(d, d)``, ``W[i, j] != 0`` for an edge ``i -> j``.
+    - ``noise_scale``: standard deviation of each variable's Gaussian noise.
+    - ``X``: samples ``(n, d)``.
     """
 
     W: np.ndarray
@@ -1237,7 +1239,7 @@ def sachs_structure(sachs: Any, lam: float = 0.1, threshold: float = 0.3, alpha:
     contains one directed cycle, so SHD is computed with ``require_dag=False``.
 
     Args:
-        sachs: :func:`biaslab.datasets.load_sachs`.
+        sachs: :func:`biaslab.datasets.causal_data.load_sachs`.
         lam, threshold: passed to :func:`learn_dag`.
         alpha: level of PC's tests.
 

@@ -35,9 +35,10 @@ def _open(name: str):
 class SachsData:
     """The Sachs protein-signalling data and its consensus graph.
 
-    Attributes:
-        data: a DataFrame of 7,466 rows (cells) and 11 columns (protein abundances, raw units).
-        edges: the 18 consensus edges as (cause, effect) pairs of column names.
+    Fields:
+
+    - ``data``: a DataFrame of 7,466 rows (cells) and 11 columns (protein abundances, raw units).
+    - ``edges``: the 18 consensus edges as (cause, effect) pairs of column names.
     """
 
     data: pd.DataFrame
@@ -74,10 +75,11 @@ def load_sachs() -> SachsData:
 class TuebingenPair:
     """One Tuebingen cause-effect pair.
 
-    Attributes:
-        name: ``"pair1"`` ... ``"pair99"`` (the numbering of the cdt release).
-        cause: the values of the causal variable.
-        effect: the values of the effect variable.
+    Fields:
+
+    - ``name``: ``"pair1"`` ... ``"pair99"`` (the numbering of the cdt release).
+    - ``cause``: the values of the causal variable.
+    - ``effect``: the values of the effect variable.
     """
 
     name: str
