@@ -10,6 +10,7 @@ from .fairness_data import ADULT_PROTECTED, COMPAS_PROTECTED, adult, compas  # n
 
 
 # --- chapter 4 (causal): protein signalling, cause-effect pairs, job training -----------
+from .causal_data import SachsData, TuebingenPair, load_cps, load_nsw, load_sachs, load_tuebingen_pairs  # noqa: E402,F401
 
 
 
