@@ -24,3 +24,12 @@ def test_identifiability_claims(sprites, seed):
     assert (table["ELBO"] - table.loc["original", "ELBO"]).abs().max() < 1e-4
     assert table["max pixel change"].max() < 1e-4
     assert table["MIG"].iloc[1:].mean() <= 0.5 * table.loc["original", "MIG"], table
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_passive_variable_claims(sprites, seed):
+    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
+    diag = dz.vae_diagnostics(vae, sprites, seed=seed)
+    print(seed, diag)
+    assert diag["passive, mean"] >= 0.5 and diag["passive, sampled"] <= 0.1, diag
+    assert diag["active, mean"] <= 0.2 and diag["active, sampled"] <= 0.2, diag

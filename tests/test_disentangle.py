@@ -178,3 +178,11 @@ def test_reference_codes_and_rotation_experiment(sprites, small_vae):
     assert list(table.index) == ["original", "rotation 1", "rotation 2"]
     assert (table["ELBO"] - table.loc["original", "ELBO"]).abs().max() < 1e-6
     assert table["max pixel change"].max() < 1e-5
+
+
+def test_vae_diagnostics_and_names(sprites, small_vae):
+    diag = dz.vae_diagnostics(small_vae, sprites)
+    assert set(diag) == {"active units", "passive, mean", "passive, sampled", "active, mean", "active, sampled"}
+    names = dz.name_dimensions(dz.reference_codes(sprites)["aligned"], sprites)
+    assert list(names.factor) == list(sprites.factor_names)
+    assert (names.NMI > 0.9).all()

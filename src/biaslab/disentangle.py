@@ -39,6 +39,8 @@ __all__ = [
     "rotate_latent_space",
     "active_units",
     "passive_correlations",
+    "vae_diagnostics",
+    "name_dimensions",
     "latent_traversal",
     "plot_traversal",
     "plot_sprites",
@@ -858,6 +860,47 @@ def passive_correlations(codes: np.ndarray, active: np.ndarray) -> dict[str, flo
     return {"passive": max_corr(codes[:, ~active]), "active": max_corr(codes[:, active])}
 
 
+def vae_diagnostics(model: SpriteAutoencoder, data: Sprites, seed: int = 0,
+                    threshold: float = 0.01) -> dict[str, float]:
+    """Active-unit count and the mean-vs-sampled correlation test of passive variables.
+
+    Args:
+        model: a trained VAE.
+        data: the sprites.
+        seed: seed of the posterior samples.
+        threshold: variance threshold of :func:`active_units`.
+
+    Returns:
+        ``{"active units", "passive, mean", "passive, sampled", "active, mean",
+        "active, sampled"}``: the count, then the largest absolute correlation between two
+        passive (or two active) dimensions of the mean and of the sampled codes.
+
+    See: chapters/05_disentanglement/02_vae_diagnostics.
+    """
+    if model.kind != "vae":
+        raise ValueError("vae_diagnostics needs a VAE (kind='vae')")
+    act = active_units(model, data, threshold)
+    mean = passive_correlations(encode(model, data), act)
+    samp = passive_correlations(encode(model, data, sampled=True, seed=seed), act)
+    return {"active units": int(act.sum()), "passive, mean": mean["passive"], "passive, sampled": samp["passive"],
+            "active, mean": mean["active"], "active, sampled": samp["active"]}
+
+
+def name_dimensions(codes: np.ndarray, data: Sprites) -> pd.DataFrame:
+    """For each latent dimension, the factor it is most informative about and how much.
+
+    Returns:
+        DataFrame with one row per dimension: ``factor`` (name) and ``NMI`` (mutual
+        information divided by the factor's entropy).
+
+    See: chapters/05_disentanglement/02_vae_diagnostics.
+    """
+    nmi = mutual_info_matrix(codes, data.factors) / np.maximum(factor_entropies(data.factors), 1e-12)
+    best = nmi.argmax(1)
+    return pd.DataFrame({"factor": [data.factor_names[j] for j in best], "NMI": nmi.max(1)},
+                        index=[f"z{i}" for i in range(len(best))])
+
+
 @torch.no_grad()
 def latent_traversal(model: SpriteAutoencoder, image: torch.Tensor, dims: Sequence[int] | None = None,
                      values: Sequence[float] = tuple(np.linspace(-2.5, 2.5, 7))) -> torch.Tensor:
@@ -903,7 +946,7 @@ def plot_traversal(grid: torch.Tensor, row_labels: Sequence[str] | None = None, 
         raise ValueError(f"grid must have shape (rows, cols, h, w), got {tuple(grid.shape)}")
     r, c, h, w = grid.shape
     pad = 1
-    canvas = np.ones((r * (h + pad) - pad, c * (w + pad) - pad))
+    canvas = np.zeros((r * (h + pad) - pad, c * (w + pad) - pad))
     for i in range(r):
         for j in range(c):
             canvas[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = grid[i, j].numpy()
