@@ -33,3 +33,25 @@ def test_passive_variable_claims(sprites, seed):
     print(seed, diag)
     assert diag["passive, mean"] >= 0.5 and diag["passive, sampled"] <= 0.1, diag
     assert diag["active, mean"] <= 0.2 and diag["active, sampled"] <= 0.2, diag
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_factorized_codebook_claims(sprites, seed):
+    usage = [dz.codebook_usage(dz.train_vq_autoencoder(sprites, n_codebooks=c, codebook_size=16, code_dim=8, steps=2000,
+                                                       seed=seed)[0], sprites) for c in (1, 2)]
+    one, two = usage
+    print(seed, one, two)
+    assert two["perplexity"] >= 5 * one["perplexity"], usage
+    assert two["perplexity per codebook"] >= one["perplexity per codebook"], usage
+    assert two["reconstruction MSE"] <= 0.7 * one["reconstruction MSE"], usage
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_attribute_control_claim(sprites, seed):
+    x_pos = sprites.values[:, 3]
+    plain, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=1.0, steps=2000, lr=2e-3, seed=seed)
+    ar, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=1.0, steps=2000, lr=2e-3, seed=seed, attribute=x_pos)
+    rho_plain = dz.attribute_monotonicity(dz.encode(plain, sprites), x_pos)
+    rho_ar = dz.attribute_monotonicity(dz.encode(ar, sprites), x_pos)
+    print(seed, rho_ar["z0"], rho_plain.max())
+    assert rho_ar["z0"] >= 0.95 and rho_plain.max() < 0.95, (rho_ar["z0"], rho_plain.max())

@@ -186,3 +186,24 @@ def test_vae_diagnostics_and_names(sprites, small_vae):
     names = dz.name_dimensions(dz.reference_codes(sprites)["aligned"], sprites)
     assert list(names.factor) == list(sprites.factor_names)
     assert (names.NMI > 0.9).all()
+
+
+def test_vq_autoencoder_and_usage(sprites):
+    model, hist = dz.train_vq_autoencoder(sprites, n_codebooks=2, codebook_size=4, code_dim=4, steps=30, hidden=32)
+    u = dz.codebook_usage(model, sprites)
+    assert 1 <= u["distinct codes"] <= 16 and 1 <= u["perplexity"] <= 16 and u["perplexity per codebook"] <= 4
+    assert model.indices(sprites.flat).shape == (len(sprites), 2)
+    with pytest.raises(ValueError, match="divisible"):
+        dz.VQAutoencoder(code_dim=5, n_codebooks=2)
+    with pytest.raises(TypeError, match="VQAutoencoder"):
+        dz.codebook_usage(dz.SpriteAutoencoder(), sprites)
+
+
+def test_attribute_monotonicity(sprites):
+    x = sprites.values[:, 3]
+    codes = np.stack([x ** 3, -x, np.random.default_rng(0).normal(size=len(x)), np.zeros(len(x))], axis=1)
+    rho = dz.attribute_monotonicity(codes, x)
+    assert rho["z0"] == pytest.approx(1.0) and rho["z1"] == pytest.approx(1.0)
+    assert rho["z2"] < 0.1 and rho["z3"] == 0.0
+    with pytest.raises(ValueError, match="one value per code"):
+        dz.attribute_monotonicity(codes, x[:-1])

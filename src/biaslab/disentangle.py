@@ -35,13 +35,23 @@ __all__ = [
     "SpriteAutoencoder",
     "train_autoencoder",
     "encode",
+    "VQAutoencoder",
+    "train_vq_autoencoder",
+    "codebook_usage",
     "elbo",
     "rotate_latent_space",
     "active_units",
     "passive_correlations",
     "vae_diagnostics",
+    "attribute_monotonicity",
     "name_dimensions",
     "latent_traversal",
+    "SparseFeatureData",
+    "sparse_feature_data",
+    "SparseAutoencoder",
+    "train_sae",
+    "feature_recovery",
+    "circular_structure",
     "plot_traversal",
     "plot_sprites",
     "plot_mi_matrix",
@@ -689,6 +699,136 @@ def _attribute_loss(z: torch.Tensor, a: torch.Tensor, delta: float = 1.0) -> tor
     return (torch.tanh(delta * dz) - torch.sign(da)).abs().mean()
 
 
+class VQAutoencoder(nn.Module):
+    """An MLP autoencoder whose latent vector is split into ``n_codebooks`` equal parts, each
+    replaced by its nearest entry in its own codebook of ``codebook_size`` vectors (vector
+    quantization with a straight-through gradient).
+
+    With ``n_codebooks=1`` this is a plain VQ autoencoder with ``codebook_size`` possible
+    codes; with ``n_codebooks=2`` the same code length admits ``codebook_size ** 2``
+    combinations (a *factorized* codebook).
+
+    Args:
+        in_dim: pixels per image.
+        code_dim: length of the latent vector (divisible by ``n_codebooks``).
+        n_codebooks: number of sub-codebooks.
+        codebook_size: entries per sub-codebook.
+        hidden: hidden units per layer.
+
+    See: chapters/05_disentanglement/03_structured_latents.
+    """
+
+    def __init__(self, in_dim: int = 256, code_dim: int = 8, n_codebooks: int = 1, codebook_size: int = 16,
+                 hidden: int = 128) -> None:
+        super().__init__()
+        self.in_dim = _check_positive_int(in_dim, "in_dim")
+        code_dim = _check_positive_int(code_dim, "code_dim")
+        self.n_codebooks = _check_positive_int(n_codebooks, "n_codebooks")
+        self.codebook_size = _check_positive_int(codebook_size, "codebook_size", 2)
+        if code_dim % n_codebooks:
+            raise ValueError(f"code_dim ({code_dim}) must be divisible by n_codebooks ({n_codebooks})")
+        self.part = code_dim // n_codebooks
+        hidden = _check_positive_int(hidden, "hidden")
+        self.encoder = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, code_dim))
+        self.decoder = nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, in_dim))
+        self.codebooks = nn.Parameter(0.5 * torch.randn(n_codebooks, codebook_size, self.part))
+        self.aux = torch.zeros(())
+
+    def indices(self, x: torch.Tensor) -> torch.Tensor:
+        """Code indices ``(n, n_codebooks)`` of a batch of images."""
+        z = self.encoder(x.reshape(len(x), -1)).reshape(len(x), self.n_codebooks, self.part)
+        d = ((z.unsqueeze(2) - self.codebooks.unsqueeze(0)) ** 2).sum(-1)  # (n, c, k)
+        return d.argmin(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(len(x), -1)
+        if x.shape[1] != self.in_dim:
+            raise ValueError(f"x must have {self.in_dim} pixels per image, got {x.shape[1]}")
+        z = self.encoder(x).reshape(len(x), self.n_codebooks, self.part)
+        idx = ((z.unsqueeze(2) - self.codebooks.unsqueeze(0)) ** 2).sum(-1).argmin(-1)
+        zq = torch.stack([self.codebooks[c][idx[:, c]] for c in range(self.n_codebooks)], dim=1)
+        self.aux = F.mse_loss(zq, z.detach()) + 0.25 * F.mse_loss(z, zq.detach())
+        z = z + (zq - z).detach()
+        return self.decoder(z.reshape(len(x), -1))
+
+
+def train_vq_autoencoder(
+    data: Sprites | torch.Tensor,
+    n_codebooks: int = 1,
+    codebook_size: int = 16,
+    code_dim: int = 8,
+    steps: int = 2000,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    hidden: int = 128,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[VQAutoencoder, pd.DataFrame]:
+    """Train a :class:`VQAutoencoder` (Bernoulli likelihood plus codebook and commitment losses).
+
+    Returns:
+        ``(model, history)``, the model in eval mode.
+
+    See: chapters/05_disentanglement/03_structured_latents.
+    """
+    X = data.flat if isinstance(data, Sprites) else data
+    if not isinstance(X, torch.Tensor):
+        raise TypeError(f"data must be Sprites or a tensor, got {type(data).__name__}")
+    X = X.reshape(len(X), -1).float()
+    torch.manual_seed(seed)
+    model = VQAutoencoder(X.shape[1], code_dim, n_codebooks, codebook_size, hidden).to(device)
+    # start the codebooks at encoder outputs of random images, so that no entry starts dead
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(seed)
+        pick = torch.randint(len(X), (n_codebooks * codebook_size,), generator=g)
+        z = model.encoder(X[pick].to(device)).reshape(n_codebooks, codebook_size, n_codebooks, -1)
+        model.codebooks.copy_(torch.stack([z[c, :, c] for c in range(n_codebooks)]))
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(y) + 10.0 * model.aux
+
+    hist = train(model, X, X, loss_fn, steps=steps, lr=lr, optimizer="adam", batch_size=batch_size,
+                 eval_every=max(1, steps // 20), seed=seed)
+    model.eval()
+    model.aux = torch.zeros(())
+    return model, hist
+
+
+@torch.no_grad()
+def codebook_usage(model: VQAutoencoder, data: Sprites | torch.Tensor) -> dict[str, float]:
+    """How a VQ autoencoder uses its codes, and how well it reconstructs.
+
+    Returns:
+        ``{"distinct codes", "perplexity", "perplexity per codebook", "reconstruction MSE"}``:
+        the number of distinct full codes used on the data, the perplexity (``exp`` of the
+        entropy) of the full code, the mean perplexity of each sub-codebook's index, and the
+        summed squared pixel error per image.
+
+    See: chapters/05_disentanglement/03_structured_latents.
+    """
+    if not isinstance(model, VQAutoencoder):
+        raise TypeError(f"model must be a VQAutoencoder, got {type(model).__name__}")
+    X = data.flat if isinstance(data, Sprites) else data
+    dev = next(model.parameters()).device
+    X = X.reshape(len(X), -1).float().to(dev)
+    idx = model.indices(X).cpu().numpy()
+
+    def perplexity(labels: np.ndarray) -> float:
+        _, counts = np.unique(labels, return_counts=True, axis=0)
+        p = counts / counts.sum()
+        return float(np.exp(-(p * np.log(p)).sum()))
+
+    rec = torch.sigmoid(model(X))
+    return {
+        "distinct codes": float(len(np.unique(idx, axis=0))),
+        "perplexity": perplexity(idx),
+        "perplexity per codebook": float(np.mean([perplexity(idx[:, c]) for c in range(idx.shape[1])])),
+        "reconstruction MSE": float(((rec - X) ** 2).sum(1).mean()),
+    }
+
+
 @torch.no_grad()
 def encode(model: SpriteAutoencoder, data: Sprites | torch.Tensor, sampled: bool = False,
            seed: int = 0) -> np.ndarray:
@@ -886,6 +1026,34 @@ def vae_diagnostics(model: SpriteAutoencoder, data: Sprites, seed: int = 0,
             "active, mean": mean["active"], "active, sampled": samp["active"]}
 
 
+def attribute_monotonicity(codes: np.ndarray, attribute: np.ndarray) -> pd.Series:
+    """Absolute Spearman rank correlation between each latent dimension and an attribute.
+
+    A dimension that works as a *fader* for the attribute (moving it moves the attribute in one
+    direction only) has a rank correlation near 1.
+
+    Args:
+        codes: latent codes ``(n, d)``.
+        attribute: one value per code ``(n,)``.
+
+    Returns:
+        Series indexed ``z0 .. z{d-1}``.
+
+    See: chapters/05_disentanglement/04_attribute_control.
+    """
+    from scipy.stats import spearmanr
+
+    codes = _as_codes(codes)
+    a = np.asarray(attribute, dtype=np.float64).reshape(-1)
+    if len(a) != len(codes):
+        raise ValueError(f"attribute must have one value per code: got {len(a)} for {len(codes)} codes")
+    rho = []
+    for j in range(codes.shape[1]):
+        c = codes[:, j]
+        rho.append(0.0 if c.std() < 1e-12 else abs(float(spearmanr(c, a).statistic)))
+    return pd.Series(rho, index=[f"z{j}" for j in range(codes.shape[1])])
+
+
 def name_dimensions(codes: np.ndarray, data: Sprites) -> pd.DataFrame:
     """For each latent dimension, the factor it is most informative about and how much.
 
@@ -930,6 +1098,214 @@ def latent_traversal(model: SpriteAutoencoder, image: torch.Tensor, dims: Sequen
         Z[a * len(vals):(a + 1) * len(vals), i] = vals
     side = int(round(math.sqrt(model.in_dim)))
     return torch.sigmoid(model.decode(Z)).reshape(len(dims), len(vals), side, side).cpu()
+
+
+# ======================================================================================
+# Features inside trained models: sparse autoencoders and circular features
+# ======================================================================================
+@dataclass
+class SparseFeatureData:
+    """Activations built as sparse non-negative combinations of known unit-norm features.
+
+    Attributes:
+        X: activations ``(n, dim)``.
+        features: the ground-truth feature directions ``(n_features, dim)``, unit norm.
+        codes: the sparse coefficients ``(n, n_features)``.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+
+    X: torch.Tensor
+    features: torch.Tensor
+    codes: torch.Tensor
+
+
+def sparse_feature_data(n: int = 4000, n_features: int = 24, dim: int = 32, p_active: float = 0.05,
+                        seed: int = 0) -> SparseFeatureData:
+    """Synthetic "model activations": each sample switches on every feature independently with
+    probability ``p_active`` with a magnitude uniform in [0.5, 1.5], and sums the active
+    feature directions. More features than dimensions is allowed (superposition).
+
+    Args:
+        n: samples.
+        n_features: number of ground-truth features.
+        dim: activation dimension.
+        p_active: probability that a feature is on in a sample.
+        seed: seed of the features and the samples.
+
+    Returns:
+        A :class:`SparseFeatureData`.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    n = _check_positive_int(n, "n", 2)
+    n_features = _check_positive_int(n_features, "n_features")
+    dim = _check_positive_int(dim, "dim")
+    if not 0 < float(p_active) <= 1:
+        raise ValueError(f"p_active must be in (0, 1], got {p_active}")
+    g = torch.Generator().manual_seed(int(seed))
+    feats = torch.randn(n_features, dim, generator=g)
+    feats = feats / feats.norm(dim=1, keepdim=True)
+    on = (torch.rand(n, n_features, generator=g) < p_active).float()
+    codes = on * (0.5 + torch.rand(n, n_features, generator=g))
+    return SparseFeatureData(codes @ feats, feats, codes)
+
+
+class SparseAutoencoder(nn.Module):
+    """A one-layer sparse autoencoder: ``f = ReLU(W_e (x - b) + c)``, ``x_hat = W_d f + b``,
+    with the decoder's atoms (columns of ``W_d``) kept at unit norm.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+
+    def __init__(self, dim: int, n_atoms: int) -> None:
+        super().__init__()
+        dim = _check_positive_int(dim, "dim")
+        n_atoms = _check_positive_int(n_atoms, "n_atoms")
+        self.dim, self.n_atoms = dim, n_atoms
+        W = torch.randn(dim, n_atoms)
+        W = W / W.norm(dim=0, keepdim=True)
+        self.W_d = nn.Parameter(W)
+        self.W_e = nn.Parameter(W.T.clone())
+        self.b = nn.Parameter(torch.zeros(dim))
+        self.c = nn.Parameter(torch.zeros(n_atoms))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Non-negative atom activations ``(n, n_atoms)``."""
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+        return F.relu((x - self.b) @ self.W_e.T + self.c)
+
+    def atoms(self) -> torch.Tensor:
+        """Unit-norm dictionary atoms ``(n_atoms, dim)``."""
+        return (self.W_d / self.W_d.norm(dim=0, keepdim=True)).T
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.encode(x)
+        self.last_codes = f
+        return f @ self.atoms() + self.b
+
+
+def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 0.05, steps: int = 3000,
+              batch_size: int = 256, lr: float = 3e-3, seed: int = 0,
+              device: torch.device | str = "cpu") -> tuple[SparseAutoencoder, pd.DataFrame]:
+    """Train a :class:`SparseAutoencoder` with squared error plus ``l1`` times the L1 norm of
+    the activations.
+
+    Args:
+        data: :class:`SparseFeatureData` or activations ``(n, dim)``.
+        n_atoms: dictionary size.
+        l1: sparsity weight.
+        steps, batch_size, lr: Adam settings.
+        seed: seed of the initialization and the batches.
+        device: where to train.
+
+    Returns:
+        ``(sae, history)``.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    X = data.X if isinstance(data, SparseFeatureData) else data
+    if not isinstance(X, torch.Tensor) or X.ndim != 2:
+        raise TypeError("data must be SparseFeatureData or a 2-D tensor of activations")
+    l1 = _check_nonnegative(l1, "l1")
+    torch.manual_seed(seed)
+    sae = SparseAutoencoder(X.shape[1], n_atoms).to(device)
+
+    def loss_fn(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return ((x_hat - x) ** 2).sum(1).mean() + l1 * sae.last_codes.sum(1).mean()
+
+    hist = train(sae, X, X, loss_fn, steps=steps, lr=lr, batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed)
+    sae.eval()
+    sae.last_codes = None
+    return sae, hist
+
+
+def feature_recovery(atoms: torch.Tensor, features: torch.Tensor, threshold: float = 0.9) -> pd.DataFrame:
+    """How well a dictionary recovers known features.
+
+    Args:
+        atoms: learned unit-norm atoms ``(m, dim)``.
+        features: ground-truth unit-norm features ``(k, dim)``.
+        threshold: cosine above which an atom counts as a copy of a feature.
+
+    Returns:
+        DataFrame with one row per feature: ``max cosine`` (best atom) and ``atoms above
+        threshold``.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    A = torch.as_tensor(atoms).detach().float().cpu()
+    Fe = torch.as_tensor(features).detach().float().cpu()
+    if A.ndim != 2 or Fe.ndim != 2 or A.shape[1] != Fe.shape[1]:
+        raise ValueError(f"atoms and features must be (m, dim) and (k, dim) with the same dim, got "
+                         f"{tuple(A.shape)} and {tuple(Fe.shape)}")
+    A = A / A.norm(dim=1, keepdim=True)
+    Fe = Fe / Fe.norm(dim=1, keepdim=True)
+    cos = Fe @ A.T  # (k, m)
+    return pd.DataFrame({"max cosine": cos.max(1).values.numpy(),
+                         "atoms above threshold": (cos > threshold).sum(1).numpy()})
+
+
+def circular_structure(embedding: torch.Tensor, frequencies: Sequence[int] | None = None,
+                       top_k: int = 3) -> pd.DataFrame:
+    """Do residues ``a = 0..p-1`` sit on circles in an embedding table, in the order ``2 pi k a / p``?
+
+    For each frequency ``k`` (default: the ``top_k`` frequencies with the most power), the
+    embedding is projected onto the two principal directions of its frequency-``k`` Fourier
+    component; the angle of each residue in that plane is compared with ``2 pi k a / p`` by
+    their *circular correlation* (the mean resultant length of ``phi - theta`` or ``phi + theta``:
+    1 when the angles agree up to a rotation and a reflection), and the spread of the radii by
+    their coefficient of variation.
+
+    Args:
+        embedding: tensor ``(p, d)``, one row per residue.
+        frequencies: frequencies to test (``1..p // 2``).
+        top_k: how many strongest frequencies to test when ``frequencies`` is ``None``.
+
+    Returns:
+        DataFrame indexed by frequency with ``power share``, ``circular corr`` (absolute) and
+        ``radius CV``.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    E = torch.as_tensor(embedding).detach().double().cpu()
+    if E.ndim != 2 or E.shape[0] < 5:
+        raise ValueError(f"embedding must have shape (p, d) with p >= 5, got {tuple(E.shape)}")
+    p = E.shape[0]
+    E = E - E.mean(0)
+    coef = torch.fft.fft(E, dim=0)  # (p, d)
+    power = coef[1:p // 2 + 1].abs().pow(2).sum(1)
+    share = power / power.sum()
+    if frequencies is None:
+        frequencies = [int(k) + 1 for k in torch.argsort(power, descending=True)[:top_k]]
+    rows = {}
+    a = torch.arange(p, dtype=torch.float64)
+    for k in frequencies:
+        k = int(k)
+        if not 1 <= k <= p // 2:
+            raise ValueError(f"frequencies must be in [1, {p // 2}], got {k}")
+        # the frequency-k part of the table, then its principal plane
+        wave = torch.stack([torch.cos(2 * math.pi * k * a / p), torch.sin(2 * math.pi * k * a / p)], 1)
+        part = wave @ torch.linalg.lstsq(wave, E).solution
+        _, _, Vh = torch.linalg.svd(part, full_matrices=False)
+        P = E @ Vh[:2].T
+        phi = torch.atan2(P[:, 1], P[:, 0])
+        theta = 2 * math.pi * k * a / p
+        rows[k] = {"power share": float(share[k - 1]), "circular corr": abs(_circ_corr(phi, theta)),
+                   "radius CV": float(P.norm(dim=1).std() / P.norm(dim=1).mean())}
+    out = pd.DataFrame(rows).T
+    out.index.name = "frequency"
+    return out
+
+
+def _circ_corr(phi: torch.Tensor, theta: torch.Tensor) -> float:
+    """Circular association of two angle samples up to a rotation and a reflection: the mean
+    resultant length of ``phi - theta`` (or of ``phi + theta``, whichever is larger). It is 1
+    when ``phi = +-theta + c`` exactly and near 0 for unrelated angles."""
+    d1 = torch.complex(torch.cos(phi - theta), torch.sin(phi - theta)).mean().abs()
+    d2 = torch.complex(torch.cos(phi + theta), torch.sin(phi + theta)).mean().abs()
+    return float(max(d1, d2))
 
 
 # ======================================================================================
