@@ -55,3 +55,27 @@ def test_attribute_control_claim(sprites, seed):
     rho_ar = dz.attribute_monotonicity(dz.encode(ar, sprites), x_pos)
     print(seed, rho_ar["z0"], rho_plain.max())
     assert rho_ar["z0"] >= 0.95 and rho_plain.max() < 0.95, (rho_ar["z0"], rho_plain.max())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sae_claims(seed):
+    data = dz.sparse_feature_data(n=4000, n_features=24, dim=32, p_active=0.05, seed=seed)
+    r24, r96 = (dz.feature_recovery(dz.train_sae(data, n_atoms=m, l1=0.05, steps=3000, seed=seed)[0].atoms(), data.features)
+                for m in (24, 96))
+    print(seed, r24["max cosine"].min(), r96["atoms above threshold"].mean())
+    assert r24["max cosine"].min() >= 0.99
+    assert r96["atoms above threshold"].mean() >= 2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_circular_feature_claims(seed):
+    import torch
+
+    from biaslab import inductive_bias as ib
+
+    _, grokked = ib.grokking_run(p=47, train_frac=0.6, weight_decay=1.0, steps=4000, seed=seed)
+    circles = dz.circular_structure(grokked.embed.weight)
+    control = dz.circular_structure(torch.randn(47, 64, generator=torch.Generator().manual_seed(seed)))
+    print(seed, circles, control)
+    assert circles["circular corr"].min() >= 0.95 and circles["radius CV"].max() < 0.15
+    assert control["circular corr"].max() < 0.95 and control["radius CV"].min() > 0.3

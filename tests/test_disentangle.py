@@ -207,3 +207,30 @@ def test_attribute_monotonicity(sprites):
     assert rho["z2"] < 0.1 and rho["z3"] == 0.0
     with pytest.raises(ValueError, match="one value per code"):
         dz.attribute_monotonicity(codes, x[:-1])
+
+
+def test_sae_recovers_planted_features_and_errors():
+    data = dz.sparse_feature_data(n=500, n_features=6, dim=8, p_active=0.2, seed=0)
+    assert data.X.shape == (500, 8) and torch.allclose(data.features.norm(dim=1), torch.ones(6))
+    sae, _ = dz.train_sae(data, n_atoms=6, steps=300, seed=0)
+    rec = dz.feature_recovery(sae.atoms(), data.features)
+    assert len(rec) == 6 and rec["max cosine"].between(-1, 1.0001).all()
+    assert (dz.feature_recovery(data.features, data.features)["max cosine"] > 0.999).all()
+    with pytest.raises(ValueError, match="same dim"):
+        dz.feature_recovery(torch.ones(3, 4), torch.ones(3, 5))
+    with pytest.raises(ValueError, match="shape"):
+        sae.encode(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="p_active"):
+        dz.sparse_feature_data(p_active=0)
+
+
+def test_circular_structure_known_answers():
+    p, a = 31, torch.arange(31, dtype=torch.float64)
+    basis = dz.random_rotation(16, seed=0).double()[:2]  # an orthonormal plane: a true circle
+    circle = torch.stack([torch.cos(2 * np.pi * 3 * a / p), torch.sin(2 * np.pi * 3 * a / p)], 1) @ basis
+    out = dz.circular_structure(circle, frequencies=[3])
+    assert out.loc[3, "circular corr"] > 0.999 and out.loc[3, "power share"] > 0.99
+    with pytest.raises(ValueError, match="frequencies"):
+        dz.circular_structure(circle, frequencies=[16])
+    with pytest.raises(ValueError, match="shape"):
+        dz.circular_structure(torch.zeros(3, 2))
