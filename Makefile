@@ -7,13 +7,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+STUDENT   := $(shell find student -name '*.ipynb' 2>/dev/null | sort)
 
-.PHONY: help venv book test unit nbval check-sync build sync clean
+.PHONY: help venv book test unit nbval nbval-student check-sync build site-test chromium sync student clean clean-all
 
 help:
 	@echo "make book        build the site into _build/html (creates .venv on first use)"
 	@echo "make test        run every check CI runs"
-	@echo "make sync        re-stamp Colab links/install cells from _config.yml and regenerate .ipynb files"
+	@echo "make sync        re-stamp Colab links/install cells from _config.yml, regenerate .ipynb and student copies"
+	@echo "make student     write the student copies (solutions removed) into student/"
 	@echo "make clean       remove _build (and .venv with 'make clean-all')"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -26,29 +28,50 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+NBCACHE := _build/.jupyter_cache
+
 book: venv
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(NBCACHE)
 	$(BIN)/jupyter-book build .
 	@echo "open _build/html/index.html"
 
+# Two test processes at once, one thread each, on CI's two cores.
 unit: venv
-	$(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
 
+# nbval stores each passing notebook with its outputs in the book's execution cache, so that
+# the build right after it does not execute the notebooks a second time (see conftest.py).
 nbval: venv
-	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
+	rm -rf $(NBCACHE)
+	BIASLAB_NB_CACHE=$(NBCACHE) $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
+
+# Student copies: two notebooks at a time, one thread each (their timing is not recorded).
+nbval-student: venv
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(STUDENT)
 
 check-sync: venv
 	$(BIN)/python tools/sync_notebooks.py --check
+	$(BIN)/python tools/make_student.py --check
 
 build: venv
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: unit check-sync nbval build
+# Debian's chromium for the browser test (no browser download); needs root or an existing install.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+site-test: venv chromium
+	$(BIN)/python -m pytest site_tests -q -p no:cacheprovider
+
+test: unit check-sync nbval-student nbval build site-test
 	@echo "make test: all checks passed"
 
 sync: venv
 	$(BIN)/python tools/sync_notebooks.py
+	$(BIN)/python tools/make_student.py
+
+student: sync
 
 clean:
 	rm -rf _build

@@ -1,23 +1,77 @@
-"""Repository-wide pytest hooks: per-notebook wall times for the nbval run.
+"""Repository-wide pytest hooks for the nbval run.
 
-nbval reports one test per notebook cell; this plugin adds the cells of each notebook up and
-prints a table at the end of the run, and writes it to ``_build/notebook_times.json`` (the
-instructor guide's time estimates are read from there).
+1. Per-notebook wall times: nbval reports one test per notebook cell; these hooks add up the
+   cells (with kernel start-up) of each notebook, print a table at the end of the run and
+   write it to ``_build/notebook_times.json``.
+2. Execute once, use twice: when ``BIASLAB_NB_CACHE`` names a jupyter-cache folder (the
+   Makefile sets it to the book's execution cache), every notebook that passes nbval is stored
+   there with the outputs nbval collected, so that the book build that follows renders those
+   outputs instead of executing every notebook a second time. A notebook that fails, or whose
+   cells do not match, is simply executed again by the build: this only saves time, it never
+   changes what is tested.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import os
+import time
 from collections import defaultdict
 from pathlib import Path
 
 _times: dict[str, float] = defaultdict(float)
+_failed: set[str] = set()
+_started: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report):
     path = report.nodeid.split("::")[0]
     if path.endswith(".ipynb"):
         _times[path] += report.duration
+        if report.failed:
+            _failed.add(path)
+
+
+def pytest_runtest_setup(item):
+    path = item.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        _started.setdefault(path, time.time())
+
+
+def pytest_runtest_teardown(item, nextitem):
+    cache_dir = os.environ.get("BIASLAB_NB_CACHE")
+    parent = getattr(item, "parent", None)
+    nb = getattr(parent, "nb", None)
+    if not cache_dir or nb is None or not hasattr(item, "test_outputs"):
+        return
+    item.cell.outputs = list(item.test_outputs or [])
+    if nextitem is not None and getattr(nextitem, "parent", None) is parent:
+        return  # more cells of this notebook to come
+    path = item.nodeid.split("::")[0]
+    if path in _failed:
+        return
+    try:
+        from jupyter_cache import get_cache
+        from jupyter_cache.base import CacheBundleIn
+
+        executed = copy.deepcopy(nb)
+        count = 0
+        for cell in executed.cells:
+            if cell.cell_type == "code":
+                count += 1
+                cell.execution_count = count
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "execute_result":
+                        out["execution_count"] = count
+        seconds = time.time() - _started.get(path, time.time())
+        get_cache(cache_dir).cache_notebook_bundle(
+            CacheBundleIn(executed, str(parent.fspath), data={"execution_seconds": seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+    except Exception as e:  # never let the cache break the test run
+        print(f"\n(notebook cache: {path} not stored: {e})")
 
 
 def pytest_terminal_summary(terminalreporter):

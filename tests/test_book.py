@@ -71,7 +71,8 @@ def test_links_and_install_cell_derive_from_config(md):
     text = md.read_text()
     assert booktools.stamp_markdown(text, md) == text, "run `make sync`"
     links = booktools.COLAB_RE.findall(text)
-    assert links and set(links) == {booktools.colab_url(md)}
+    assert links and set(links) <= {booktools.colab_url(md), booktools.student_colab_url(md)}
+    assert booktools.colab_url(md) in links and booktools.student_colab_url(md) in links
     link_path = links[0].split(f"/blob/{booktools.repo_branch()}/", 1)[1]
     assert (ROOT / link_path).exists(), f"Colab link targets {link_path}, which does not exist"
     nb = jupytext.read(md.with_suffix(".ipynb"))
@@ -85,6 +86,7 @@ def test_repository_url_written_only_in_config():
     url = booktools.repo_url()
     slug = booktools.repo_slug()
     generated = {p.resolve() for p in NOTEBOOKS} | {p.with_suffix(".ipynb").resolve() for p in NOTEBOOKS}
+    generated |= {booktools.student_path(p).resolve() for p in NOTEBOOKS}
     offenders = []
     for p in ROOT.rglob("*"):
         if not p.is_file() or any(part in {".git", ".venv", "_build", "node_modules"} for part in p.parts):
@@ -107,7 +109,7 @@ def test_section_follows_the_pattern(md):
     assert "biaslab.check_claim(" in text, "a section ends with a check cell"
     assert re.search(r"\{cite(:t|:p)?\}`", text), "a section cites its papers"
     n_ex = len(re.findall(r"^```\{exercise\}", text, re.M))
-    n_sol = len(re.findall(r"^```\{solution\}[^\n]*\n:class: dropdown", text, re.M))
+    n_sol = len(re.findall(r"^`{3,}\{solution(?:-start)?\}[^\n]*\n:class: dropdown", text, re.M))
     assert 2 <= n_ex <= 4 and n_sol == n_ex, "2-4 exercises, each with a dropdown solution"
     assert "seed_everything(0)" in text and "get_device()" in text
 
@@ -121,3 +123,28 @@ def test_every_citation_resolves_to_the_bibliography():
             cited |= {k.strip() for k in group.split(",")}
     missing = cited - keys
     assert not missing, f"cited but not in references.bib: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
+def test_student_copy_up_to_date_and_only_stubs_may_raise(md):
+    import make_student
+
+    path = booktools.student_path(md)
+    assert path.exists(), f"{path} missing: run `make student`"
+    expected = jupytext.writes(make_student.studentize(md), fmt="ipynb")
+    assert path.read_text() == expected, "student copy out of date: run `make student`"
+    nb = json.loads(expected)
+    stubs = 0
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "markdown":
+            assert "{solution" not in src, "a solution survived in the student copy"
+        elif "raises-exception" in tags:
+            assert "exercise-stub" in tags and "raise NotImplementedError(" in src
+            stubs += 1
+        else:
+            assert "NotImplementedError" not in src
+    instructor = jupytext.read(md)
+    n_solution_cells = sum("solution" in c.metadata.get("tags", []) for c in instructor.cells)
+    assert stubs == n_solution_cells

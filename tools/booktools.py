@@ -66,6 +66,18 @@ def colab_url(notebook: Path) -> str:
     return f"https://colab.research.google.com/github/{repo_slug()}/blob/{repo_branch()}/{rel}"
 
 
+def student_path(notebook: Path) -> Path:
+    """Where the student copy of a notebook lives: ``student/<same path>.ipynb``."""
+    rel = Path(notebook).resolve().relative_to(ROOT).with_suffix(".ipynb")
+    return ROOT / "student" / rel
+
+
+def student_colab_url(notebook: Path) -> str:
+    """The Colab link of a notebook's student copy (solutions removed)."""
+    rel = student_path(notebook).relative_to(ROOT).as_posix()
+    return f"https://colab.research.google.com/github/{repo_slug()}/blob/{repo_branch()}/{rel}"
+
+
 def install_cell_source() -> str:
     """Source of the first code cell of every notebook: installs biaslab in Colab only."""
     spec = f"biaslab @ git+{repo_url()}@{repo_branch()}"
@@ -99,7 +111,9 @@ def stamp_markdown(text: str, path: Path) -> str:
     """
     if not COLAB_RE.search(text):
         raise ValueError(f"{path}: no Colab link (https://colab.research.google.com/github/...)")
-    text = COLAB_RE.sub(colab_url(path), text)
+    text = COLAB_RE.sub(
+        lambda m: student_colab_url(path) if "/student/" in m.group(0) else colab_url(path), text
+    )
     if not _INSTALL_CELL_RE.search(text):
         raise ValueError(f"{path}: no code cell tagged {INSTALL_TAG!r}")
     return _INSTALL_CELL_RE.sub(

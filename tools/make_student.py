@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Write the student copy of every notebook: solutions removed, solution code replaced by stubs.
+
+Usage: python tools/make_student.py [--check]
+
+Marking in the sources (``chapters/**/*.md``):
+
+* a ```` ```{solution} label ```` block inside a Markdown cell is removed;
+* a gated solution, ```` ```{solution-start} label ```` ... ```` ```{solution-end} ````, may
+  span several cells: its Markdown is removed, and each code cell in it (tag it
+  ``solution``) becomes a stub that raises ``NotImplementedError`` and carries the tags
+  ``exercise-stub`` and ``raises-exception`` (so nbval lets exactly these cells raise).
+
+The copies go to ``student/<same path>.ipynb`` with the Colab link pointing at the copy. With
+``--check`` nothing is written and the exit code is 1 when a copy is out of date.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from booktools import COLAB_RE, notebook_files, student_colab_url, student_path  # noqa: E402
+from sync_notebooks import normalize  # noqa: E402
+
+SOLUTION_BLOCK = re.compile(r"\n?```\{solution\}[^\n]*\n.*?\n```[ \t]*(?=\n|$)", re.S)
+GATE_START = re.compile(r"(`{3,})\{solution-start\}\s*([\w-]+)[^\n]*\n(?:[^\n]*\n)*?\1[ \t]*(?:\n|$)")
+GATE_END = re.compile(r"(`{3,})\{solution-end\}[^\n]*\n\1[ \t]*(?:\n|$)")
+STUDENT_NOTE = (
+    "*This is the student version of this section: exercise solutions are removed, and each "
+    "solution cell is a stub for you to fill in (it raises `NotImplementedError` until you do).*"
+)
+
+
+def stub_source(label: str) -> str:
+    return (
+        f"# Exercise {label}: write your solution here, then run the cell.\n"
+        f'raise NotImplementedError("exercise {label}: replace this line with your code")'
+    )
+
+
+def studentize(md: Path) -> nbformat.NotebookNode:
+    """The student copy of one notebook source."""
+    nb = jupytext.read(md)
+    cells, gate = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            src = cell.source
+            m = GATE_START.search(src)
+            if gate is None and m:
+                gate = m.group(2)
+                before = src[: m.start()].rstrip()
+                if before:
+                    cells.append(nbformat.v4.new_markdown_cell(SOLUTION_BLOCK.sub("", before)))
+                e = GATE_END.search(src, m.end())
+                if e is None:
+                    continue
+                src = src[e.end():]
+                gate = None
+            elif gate is not None:
+                e = GATE_END.search(src)
+                if e is None:
+                    continue
+                src = src[e.end():]
+                gate = None
+            src = SOLUTION_BLOCK.sub("", src).strip("\n")
+            if COLAB_RE.search(src):
+                src = COLAB_RE.sub(student_colab_url(md), src)
+                src += "\n\n" + STUDENT_NOTE
+            if src.strip():
+                cell.source = src
+                cells.append(cell)
+        else:
+            tags = cell.metadata.get("tags", [])
+            if gate is not None or "solution" in tags:
+                if gate is None:
+                    raise ValueError(f"{md}: a code cell tagged 'solution' outside a solution-start/end block")
+                stub = nbformat.v4.new_code_cell(stub_source(gate))
+                stub.metadata["tags"] = ["exercise-stub", "raises-exception"]
+                cells.append(stub)
+            else:
+                cells.append(cell)
+    if gate is not None:
+        raise ValueError(f"{md}: solution-start {gate!r} has no solution-end")
+    nb.cells = cells
+    nb.metadata.pop("jupytext", None)  # a standalone notebook, not paired with a source
+    normalize(nb)
+    return nb
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for md in notebook_files():
+        out = student_path(md)
+        text = jupytext.writes(studentize(md), fmt="ipynb")
+        if not out.exists() or out.read_text() != text:
+            stale.append(str(out))
+            if not check:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text)
+    if check and stale:
+        print("student copies out of date (run: make student):\n" + "\n".join(stale))
+        return 1
+    for s in stale:
+        print("wrote", s)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
