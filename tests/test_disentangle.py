@@ -234,3 +234,19 @@ def test_circular_structure_known_answers():
         dz.circular_structure(circle, frequencies=[16])
     with pytest.raises(ValueError, match="shape"):
         dz.circular_structure(torch.zeros(3, 2))
+
+
+def test_sefa_directions_and_factor_correlations(sprites, small_vae):
+    vals, D = dz.sefa_directions(small_vae)
+    assert vals.shape == (4,) and D.shape == (4, 4)
+    assert np.all(np.diff(vals) <= 1e-9)
+    assert np.allclose(D.T @ D, np.eye(4), atol=1e-8)
+    W = small_vae.decoder[0].weight.detach().double().numpy()
+    assert np.linalg.norm(W @ D[:, 0]) ** 2 == pytest.approx(vals[0])
+    with pytest.raises(ValueError, match="latent width"):
+        dz.sefa_directions(small_vae, k=5)
+    aligned = dz.reference_codes(sprites)["aligned"]
+    c = dz.direction_factor_correlations(aligned, np.eye(5)[:, [3, 4]], sprites)
+    assert c.loc["dir 1", "x"] > 0.99 and c.loc["dir 2", "y"] > 0.99 and c.loc["dir 1", "y"] < 0.05
+    with pytest.raises(ValueError, match="latent width"):
+        dz.direction_factor_correlations(aligned, np.eye(4), sprites)

@@ -46,6 +46,8 @@ __all__ = [
     "attribute_monotonicity",
     "name_dimensions",
     "latent_traversal",
+    "sefa_directions",
+    "direction_factor_correlations",
     "SparseFeatureData",
     "sparse_feature_data",
     "SparseAutoencoder",
@@ -68,13 +70,12 @@ FACTOR_NAMES = ("shape", "scale", "rotation", "x", "y")
 class Sprites:
     """Every combination of the generative factors, rendered as a small grayscale image.
 
-    Attributes:
-        images: float tensor ``(n, 1, size, size)`` with values in [0, 1].
-        factors: integer array ``(n, 5)``: the index of each factor's value.
-        values: float array ``(n, 5)``: the factor values themselves (shape index, scale,
-            rotation in degrees, x and y in pixels).
-        factor_names: ``("shape", "scale", "rotation", "x", "y")``.
-        factor_sizes: number of values of each factor.
+    Fields: ``images``, a float tensor ``(n, 1, size, size)`` with values in [0, 1];
+    ``factors``, an integer array ``(n, 5)`` with the index of each factor's value;
+    ``values``, a float array ``(n, 5)`` with the factor values themselves (shape index,
+    relative scale, rotation in degrees, x and y in pixels); ``factor_names``
+    (``("shape", "scale", "rotation", "x", "y")``) and ``factor_sizes`` (number of values of
+    each factor).
 
     See: chapters/05_disentanglement/01_identifiability.
     """
@@ -543,9 +544,8 @@ class SpriteAutoencoder(nn.Module):
         kind: ``"ae"``, ``"vae"`` or ``"qlae"``.
         hidden: hidden units per layer (two hidden layers on each side).
         beta: weight of the KL term (``"vae"`` only).
-        n_values: codebook values per dimension (``"qlae"`` only).
-        n_codebooks: ``"qlae"`` only: 1 (default) gives a separate codebook per dimension;
-            use :class:`FactorizedQuantizer` for vector codebooks.
+        n_values: codebook values per dimension (``"qlae"`` only); for vector codebooks
+            see :class:`VQAutoencoder`.
 
     See: chapters/05_disentanglement/02_vae_diagnostics.
     """
@@ -1101,16 +1101,73 @@ def latent_traversal(model: SpriteAutoencoder, image: torch.Tensor, dims: Sequen
 
 
 # ======================================================================================
+# Directions in generators
+# ======================================================================================
+def sefa_directions(model: SpriteAutoencoder, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form latent directions from a decoder's first layer (SeFa).
+
+    A direction ``n`` in latent space changes the first hidden layer by ``W n``; the unit
+    directions that change it most are the top eigenvectors of ``W^T W``.
+
+    Args:
+        model: a trained :class:`SpriteAutoencoder`.
+        k: how many directions (default all).
+
+    Returns:
+        ``(eigenvalues, directions)``: eigenvalues in decreasing order ``(k,)`` and unit
+        directions as columns ``(latent_dim, k)``.
+
+    See: chapters/05_disentanglement/05_directions_in_generators.
+    """
+    W = model.decoder[0].weight.detach().double().cpu()  # (hidden, d)
+    d = W.shape[1]
+    k = d if k is None else _check_positive_int(k, "k")
+    if k > d:
+        raise ValueError(f"k must be at most the latent width {d}, got {k}")
+    vals, vecs = torch.linalg.eigh(W.T @ W)
+    order = torch.argsort(vals, descending=True)[:k]
+    return vals[order].numpy(), vecs[:, order].numpy()
+
+
+def direction_factor_correlations(codes: np.ndarray, directions: np.ndarray, data: Sprites) -> pd.DataFrame:
+    """Absolute Pearson correlation between the projection of the codes on each direction and
+    each ground-truth factor value.
+
+    Args:
+        codes: latent codes ``(n, d)``.
+        directions: unit directions as columns ``(d, k)``.
+        data: the sprites the codes describe (for the factor values).
+
+    Returns:
+        DataFrame ``(k, 5)``: rows ``dir 1..k``, columns the factor names.
+
+    See: chapters/05_disentanglement/05_directions_in_generators.
+    """
+    codes = _as_codes(codes)
+    D = np.asarray(directions, dtype=np.float64)
+    if D.ndim != 2 or D.shape[0] != codes.shape[1]:
+        raise ValueError(f"directions must have shape ({codes.shape[1]}, k) to match the latent width, got {D.shape}")
+    if len(data.values) != len(codes):
+        raise ValueError(f"data must have one image per code: got {len(data.values)} for {len(codes)} codes")
+    proj = codes @ D
+    out = np.zeros((D.shape[1], data.values.shape[1]))
+    for i in range(D.shape[1]):
+        for j in range(data.values.shape[1]):
+            a, b = proj[:, i], data.values[:, j]
+            out[i, j] = 0.0 if a.std() < 1e-12 or b.std() < 1e-12 else abs(np.corrcoef(a, b)[0, 1])
+    return pd.DataFrame(out, index=[f"dir {i + 1}" for i in range(D.shape[1])], columns=list(data.factor_names))
+
+
+# ======================================================================================
 # Features inside trained models: sparse autoencoders and circular features
 # ======================================================================================
 @dataclass
 class SparseFeatureData:
     """Activations built as sparse non-negative combinations of known unit-norm features.
 
-    Attributes:
-        X: activations ``(n, dim)``.
-        features: the ground-truth feature directions ``(n_features, dim)``, unit norm.
-        codes: the sparse coefficients ``(n, n_features)``.
+    Fields: ``X``, the activations ``(n, dim)``; ``features``, the ground-truth unit-norm
+    feature directions ``(n_features, dim)``; ``codes``, the sparse coefficients
+    ``(n, n_features)``.
 
     See: chapters/05_disentanglement/06_features_in_models.
     """
