@@ -79,3 +79,14 @@ def test_circular_feature_claims(seed):
     print(seed, circles, control)
     assert circles["circular corr"].min() >= 0.95 and circles["radius CV"].max() < 0.15
     assert control["circular corr"].max() < 0.95 and control["radius CV"].min() > 0.3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sefa_claim(sprites, seed):
+    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
+    active = dz.active_units(vae, sprites)
+    k = int(active.sum())
+    eigvals, directions = dz.sefa_directions(vae)
+    energy_active = (directions[active] ** 2).sum(0)
+    print(seed, k, eigvals[k - 1] / eigvals[k], energy_active[:k].min())
+    assert eigvals[k - 1] / eigvals[k] >= 2.5 and energy_active[:k].min() >= 0.99
