@@ -49,3 +49,37 @@ def test_linear_grokking_claim(seed):
     ]
     assert all(a < b for a, b in zip(ratios, ratios[1:])), ratios
     assert ratios[-1] >= 3 * ratios[0], ratios
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_neural_redshift_claim(seed):
+    tab = ib.redshift_table(seed=seed)
+    assert tab.loc["relu"].max() <= 5, tab
+    assert tab.loc["sin", 6.0] >= 20 * tab.loc["relu", 6.0], tab
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_initial_guessing_bias_claim(seed):
+    assert ib.initial_guessing_bias("relu", 20, seed=seed) >= 0.4
+    assert ib.initial_guessing_bias("tanh", 20, seed=seed) <= 0.2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_rank_collapse_claim(seed):
+    assert ib.attention_stack_residuals(skip=False, seed=seed)[4] < 1e-3
+    assert ib.attention_stack_residuals(skip=True, seed=seed)[12] > 0.1
+    assert ib.attention_stack_residuals(skip=True, mlp=True, seed=seed)[12] > 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generalization_on_unseen_claim(seed):
+    r = ib.gotu_run(seed=seed)
+    assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_double_descent_claims(seed):
+    noisy = ib.random_features_double_descent(label_noise=0.2, ridge=1e-2, seed=seed)
+    clean = ib.random_features_double_descent(label_noise=0.0, ridge=1e-2, seed=seed)
+    assert ib.peak_ratio(noisy) >= 2, noisy
+    assert ib.peak_ratio(clean) <= 1.25, clean

@@ -180,3 +180,131 @@ def test_plots_bad_input():
     for fn in (ib.plot_extrapolation, ib.plot_grokking, ib.plot_embedding_spectrum):
         with pytest.raises(ValueError):
             fn({})
+
+
+# ---------------------------------------------------------------- priors before training
+def test_random_mlp_function_shapes_and_errors():
+    g = torch.Generator().manual_seed(0)
+    x, f = ib.random_mlp_function("relu", 1.0, n=64, width=8, depth=2, generator=g)
+    assert x.shape == f.shape == (64,)
+    with pytest.raises(ValueError, match="activation"):
+        ib.random_mlp_function("softplus")
+    with pytest.raises(TypeError, match="activation"):
+        ib.random_mlp_function(3)
+    with pytest.raises(ValueError, match="weight_scale"):
+        ib.random_mlp_function("relu", 0.0)
+
+
+def test_spectral_centroid_of_pure_waves():
+    x = torch.arange(256, dtype=torch.float64) / 256
+    assert ib.spectral_centroid(torch.sin(2 * math.pi * 5 * x)) == pytest.approx(5.0, abs=1e-6)
+    assert ib.spectral_centroid(torch.sin(2 * math.pi * 40 * x)) == pytest.approx(40.0, abs=1e-6)
+    assert ib.spectral_centroid(torch.ones(16)) == 0.0
+    with pytest.raises(ValueError, match="at least 4"):
+        ib.spectral_centroid(torch.ones(2))
+
+
+def test_redshift_table_shape():
+    t = ib.redshift_table(("relu", "sin"), (1.0, 6.0), n_nets=2, n=64, width=8, depth=2)
+    assert t.shape == (2, 2) and list(t.index) == ["relu", "sin"]
+    with pytest.raises(ValueError, match="n_nets"):
+        ib.redshift_table(n_nets=0)
+
+
+def test_majority_class_share():
+    logits = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [2.0, 0.0]])
+    assert ib.majority_class_share(logits) == 0.75
+    with pytest.raises(ValueError, match="logits"):
+        ib.majority_class_share(torch.zeros(3))
+
+
+def test_initial_guessing_bias_range_and_errors():
+    s = ib.initial_guessing_bias("relu", depth=3, n_nets=2, n=50, in_dim=4, width=8)
+    assert 0.1 <= s <= 1.0
+    with pytest.raises(ValueError, match="activation"):
+        ib.initial_guessing_bias("sin")
+    with pytest.raises(ValueError, match="n_classes"):
+        ib.initial_guessing_bias(n_classes=1)
+
+
+# ---------------------------------------------------------------- architecture as prior
+def test_rank_collapse_residual():
+    X = torch.ones(5, 3)
+    assert ib.rank_collapse_residual(X) == pytest.approx(0.0)
+    Y = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    assert ib.rank_collapse_residual(Y) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="n_tokens"):
+        ib.rank_collapse_residual(torch.ones(1, 3))
+    with pytest.raises(ValueError, match="zeros"):
+        ib.rank_collapse_residual(torch.zeros(3, 3))
+
+
+def test_attention_stack_residuals_shape_and_errors():
+    r = ib.attention_stack_residuals(n_layers=3, n_tokens=4, d=8, n_stacks=2)
+    assert r.shape == (4,) and 0 <= r.min() and r.max() <= 1
+    with pytest.raises(ValueError, match="n_tokens"):
+        ib.attention_stack_residuals(n_tokens=1)
+
+
+def test_new_plots_return_axes():
+    assert ib.plot_random_functions(("relu",), (1.0,)) is not None
+    t = ib.redshift_table(("relu",), (1.0, 2.0), n_nets=1, n=32, width=4, depth=1)
+    assert ib.plot_redshift(t) is not None
+    assert ib.plot_rank_collapse({"a": np.array([1.0, 0.1, 0.0])}) is not None
+    with pytest.raises(ValueError):
+        ib.plot_rank_collapse({})
+    with pytest.raises(ValueError):
+        ib.plot_redshift(pd.DataFrame())
+    plt.close("all")
+
+
+# ---------------------------------------------------------------- generalization on the unseen
+def test_boolean_cube():
+    X = ib.boolean_cube(3)
+    assert X.shape == (8, 3) and set(X.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(r) for r in X.tolist()}) == 8
+    with pytest.raises(ValueError, match="n_bits"):
+        ib.boolean_cube(17)
+
+
+def test_gotu_run_small_and_errors():
+    r = ib.gotu_run(n_bits=4, target_bits=(0, 1), frozen_bit=1, steps=200, width=32)
+    assert r["train_mse"] < 0.05
+    assert len(r["pred_unseen"]) == 8
+    with pytest.raises(ValueError, match="frozen_bit"):
+        ib.gotu_run(n_bits=4, target_bits=(0, 1), frozen_bit=3)
+    with pytest.raises(ValueError, match="frozen_value"):
+        ib.gotu_run(frozen_value=0)
+    with pytest.raises(ValueError, match="target_bits"):
+        ib.gotu_run(n_bits=4, target_bits=(0, 5))
+    assert ib.plot_gotu(r) is not None
+    with pytest.raises(ValueError, match="gotu_run"):
+        ib.plot_gotu({})
+    plt.close("all")
+
+
+# ---------------------------------------------------------------- double descent
+def test_random_features_double_descent_small_and_errors():
+    c = ib.random_features_double_descent((10, 50, 200), n_train=50, label_noise=0.0, ridge=1e-3)
+    assert list(c.n_features) == [10, 50, 200]
+    assert c.train_mse.iloc[-1] < 1e-2  # over-parameterized: interpolates
+    assert ib.peak_ratio(c) >= 1.0
+    with pytest.raises(ValueError, match="increasing"):
+        ib.random_features_double_descent((50, 10))
+    with pytest.raises(ValueError, match="label_noise"):
+        ib.random_features_double_descent(label_noise=1.0)
+    with pytest.raises(ValueError, match="ridge"):
+        ib.random_features_double_descent(ridge=0.0)
+    with pytest.raises(ValueError, match="n_train"):
+        ib.random_features_double_descent(n_train=5)
+    assert ib.plot_double_descent({"a": c}, n_train=50) is not None
+    with pytest.raises(ValueError):
+        ib.plot_double_descent({})
+    with pytest.raises(ValueError, match="column"):
+        ib.peak_ratio(pd.DataFrame({"x": [1, 2, 3]}))
+    plt.close("all")
+
+
+def test_peak_ratio_values():
+    assert ib.peak_ratio(pd.DataFrame({"test_mse": [1.0, 3.0, 1.5]})) == 2.0
+    assert ib.peak_ratio(pd.DataFrame({"test_mse": [2.0, 1.0, 0.5]})) == 1.0

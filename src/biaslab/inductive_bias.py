@@ -44,6 +44,22 @@ __all__ = [
     "plot_extrapolation",
     "plot_grokking",
     "plot_embedding_spectrum",
+    "random_mlp_function",
+    "spectral_centroid",
+    "redshift_table",
+    "majority_class_share",
+    "initial_guessing_bias",
+    "rank_collapse_residual",
+    "attention_stack_residuals",
+    "plot_random_functions",
+    "plot_redshift",
+    "plot_rank_collapse",
+    "boolean_cube",
+    "gotu_run",
+    "plot_gotu",
+    "random_features_double_descent",
+    "peak_ratio",
+    "plot_double_descent",
 ]
 
 
@@ -613,5 +629,601 @@ def plot_embedding_spectrum(embeddings: dict[str, torch.Tensor], ax=None):
         ax.bar(k + (i - (n - 1) / 2) * 0.8 / n, power, width=0.8 / n, label=label)
     ax.set_xlabel("frequency k of cos(2 pi k a / p)")
     ax.set_ylabel("share of embedding power")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Priors before training: random networks
+# ======================================================================================
+_PRIOR_ACTIVATIONS = ("relu", "tanh", "sin", "gauss")
+
+
+def _check_activation_name(activation: str, allowed: Sequence[str] = _PRIOR_ACTIVATIONS) -> str:
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string, got {type(activation).__name__}")
+    if activation not in allowed:
+        raise ValueError(f"activation must be one of {list(allowed)}, got {activation!r}")
+    return activation
+
+
+def random_mlp_function(
+    activation: str = "relu",
+    weight_scale: float = 1.0,
+    n: int = 512,
+    width: int = 128,
+    depth: int = 4,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The function computed by an untrained MLP on a uniform grid of ``[-1, 1]``.
+
+    Weights are drawn i.i.d. ``N(0, weight_scale**2 / fan_in)``, biases
+    ``N(0, (0.1 * weight_scale)**2)``; the read-out layer has scale 1. Larger scales push
+    pre-activations further out, which matters for activations that oscillate (``sin``) or
+    have a bump (``gauss``), and hardly at all for ReLU, which is positively homogeneous.
+
+    Args:
+        activation: ``"relu"``, ``"tanh"``, ``"sin"`` or ``"gauss"``.
+        weight_scale: standard deviation multiplier of the hidden weights (> 0).
+        n: number of grid points (>= 8).
+        width, depth: hidden units per layer and number of hidden layers.
+        generator: a seeded ``torch.Generator`` (fresh random state if ``None``).
+
+    Returns:
+        ``(x, f)``, two tensors of shape ``(n,)``.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    act = make_activation(_check_activation_name(activation))
+    weight_scale = _check_fraction(weight_scale, "weight_scale", 0.0, float("inf"))
+    n = _check_positive_int(n, "n", 8)
+    width = _check_positive_int(width, "width")
+    depth = _check_positive_int(depth, "depth")
+    x = torch.linspace(-1, 1, n, dtype=torch.float64).unsqueeze(1)
+    h, d = x, 1
+    for _ in range(depth):
+        W = torch.randn(d, width, generator=generator, dtype=torch.float64) * weight_scale / math.sqrt(d)
+        b = torch.randn(width, generator=generator, dtype=torch.float64) * 0.1 * weight_scale
+        h, d = act(h @ W + b), width
+    w_out = torch.randn(d, 1, generator=generator, dtype=torch.float64) / math.sqrt(d)
+    return x.squeeze(1), (h @ w_out).squeeze(1)
+
+
+def spectral_centroid(f: torch.Tensor) -> float:
+    """Power-weighted mean frequency of a signal sampled on a uniform grid.
+
+    ``sum_k k |F(k)|^2 / sum_k |F(k)|^2`` over the non-negative frequencies of the real
+    discrete Fourier transform of ``f - mean(f)``; a simple measure of how wiggly a
+    function is (in cycles per grid length).
+
+    Args:
+        f: a 1-D tensor with at least 4 samples.
+
+    Returns:
+        The centroid (0 for a constant signal).
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    f = torch.as_tensor(f).detach().reshape(-1).cpu().double()
+    if f.numel() < 4:
+        raise ValueError(f"f must have at least 4 samples, got {f.numel()}")
+    P = torch.fft.rfft(f - f.mean()).abs() ** 2
+    total = P.sum().item()
+    if total <= 1e-300:
+        return 0.0
+    k = torch.arange(len(P), dtype=torch.float64)
+    return float((k * P).sum().item() / total)
+
+
+def redshift_table(
+    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+    weight_scales: Sequence[float] = (1.0, 3.0, 6.0),
+    n_nets: int = 10,
+    n: int = 512,
+    width: int = 128,
+    depth: int = 4,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Median spectral centroid of untrained MLPs, by activation and weight scale.
+
+    Args:
+        activations: activation names (see :func:`random_mlp_function`).
+        weight_scales: weight scales to try.
+        n_nets: random networks per (activation, scale) cell; the median is reported.
+        n, width, depth: grid size and network shape.
+        seed: seed of all networks.
+
+    Returns:
+        DataFrame indexed by activation, one column per weight scale.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    n_nets = _check_positive_int(n_nets, "n_nets")
+    if len(activations) == 0 or len(weight_scales) == 0:
+        raise ValueError("activations and weight_scales must be non-empty")
+    g = torch.Generator().manual_seed(seed)
+    rows = {}
+    for act in activations:
+        rows[act] = {
+            s: float(np.median([spectral_centroid(random_mlp_function(act, s, n, width, depth, g)[1]) for _ in range(n_nets)]))
+            for s in weight_scales
+        }
+    out = pd.DataFrame(rows).T
+    out.index.name = "activation"
+    out.columns.name = "weight scale"
+    return out
+
+
+def majority_class_share(logits: torch.Tensor) -> float:
+    """Share of inputs assigned to the most frequently predicted class.
+
+    Args:
+        logits: tensor of shape ``(n, n_classes)``.
+
+    Returns:
+        A number in ``[1 / n_classes, 1]``; ``1 / n_classes`` when predictions are balanced.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    logits = torch.as_tensor(logits)
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] < 2:
+        raise ValueError(f"logits must have shape (n, n_classes) with n >= 1 and n_classes >= 2, got {tuple(logits.shape)}")
+    pred = logits.argmax(1)
+    return torch.bincount(pred, minlength=logits.shape[1]).max().item() / len(pred)
+
+
+def initial_guessing_bias(
+    activation: str = "relu",
+    depth: int = 20,
+    n_nets: int = 10,
+    n: int = 1000,
+    in_dim: int = 64,
+    width: int = 128,
+    n_classes: int = 10,
+    seed: int = 0,
+) -> float:
+    """Mean majority-class share of untrained classifiers on Gaussian inputs.
+
+    Each network has ``depth`` hidden layers with the standard variance-preserving
+    initialization of its activation (He for ReLU, gain 5/3 for tanh) and zero biases. An
+    unbiased classifier would split the ``n`` inputs evenly over ``n_classes`` classes.
+
+    Args:
+        activation: ``"relu"`` or ``"tanh"``.
+        depth: number of hidden layers.
+        n_nets: networks to average over (the share varies a lot from one net to the next).
+        n, in_dim: number and dimension of the standard Gaussian inputs.
+        width, n_classes: network width and number of outputs.
+        seed: seed of inputs and weights.
+
+    Returns:
+        The mean over networks of :func:`majority_class_share`.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    activation = _check_activation_name(activation, ("relu", "tanh"))
+    depth = _check_positive_int(depth, "depth")
+    n_nets = _check_positive_int(n_nets, "n_nets")
+    n = _check_positive_int(n, "n")
+    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    gain = math.sqrt(2.0) if activation == "relu" else 5.0 / 3.0
+    act = make_activation(activation)
+    g = torch.Generator().manual_seed(seed)
+    shares = []
+    for _ in range(n_nets):
+        h = torch.randn(n, _check_positive_int(in_dim, "in_dim"), generator=g)
+        d = in_dim
+        for _ in range(depth):
+            W = torch.randn(d, _check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
+            h, d = act(h @ W), width
+        logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
+        shares.append(majority_class_share(logits))
+    return float(np.mean(shares))
+
+
+# ======================================================================================
+# Architecture as prior: rank collapse of self-attention
+# ======================================================================================
+def rank_collapse_residual(X: torch.Tensor) -> float:
+    """Relative distance of a token matrix to the nearest matrix whose rows are all equal.
+
+    ``||X - 1 mean(X)|| / ||X||`` (Frobenius norms): 0 when every token carries the same
+    vector (rank collapse), about 1 for unrelated tokens.
+
+    Args:
+        X: tensor of shape ``(n_tokens, d)``.
+
+    Returns:
+        A number in ``[0, 1]``.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    X = torch.as_tensor(X)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"X must have shape (n_tokens, d) with n_tokens >= 2, got {tuple(X.shape)}")
+    norm = X.norm().item()
+    if norm == 0:
+        raise ValueError("X must not be all zeros")
+    return (X - X.mean(0, keepdim=True)).norm().item() / norm
+
+
+def attention_stack_residuals(
+    n_layers: int = 12,
+    n_tokens: int = 32,
+    d: int = 64,
+    skip: bool = False,
+    mlp: bool = False,
+    n_stacks: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Rank-collapse residual after each layer of a random single-head self-attention stack.
+
+    Each layer computes ``softmax(X Wq (X Wk)^T / sqrt(d)) X Wv`` with Gaussian weights of
+    variance ``1/d``; ``skip`` adds the input back (``X + attention(X)``) and ``mlp`` appends
+    a residual ReLU MLP block. Inputs are standard Gaussian tokens. No normalization layers.
+
+    Args:
+        n_layers, n_tokens, d: depth, sequence length and width.
+        skip: use skip connections around attention.
+        mlp: add a residual MLP block after each attention layer.
+        n_stacks: random stacks; the median residual per layer is returned.
+        seed: seed of inputs and weights.
+
+    Returns:
+        Array of length ``n_layers + 1`` (entry 0 is the input).
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    n_layers = _check_positive_int(n_layers, "n_layers")
+    n_tokens = _check_positive_int(n_tokens, "n_tokens", 2)
+    d = _check_positive_int(d, "d")
+    n_stacks = _check_positive_int(n_stacks, "n_stacks")
+    g = torch.Generator().manual_seed(seed)
+    kw = {"generator": g, "dtype": torch.float64}
+    runs = []
+    for _ in range(n_stacks):
+        X = torch.randn(n_tokens, d, **kw)
+        res = [rank_collapse_residual(X)]
+        for _ in range(n_layers):
+            Wq, Wk, Wv = (torch.randn(d, d, **kw) / math.sqrt(d) for _ in range(3))
+            A = torch.softmax((X @ Wq) @ (X @ Wk).T / math.sqrt(d), dim=1)
+            Y = A @ X @ Wv
+            X = X + Y if skip else Y
+            if mlp:
+                W1 = torch.randn(d, d, **kw) * math.sqrt(2.0 / d)
+                W2 = torch.randn(d, d, **kw) / math.sqrt(d)
+                X = X + torch.relu(X @ W1) @ W2
+            res.append(rank_collapse_residual(X))
+        runs.append(res)
+    return np.median(np.array(runs), axis=0)
+
+
+def plot_random_functions(
+    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+    weight_scales: Sequence[float] = (1.0, 6.0),
+    seed: int = 0,
+    axes=None,
+):
+    """One sample function of an untrained MLP per (weight scale, activation) panel.
+
+    Args:
+        activations: activation names (columns).
+        weight_scales: weight scales (rows).
+        seed: seed of the networks.
+        axes: a 2-D array of matplotlib axes of shape ``(len(weight_scales), len(activations))``
+            (a new figure if ``None``).
+
+    Returns:
+        The axes array.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(activations) == 0 or len(weight_scales) == 0:
+        raise ValueError("activations and weight_scales must be non-empty")
+    if axes is None:
+        _, axes = plt.subplots(len(weight_scales), len(activations), figsize=(3 * len(activations), 2.2 * len(weight_scales)),
+                               squeeze=False, sharex=True)
+    axes = np.asarray(axes).reshape(len(weight_scales), len(activations))
+    g = torch.Generator().manual_seed(seed)
+    for i, s in enumerate(weight_scales):
+        for j, act in enumerate(activations):
+            x, f = random_mlp_function(act, s, generator=g)
+            ax = axes[i, j]
+            ax.plot(x.numpy(), f.numpy(), lw=1)
+            ax.set_title(f"{act}, scale {s:g}\ncentroid {spectral_centroid(f):.1f}", fontsize=10)
+            if i == len(weight_scales) - 1:
+                ax.set_xlabel("x")
+    return axes
+
+
+def plot_redshift(table: pd.DataFrame, ax=None):
+    """Median spectral centroid against weight scale, one line per activation (log y-axis).
+
+    Args:
+        table: from :func:`redshift_table`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise ValueError("table must be a non-empty DataFrame from redshift_table")
+    ax = _axes(ax)
+    for act, row in table.iterrows():
+        ax.plot([float(c) for c in table.columns], row.values, "o-", label=act)
+    ax.set_yscale("log")
+    ax.set_xlabel("weight scale")
+    ax.set_ylabel("spectral centroid (cycles on [-1, 1])")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def plot_rank_collapse(residuals: dict[str, np.ndarray], ax=None):
+    """Rank-collapse residual against layer on a log scale, one line per architecture.
+
+    Args:
+        residuals: ``{label: array}`` from :func:`attention_stack_residuals`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    if not residuals:
+        raise ValueError("residuals must contain at least one curve")
+    ax = _axes(ax)
+    for label, r in residuals.items():
+        r = np.asarray(r)
+        ax.plot(np.arange(len(r)), np.maximum(r, 1e-17), "o-", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel("relative distance to rank 1")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Simplicity bias: generalization on the unseen (Boolean functions)
+# ======================================================================================
+def boolean_cube(n_bits: int) -> torch.Tensor:
+    """All ``2**n_bits`` points of the Boolean cube ``{-1, +1}^n_bits``.
+
+    Args:
+        n_bits: number of bits, 1 to 16.
+
+    Returns:
+        Tensor of shape ``(2**n_bits, n_bits)`` with entries -1 or +1.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    n_bits = _check_positive_int(n_bits, "n_bits")
+    if n_bits > 16:
+        raise ValueError(f"n_bits must be <= 16 (the cube is enumerated), got {n_bits}")
+    idx = torch.arange(2**n_bits).unsqueeze(1)
+    bits = (idx >> torch.arange(n_bits - 1, -1, -1)) & 1
+    return bits.float() * 2 - 1
+
+
+def gotu_run(
+    n_bits: int = 10,
+    target_bits: Sequence[int] = (0, 1, 2),
+    frozen_bit: int = 2,
+    frozen_value: float = 1.0,
+    steps: int = 1000,
+    width: int = 256,
+    depth: int = 2,
+    lr: float = 1e-3,
+    activation: str = "relu",
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> dict[str, object]:
+    """Train on half the Boolean cube (one bit frozen) and test on the unseen half.
+
+    The target is the monomial ``prod_{i in target_bits} x_i``. Training uses every input
+    with ``x[frozen_bit] == frozen_value``; on those inputs the target equals
+    ``frozen_value * prod_{i in target_bits, i != frozen_bit} x_i``, a monomial of lower degree.
+    On the unseen half the true target has the opposite sign, while the *minimum-degree
+    interpolant* of the training data is that lower-degree monomial.
+
+    Args:
+        n_bits: input dimension.
+        target_bits: indices of the bits multiplied in the target.
+        frozen_bit: the bit held fixed during training (one of ``target_bits``).
+        frozen_value: its training value, -1 or +1.
+        steps, width, depth, lr, activation: full-batch Adam on the mean squared error.
+        seed: initialization seed.
+        device: where to train.
+
+    Returns:
+        ``{"train_mse", "unseen_mse", "corr_min_degree", "pred_unseen", "min_degree_unseen",
+        "target_unseen"}``; ``corr_min_degree`` is the correlation, on the unseen half, between
+        the network's prediction and the minimum-degree interpolant.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    X = boolean_cube(n_bits)
+    target_bits = [int(_check_nonnegative(i, "each entry of target_bits")) for i in target_bits]
+    if not target_bits or max(target_bits) >= n_bits or len(set(target_bits)) != len(target_bits):
+        raise ValueError(f"target_bits must be distinct indices in [0, {n_bits}), got {target_bits}")
+    if frozen_bit not in target_bits:
+        raise ValueError(f"frozen_bit must be one of target_bits {target_bits}, got {frozen_bit}")
+    if frozen_value not in (-1, 1):
+        raise ValueError(f"frozen_value must be -1 or +1, got {frozen_value}")
+    if len(target_bits) < 2:
+        raise ValueError("target_bits needs at least two bits, so that a lower-degree interpolant exists")
+    y = X[:, target_bits].prod(1)
+    seen = X[:, frozen_bit] == frozen_value
+    rest = [i for i in target_bits if i != frozen_bit]
+    mdi = frozen_value * X[:, rest].prod(1)
+    torch.manual_seed(seed)
+    model = make_mlp(n_bits, 1, width, depth, activation).to(device)
+    train(model, X[seen], y[seen].unsqueeze(1), F.mse_loss, steps=steps, lr=lr, eval_every=steps, seed=seed)
+    model.eval()
+    with torch.no_grad():
+        pred = model(X.to(device)).squeeze(1).cpu()
+    p_un, m_un, y_un = pred[~seen], mdi[~seen], y[~seen]
+    corr = float(np.corrcoef(p_un.numpy(), m_un.numpy())[0, 1])
+    return {
+        "train_mse": F.mse_loss(pred[seen], y[seen]).item(),
+        "unseen_mse": F.mse_loss(p_un, y_un).item(),
+        "corr_min_degree": corr,
+        "pred_unseen": p_un,
+        "min_degree_unseen": m_un,
+        "target_unseen": y_un,
+    }
+
+
+def plot_gotu(result: dict[str, object], ax=None):
+    """Unseen-half predictions of :func:`gotu_run`, grouped by the minimum-degree interpolant.
+
+    Args:
+        result: the output of :func:`gotu_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    for k in ("pred_unseen", "min_degree_unseen", "target_unseen"):
+        if not isinstance(result, dict) or k not in result:
+            raise ValueError(f"result must be the output of gotu_run (missing {k!r})")
+    ax = _axes(ax)
+    p = result["pred_unseen"].numpy()
+    m = result["min_degree_unseen"].numpy()
+    t = result["target_unseen"].numpy()
+    rng = np.random.default_rng(0)
+    for j, v in enumerate((-1.0, 1.0)):
+        sel = m == v
+        ax.scatter(j + rng.uniform(-0.15, 0.15, sel.sum()), p[sel], s=8, alpha=0.6,
+                   label="network's prediction" if j == 0 else None, color="C0")
+        ax.scatter([j], [t[sel][0]], marker="x", s=120, color="C3", label="true target" if j == 0 else None)
+        ax.scatter([j], [v], marker="_", s=600, color="black", label="minimum-degree interpolant" if j == 0 else None)
+    ax.set_xticks([0, 1])
+    ax.set_xticklabels(["interpolant = -1", "interpolant = +1"])
+    ax.set_ylabel("output on an unseen input")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Memorization and double descent
+# ======================================================================================
+def random_features_double_descent(
+    n_features: Sequence[int] = (50, 100, 200, 300, 400, 600, 1000, 3000),
+    n_train: int = 300,
+    label_noise: float = 0.2,
+    ridge: float = 1e-2,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test error of ReLU random-features ridge regression on digits, over the number of features.
+
+    Inputs are scikit-learn's 8x8 digits scaled to [0, 1]; ``n_train`` of them form the
+    training set, the rest the test set. A fraction ``label_noise`` of training labels is
+    replaced by uniformly random digits. Features are ``relu(x W)`` with a Gaussian
+    ``W`` of shape ``(64, N)`` (nested over ``N``: the first ``N`` columns of one draw), and
+    one-hot targets are fitted by ridge regression (the minimum-norm solution as
+    ``ridge -> 0``). The interpolation threshold is ``N = n_train``.
+
+    Args:
+        n_features: the values of ``N`` to sweep (positive, increasing).
+        n_train: training-set size (10 .. 1500).
+        label_noise: fraction of training labels replaced at random, in [0, 1).
+        ridge: ridge penalty (> 0).
+        seed: seed of the split, the noise and the features.
+
+    Returns:
+        DataFrame with ``n_features``, ``train_mse``, ``test_mse`` (squared error against
+        one-hot labels, summed over classes) and ``test_error`` (misclassification rate).
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    from sklearn.datasets import load_digits
+
+    ns = [_check_positive_int(N, "each entry of n_features") for N in n_features]
+    if not ns or sorted(ns) != ns:
+        raise ValueError(f"n_features must be a non-empty increasing sequence, got {list(n_features)}")
+    n_train = _check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    label_noise = _check_nonnegative(label_noise, "label_noise")
+    if label_noise >= 1:
+        raise ValueError(f"label_noise must be in [0, 1), got {label_noise}")
+    ridge = _check_fraction(ridge, "ridge", 0.0, float("inf"))
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    ytr = y[tr].copy()
+    flip = rng.random(n_train) < label_noise
+    ytr[flip] = rng.integers(0, 10, flip.sum())
+    Y, Yte = np.eye(10)[ytr], np.eye(10)[y[te]]
+    W = rng.standard_normal((X.shape[1], ns[-1])) / math.sqrt(X.shape[1])
+    rows = []
+    for N in ns:
+        Ftr, Fte = np.maximum(X[tr] @ W[:, :N], 0), np.maximum(X[te] @ W[:, :N], 0)
+        if N <= n_train:
+            beta = np.linalg.solve(Ftr.T @ Ftr + ridge * np.eye(N), Ftr.T @ Y)
+        else:
+            beta = Ftr.T @ np.linalg.solve(Ftr @ Ftr.T + ridge * np.eye(n_train), Y)
+        P, Ptr = Fte @ beta, Ftr @ beta
+        rows.append({
+            "n_features": N,
+            "train_mse": float(((Ptr - Y) ** 2).sum(1).mean()),
+            "test_mse": float(((P - Yte) ** 2).sum(1).mean()),
+            "test_error": float((P.argmax(1) != y[te]).mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def peak_ratio(curve: pd.DataFrame, column: str = "test_mse") -> float:
+    """Height of the highest point of a sweep relative to the higher of its two end points.
+
+    Args:
+        curve: a sweep, e.g. from :func:`random_features_double_descent`, in sweep order.
+        column: the error column.
+
+    Returns:
+        ``max(curve[column]) / max(first, last)``: 1 when the maximum is at an end (no
+        interior peak), 2 when the peak is twice as high as both ends.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not isinstance(curve, pd.DataFrame) or column not in curve or len(curve) < 3:
+        raise ValueError(f"curve must be a DataFrame with a {column!r} column and at least 3 rows")
+    v = curve[column].to_numpy(dtype=float)
+    return float(v.max() / max(v[0], v[-1]))
+
+
+def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = None, column: str = "test_mse", ax=None):
+    """Test error against the number of random features (log x-axis), one line per setting.
+
+    Args:
+        curves: ``{label: sweep}`` from :func:`random_features_double_descent`.
+        n_train: draw the interpolation threshold ``N = n_train`` if given.
+        column: the error column to plot.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not curves:
+        raise ValueError("curves must contain at least one sweep")
+    ax = _axes(ax)
+    for label, c in curves.items():
+        ax.plot(c["n_features"], c[column], "o-", label=label)
+    if n_train is not None:
+        ax.axvline(n_train, color="0.5", ls=":", label="interpolation threshold (N = n)")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of random features N (log scale)")
+    ax.set_ylabel("test squared error" if column == "test_mse" else column)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax

@@ -1,0 +1,92 @@
+"""Offline loaders for the real fairness data of chapter 3: UCI Adult and ProPublica's COMPAS.
+
+The files are compressed copies vendored in ``biaslab/data/fairness/`` (see the README
+there for source, licence and the changes made); nothing is downloaded.
+
+See: chapters/03_fairness/01_measuring_fairness.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["adult", "compas", "ADULT_PROTECTED", "COMPAS_PROTECTED"]
+
+ADULT_PROTECTED = ("sex", "race")
+COMPAS_PROTECTED = ("race", "sex")
+
+
+def _path(name: str):
+    return resources.files("biaslab") / "data" / "fairness" / name
+
+
+def adult(split: str = "all", dropna: bool = True) -> pd.DataFrame:
+    """The UCI Adult census-income data (1994 US census extract), loaded offline.
+
+    Columns: ``age``, ``workclass``, ``education_num``, ``marital_status``, ``occupation``,
+    ``relationship``, ``race``, ``sex``, ``capital_gain``, ``capital_loss``,
+    ``hours_per_week``, ``native_country`` (features; ``race`` and ``sex`` are the protected
+    attributes, coded as in the census: ``sex`` is Female/Male, ``race`` has five
+    categories), ``income`` (the original ``<=50K``/``>50K`` string), ``label`` (1 when
+    income is above $50K) and ``split`` (the original ``train``/``test`` file).
+
+    Args:
+        split: ``"train"`` (32,561 rows), ``"test"`` (16,281 rows) or ``"all"``.
+        dropna: drop the rows with a missing value (``?`` in the original files), as the
+            data's documentation does (45,222 rows remain of the 48,842).
+
+    Returns:
+        A DataFrame, one row per person.
+
+    See: chapters/03_fairness/01_measuring_fairness.
+    """
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    with _path("adult.csv.gz").open("rb") as f:
+        df = pd.read_csv(f, compression="gzip", na_values="?")
+    if split != "all":
+        df = df[df["split"] == split]
+    if dropna:
+        df = df.dropna()
+    df = df.reset_index(drop=True)
+    df["label"] = (df["income"] == ">50K").astype(int)
+    return df
+
+
+def compas(filtered: bool = True) -> pd.DataFrame:
+    """ProPublica's COMPAS two-year recidivism data (Broward County, Florida), loaded offline.
+
+    Columns: ``sex``, ``age``, ``age_cat``, ``race`` (protected attributes, with the
+    categories of the county's records: African-American, Caucasian, Hispanic, Asian, Native
+    American, Other), the criminal-history counts ``juv_fel_count``, ``juv_misd_count``,
+    ``juv_other_count``, ``priors_count``, the charge degree ``c_charge_degree`` (F/M),
+    the COMPAS outputs ``decile_score`` (1-10) and ``score_text`` (Low/Medium/High), and the
+    label ``two_year_recid`` (1 when the person was *re-arrested* within two years; an arrest
+    is not an offence, so the label carries the policing that produced it). A column
+    ``high_risk`` is 1 when ``score_text`` is Medium or High, ProPublica's binarization.
+
+    Args:
+        filtered: apply ProPublica's filter (screening within 30 days of arrest, known
+            outcome, no ordinary traffic offences, a score present): 6,172 of 7,214 rows.
+
+    Returns:
+        A DataFrame, one row per person.
+
+    See: chapters/03_fairness/01_measuring_fairness.
+    """
+    with _path("compas.csv.gz").open("rb") as f:
+        df = pd.read_csv(f, compression="gzip")
+    if filtered:
+        keep = (
+            df["days_b_screening_arrest"].between(-30, 30)
+            & (df["is_recid"] != -1)
+            & (df["c_charge_degree"] != "O")
+            & (df["score_text"].notna())
+            & (df["score_text"] != "N/A")
+        )
+        df = df[keep]
+    df = df.reset_index(drop=True)
+    df["high_risk"] = (df["score_text"] != "Low").astype(int)
+    return df

@@ -1,0 +1,293 @@
+"""Unit tests of biaslab.fairness and the chapter 3 data loaders."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+from biaslab import datasets
+from biaslab import fairness as fa
+
+
+# --- loaders ---------------------------------------------------------------------------
+def test_adult_loader():
+    df = datasets.adult()
+    assert len(df) == 45222
+    assert set(df["sex"]) == {"Female", "Male"}
+    assert set(df["label"]) == {0, 1}
+    assert abs(df["label"].mean() - 0.248) < 0.01
+    assert len(datasets.adult("train", dropna=False)) == 32561
+    assert len(datasets.adult("test", dropna=False)) == 16281
+    with pytest.raises(ValueError, match="split"):
+        datasets.adult("validation")
+
+
+def test_compas_loader():
+    df = datasets.compas()
+    assert len(df) == 6172
+    assert len(datasets.compas(filtered=False)) == 7214
+    assert {"race", "sex", "decile_score", "two_year_recid", "high_risk"} <= set(df.columns)
+    assert df["decile_score"].between(1, 10).all()
+
+
+def test_adult_features():
+    df = datasets.adult().head(500)
+    X, y, names = fa.adult_features(df)
+    assert X.shape[0] == 500 and X.shape[1] == len(names)
+    assert not any(n.startswith("sex_") for n in names)
+    X2, _, names2 = fa.adult_features(df, include_protected=True)
+    assert any(n.startswith("sex_") for n in names2)
+    with pytest.raises(TypeError):
+        fa.adult_features(X)
+    with pytest.raises(ValueError, match="lacks"):
+        fa.adult_features(df.drop(columns=["age"]))
+
+
+# --- group metrics vs fairlearn ----------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gaps_match_fairlearn(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    g = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    p = (rng.random(n) < 0.3 + 0.3 * y + 0.1 * (g == "b")).astype(int)
+    assert fa.equalized_odds_gap(y, p, g) == pytest.approx(equalized_odds_difference(y, p, sensitive_features=g))
+    assert fa.demographic_parity_gap(p, g) == pytest.approx(demographic_parity_difference(y, p, sensitive_features=g))
+
+
+def test_metric_frame_and_calibration():
+    rng = np.random.default_rng(0)
+    n = 2000
+    g = np.where(rng.random(n) < 0.5, "x", "y")
+    prob = rng.random(n)
+    y = (rng.random(n) < prob).astype(int)  # calibrated by construction
+    pred = (prob >= 0.5).astype(int)
+    mf = fa.group_metric_frame(y, pred, g, prob)
+    assert set(mf.by_group.columns) >= {"TPR", "FPR", "selection rate", "mean score", "base rate"}
+    cal = fa.calibration_by_group(y, prob, g)
+    assert fa.calibration_gap(cal) < 0.08
+    rates = fa.error_rates_by_group(y, prob, g)
+    assert rates.loc["x", "FPR"] == pytest.approx(pred[(g == "x") & (y == 0)].mean())
+
+
+def test_bad_inputs():
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="two groups"):
+        fa.equalized_odds_gap(y, y, ["a"] * 4)
+    with pytest.raises(ValueError, match="same length"):
+        fa.equalized_odds_gap(y, y, ["a", "b", "a"])
+    with pytest.raises(ValueError, match="same length"):
+        fa.equalized_odds_gap(y, y[:3], ["a", "b", "a", "b"])
+    with pytest.raises(ValueError, match="0 and 1"):
+        fa.demographic_parity_gap([0, 2, 1, 0], ["a", "b", "a", "b"])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fa.calibration_by_group(y, [0.1, 1.2, 0.3, 0.5], ["a", "b", "a", "b"])
+    with pytest.raises(ValueError, match="no positive"):
+        fa.equalized_odds_gap([0, 0, 0, 1], [0, 1, 0, 1], ["a", "a", "b", "b"])
+
+
+# --- section 2 ---------------------------------------------------------------------------
+def test_attribute_task():
+    t = fa.make_attribute_task(4000, 0.9, seed=0)
+    assert t.X.shape == (4000, 16)
+    assert abs((t.a == t.y).float().mean().item() - 0.9) < 0.02
+    t2 = fa.make_attribute_task(4000, 0.5, seed=0)
+    assert abs((t2.a == t2.y).float().mean().item() - 0.5) < 0.03
+    with pytest.raises(ValueError, match="p_agree"):
+        fa.make_attribute_task(10, 1.5)
+
+
+def test_weat_on_constructed_embeddings():
+    rng = np.random.default_rng(0)
+    d = 20
+    a_dir, b_dir = np.eye(d)[0], np.eye(d)[1]
+    A = a_dir + 0.1 * rng.normal(size=(6, d))
+    B = b_dir + 0.1 * rng.normal(size=(6, d))
+    X = 0.5 * a_dir + rng.normal(size=(6, d)) * 0.3 + np.eye(d)[2]
+    Y = 0.5 * b_dir + rng.normal(size=(6, d)) * 0.3 + np.eye(d)[2]
+    r = fa.weat_test(X, Y, A, B, n_boot=200, seed=0)
+    assert r["effect size"] > 1.5 and r["p-value"] < 0.01 and r["CI low"] > 0
+    # swapping the targets flips the sign
+    assert fa.weat_effect_size(Y, X, A, B) == pytest.approx(-r["effect size"])
+    # targets that do not differ: no effect
+    Z = rng.normal(size=(12, d))
+    r0 = fa.weat_test(Z[:6], Z[6:], A, B, n_boot=50, seed=0)
+    assert r0["p-value"] > 0.05
+    s = fa.weat_association(X, A, B)
+    assert s.shape == (6,) and (s > 0).all()
+
+
+def test_weat_permutation_matches_brute_force():
+    from itertools import combinations
+
+    rng = np.random.default_rng(1)
+    X, Y, A, B = (rng.normal(size=(4, 5)) for _ in range(4))
+    s = fa.weat_association(np.vstack([X, Y]), A, B)
+    obs = s[:4].sum() - s[4:].sum()
+    count = sum(s[list(c)].sum() - np.delete(s, list(c)).sum() >= obs - 1e-12 for c in combinations(range(8), 4))
+    assert fa.weat_test(X, Y, A, B, n_boot=10)["p-value"] == pytest.approx(count / 70)
+
+
+def test_weat_bad_inputs():
+    with pytest.raises(ValueError, match="same dimension"):
+        fa.weat_effect_size(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 4)), np.ones((3, 4)))
+    with pytest.raises(ValueError, match="2-D"):
+        fa.weat_effect_size(np.ones(4), np.ones((3, 4)), np.ones((3, 4)), np.ones((3, 4)))
+
+
+class _FakeEncoder:
+    def encode(self, sentences, convert_to_numpy=True, normalize_embeddings=True):
+        rng = np.random.default_rng(len(sentences))
+        v = rng.normal(size=(len(sentences), 8))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_embed_words():
+    e = fa.embed_words(_FakeEncoder(), ["a", "b", "c"], ("This is {}.", "{} is here."))
+    assert e.shape == (3, 8)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1)
+    with pytest.raises(TypeError):
+        fa.embed_words(_FakeEncoder(), "word")
+    with pytest.raises(ValueError, match="templates"):
+        fa.embed_words(_FakeEncoder(), ["a"], ("no slot",))
+
+
+# --- section 3 ---------------------------------------------------------------------------
+def test_multi_attribute_data_has_no_single_skew():
+    d = fa.make_multi_attribute_data(40000, p_same=(0.2, 0.8), seed=0)
+    ba = fa.bias_amplification(d["attrs"], d["attrs"], d["g"])
+    assert (ba["delta"] == 0).all()
+    single = ba[ba["order"] == 1]
+    assert (single["P_true"] - 0.5).abs().max() < 0.02
+    pair = ba[(ba["order"] == 2) & (ba["group"] == 1)]["P_true"].iloc[0]
+    assert abs(pair - 0.8) < 0.02
+
+
+def test_bias_amplification_hand_example():
+    # 4 examples; predictions add attribute a1 to the group-1 example that lacked it
+    t = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
+    p = np.array([[1, 0], [1, 0], [1, 0], [0, 0]])
+    g = np.array([0, 1, 1, 0])
+    ba = fa.bias_amplification(t, p, g, max_order=1).set_index(["set", "group"])
+    assert ba.loc[("{a1}", 1), "P_true"] == pytest.approx(0.5)
+    assert ba.loc[("{a1}", 1), "P_pred"] == pytest.approx(2 / 3)
+    assert ba.loc[("{a1}", 0), "delta"] == pytest.approx(-ba.loc[("{a1}", 1), "delta"])
+    with pytest.raises(ValueError, match="same shape"):
+        fa.bias_amplification(t, p[:, :1], g)
+    with pytest.raises(ValueError, match="two groups"):
+        fa.bias_amplification(t, p, np.zeros(4, int))
+
+
+def test_multilabel_roundtrip():
+    d = fa.make_multi_attribute_data(3000, noise=0.1, seed=0)
+    m = fa.train_multilabel(d["X"], d["attrs"], steps=200, seed=0)
+    pred = fa.predict_multilabel(m, d["X"], 2)
+    assert pred.shape == (3000, 2)
+    assert (pred == d["attrs"]).all(1).mean() > 0.95
+
+
+def test_feedback_loop_shapes_and_errors():
+    h = fa.feedback_loop("sample", rounds=3, n_initial=200, n_per_round=200, n_test=1000, seed=0)
+    assert list(h["round"]) == [0, 1, 2, 3]
+    assert h["predicted rate"].between(0, 1).all()
+    with pytest.raises(ValueError, match="labeling"):
+        fa.feedback_loop("mode")
+
+
+# --- section 4 ---------------------------------------------------------------------------
+def test_inlp_removes_a_planted_direction():
+    rng = np.random.default_rng(0)
+    n, d = 800, 10
+    z = rng.integers(0, 2, n)
+    y = rng.integers(0, 2, n)
+    X = rng.normal(size=(n, d))
+    X[:, 0] += 3 * (2 * z - 1)  # attribute along e0
+    X[:, 1] += 3 * (2 * y - 1)  # task along e1
+    P, h = fa.inlp(X[:400], z[:400], X[400:], z[400:], n_iters=3, task=(y[:400], y[400:]))
+    assert h["attribute probe"].iloc[0] > 0.95
+    assert h["attribute probe"].iloc[-1] < 0.65
+    assert h["task probe"].iloc[-1] > 0.95
+    assert np.allclose(P, P.T) and np.allclose(P @ P, P)  # an orthogonal projection
+    assert abs((P @ np.eye(d)[0])[0]) < 0.2  # e0 is (almost) removed
+
+
+def test_random_nullspace_and_errors():
+    P = fa.random_nullspace(6, 2, seed=0)
+    assert np.allclose(P @ P, P) and np.isclose(np.trace(P), 4)
+    assert np.allclose(fa.random_nullspace(4, 0), np.eye(4))
+    with pytest.raises(ValueError, match="k must"):
+        fa.random_nullspace(4, 4)
+    X = np.zeros((10, 3))
+    with pytest.raises(ValueError, match="two groups"):
+        fa.inlp(X, np.zeros(10), X, np.zeros(10))
+    with pytest.raises(ValueError, match="same width"):
+        fa.inlp(X, np.arange(10) % 2, np.zeros((10, 4)), np.arange(10) % 2)
+
+
+def test_gendered_sentences():
+    df = fa.gendered_sentences()
+    assert len(df) == 1024
+    assert df["gender"].value_counts().to_dict() == {"female": 512, "male": 512}
+    assert df["field"].nunique() == 4
+
+
+# --- section 5 ---------------------------------------------------------------------------
+def test_grad_reverse():
+    import torch
+
+    x = torch.ones(3, requires_grad=True)
+    fa.GradReverse.apply(x, 2.0).sum().backward()
+    assert torch.allclose(x.grad, torch.full((3,), -2.0))
+
+
+def test_adversarial_debiasing_reduces_parity_gap():
+    rng = np.random.default_rng(0)
+    n = 3000
+    s = rng.integers(0, 2, n)
+    X = np.c_[rng.normal(size=(n, 3)), s + 0.3 * rng.normal(size=n)]
+    y = ((X[:, 0] + 1.5 * s + 0.5 * rng.normal(size=n)) > 0.75).astype(int)
+    gap = {}
+    for lam in (0.0, 5.0):
+        p = fa.adversarial_debiasing(X, y, s, X, adversary_weight=lam, steps=400, seed=0)
+        gap[lam] = fa.demographic_parity_gap((p >= 0.5).astype(int), s)
+    assert gap[5.0] < 0.5 * gap[0.0], gap
+    with pytest.raises(ValueError, match="adversary_weight"):
+        fa.adversarial_debiasing(X, y, s, X, adversary_weight=-1)
+    with pytest.raises(ValueError, match="same length"):
+        fa.adversarial_debiasing(X, y, s[:10], X)
+
+
+# --- section 6 ---------------------------------------------------------------------------
+def test_svt_recovers_low_rank():
+    d = fa.make_latent_twins(n_pairs=200, d=50, rank=3, noise=1.0, seed=0)
+    den = fa.singular_value_threshold(d["X"], rank=3)
+    assert np.mean((den - d["M"]) ** 2) < 0.5 * np.mean((d["X"] - d["M"]) ** 2)
+    assert np.linalg.matrix_rank(den - d["X"].mean(0)) == 3
+    with pytest.raises(ValueError, match="exactly one"):
+        fa.singular_value_threshold(d["X"])
+    with pytest.raises(ValueError, match="2-D"):
+        fa.singular_value_threshold(np.ones(5), rank=1)
+
+
+def test_twin_gap():
+    assert fa.twin_gap([0.2, 0.5, 0.3, 0.5], [0, 1, 0, 1]) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="twice"):
+        fa.twin_gap([0.2, 0.5, 0.3], [0, 1, 0])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fa.twin_gap([0.2, 1.5], [0, 0])
+
+
+def test_counterfactual_flip():
+    scm = fa.make_fairness_scm(n=100, seed=0)
+    cf = fa.counterfactual_flip(scm)
+    # X1 moves by +-effect, X2 is not a descendant of A and stays
+    assert np.allclose(cf[:, 0] - scm["X"][:, 0], (1 - 2 * scm["A"]) * 1.0)
+    assert np.allclose(cf[:, 1], scm["X"][:, 1])
+    # flipping twice returns the factual world
+    twice = fa.counterfactual_flip({**scm, "A": 1 - scm["A"]})
+    assert np.allclose(twice, scm["X"])
+
+
+def test_explanation_fidelity_no_shift():
+    r = fa.explanation_fidelity_gap(0, n=1000, steps=150, seed=0)
+    assert r["fidelity majority"] > 0.9 and abs(r["gap"]) < 0.05

@@ -1,0 +1,311 @@
+"""Unit tests of biaslab.spurious: hand-made cases with known answers, and bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from biaslab import spurious as sp
+
+
+# ---------------------------------------------------------------- group metrics
+def test_worst_group_accuracy_hand_made_table():
+    # group 0: 3/4 right, group 1: 1/2 right, group 2: 2/2 right
+    y_true = [0, 0, 0, 0, 1, 1, 1, 1]
+    y_pred = [0, 0, 0, 1, 1, 0, 1, 1]
+    groups = [0, 0, 0, 0, 1, 1, 2, 2]
+    accs = sp.group_accuracies(y_true, y_pred, groups)
+    assert accs == {0: 0.75, 1: 0.5, 2: 1.0}
+    assert sp.worst_group_accuracy(y_true, y_pred, groups) == 0.5
+    assert sp.worst_group_accuracy(np.array(y_true), torch.tensor(y_pred), groups) == 0.5
+
+
+def test_group_table_rows_and_names():
+    df = sp.group_table([0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1], group_names=["a", "b"])
+    assert list(df.index) == ["a", "b", "all"]
+    assert df.loc["a", "accuracy"] == 0.5 and df.loc["b", "accuracy"] == 1.0
+    assert df.loc["all", "accuracy"] == 0.75 and df.loc["all", "n"] == 4
+
+
+@pytest.mark.parametrize(
+    "args, err, msg",
+    [
+        (([0, 1], [0], [0, 1]), ValueError, "same length"),
+        (([], [], []), ValueError, "empty"),
+        (([[0, 1]], [[0, 1]], [[0, 1]]), ValueError, "one-dimensional"),
+        (("ab", [0, 1], [0, 1]), TypeError, "y_true"),
+    ],
+)
+def test_group_metrics_bad_input(args, err, msg):
+    with pytest.raises(err, match=msg):
+        sp.worst_group_accuracy(*args)
+
+
+def test_group_table_too_few_names():
+    with pytest.raises(ValueError, match="group_names"):
+        sp.group_table([0, 1, 1], [0, 1, 1], [0, 1, 2], group_names=["a", "b"])
+
+
+# ---------------------------------------------------------------- GroupDRO
+def test_group_dro_weights_move_toward_worst_group():
+    q = torch.full((3,), 1 / 3)
+    losses = torch.tensor([0.1, 2.0, 0.5])
+    q1 = sp.group_dro_update(q, losses, eta=0.5)
+    assert torch.isclose(q1.sum(), torch.tensor(1.0))
+    assert q1.argmax() == 1 and q1[1] > q[1] and q1[0] < q[0]
+    expected = torch.exp(0.5 * losses) / torch.exp(0.5 * losses).sum()
+    assert torch.allclose(q1, expected)
+    # eta = 0 leaves the weights unchanged
+    assert torch.allclose(sp.group_dro_update(q, losses, eta=0.0), q)
+
+
+def test_group_dro_on_tiny_batch_upweights_the_minority():
+    # tiny hand-made batch: a linear model that predicts class 0 for everything is wrong only
+    # on group 1 (a minority), so after a few steps q puts most weight there.
+    X = torch.tensor([[1.0, 0.0]] * 6 + [[0.0, 1.0]] * 2)
+    y = torch.tensor([0] * 6 + [1] * 2)
+    g = torch.tensor([0] * 6 + [1] * 2)
+    data = sp.GroupData(X, y, g, g)
+    ds = sp.SpuriousDataset(data, data, data, data, n_groups=2)
+    _, metrics = sp.group_dro(ds, eta=1.0, depth=0, steps=3, lr=1e-6, return_history=True)
+    q_hist = metrics["q_history"]
+    assert q_hist.shape == (3, 2)
+    assert q_hist[-1, 1] > 0.5 and np.all(np.diff(q_hist[:, 1]) > 0)
+
+
+def test_group_dro_update_bad_input():
+    with pytest.raises(ValueError, match="probability"):
+        sp.group_dro_update(torch.tensor([0.5, 0.6]), torch.tensor([1.0, 1.0]), 0.1)
+    with pytest.raises(ValueError, match="same shape"):
+        sp.group_dro_update(torch.tensor([0.5, 0.5]), torch.tensor([1.0]), 0.1)
+    with pytest.raises(ValueError, match="eta"):
+        sp.group_dro_update(torch.tensor([0.5, 0.5]), torch.tensor([1.0, 1.0]), -1.0)
+
+
+# ---------------------------------------------------------------- datasets
+def test_colored_digits_structure():
+    ds = sp.colored_digits(rho=0.9, seed=0)
+    assert ds.in_dim == 128 and ds.n_groups == 4
+    n_total = len(ds.train) + len(ds.val) + len(ds.test)
+    assert n_total == 1797 and len(ds.test_id) == len(ds.test)
+    for split in (ds.train, ds.test):
+        assert torch.equal(split.g, 2 * split.y + split.a)
+        # each image lies entirely in the channel named by its color
+        ink = split.X.view(-1, 2, 64).sum(2)
+        assert torch.equal(ink.argmax(1), split.a)
+    agree = (ds.train.a == ds.train.y).float().mean()
+    assert 0.86 < agree < 0.94
+    counts = torch.bincount(ds.test.g, minlength=4)
+    # at test, color is balanced within each class
+    assert abs(counts[0] - counts[1]) <= 1 and abs(counts[2] - counts[3]) <= 1
+    # the two test splits hold the same images, colored differently
+    assert torch.allclose(ds.test.X.view(-1, 2, 64).sum(1), ds.test_id.X.view(-1, 2, 64).sum(1))
+
+
+def test_colored_digits_bad_input():
+    with pytest.raises(ValueError, match="rho"):
+        sp.colored_digits(rho=1.5)
+    with pytest.raises(TypeError, match="rho"):
+        sp.colored_digits(rho="high")
+
+
+def test_color_swap_is_an_involution_and_swaps_channels():
+    ds = sp.colored_digits(seed=0)
+    X = ds.train.X[:10]
+    Xs = sp.color_swap(X)
+    assert torch.equal(sp.color_swap(Xs), X)
+    assert torch.equal(Xs.view(-1, 2, 64).sum(2).argmax(1), 1 - ds.train.a[:10])
+    with pytest.raises(ValueError, match="128"):
+        sp.color_swap(torch.zeros(3, 64))
+
+
+def test_waterbirds_like_minority_share():
+    ds = sp.waterbirds_like(n_train=4000, minority_frac=0.05, seed=0)
+    share = (ds.train.a != ds.train.y).float().mean()
+    assert 0.03 < share < 0.07
+    assert ds.in_dim == 20
+    assert torch.bincount(ds.test.g, minlength=4).min() > 0
+    with pytest.raises(ValueError, match="minority_frac"):
+        sp.waterbirds_like(minority_frac=2.0)
+
+
+def test_lms_slab_both_coordinates_predict_the_label():
+    X, y = sp.lms_slab(1000, n_slabs=5, seed=0)
+    assert X.shape == (1000, 50)
+    assert torch.equal((X[:, 0] > 0).long(), y)
+    # slab label: middle slab (|x| < 0.2) and outer slabs are class 1, the others class 0
+    x1 = X[:, 1]
+    slab = ((x1 + 1) / 0.4).floor().long().clamp(0, 4)
+    assert torch.equal((slab % 2 == 0).long(), y)
+    with pytest.raises(ValueError, match="odd"):
+        sp.lms_slab(n_slabs=4)
+
+
+def test_shuffle_coordinate_keeps_marginal():
+    X, _ = sp.lms_slab(200, seed=0)
+    Xs = sp.shuffle_coordinate(X, 0, seed=1)
+    assert torch.equal(Xs[:, 1:], X[:, 1:])
+    assert torch.equal(Xs[:, 0].sort().values, X[:, 0].sort().values)
+    with pytest.raises(ValueError, match="coord"):
+        sp.shuffle_coordinate(X, 99)
+
+
+def test_cue_conflict_sprites_cues():
+    X, cues = sp.cue_conflict_sprites(50, seed=0)
+    assert X.shape == (50, 200)
+    assert all(np.array_equal(cues[k], cues["label"]) for k in sp.CUES)
+    Xc, _ = sp.cue_conflict_sprites(4, cues={"color": [0, 1, 0, 1], "shape": [0] * 4, "scale": [1] * 4}, noise=0.0)
+    ink = Xc.view(4, 2, -1).sum(2)
+    assert torch.equal(ink.argmax(1), torch.tensor([0, 1, 0, 1]))
+    assert torch.allclose(ink.sum(1), torch.full((4,), 49.0))  # large filled square
+    with pytest.raises(ValueError, match="cues"):
+        sp.cue_conflict_sprites(4, cues={"color": [0, 1, 0, 1]})
+
+
+def test_feature_contamination_data_shift_flips_background_only():
+    X, y = sp.feature_contamination_data(100, 5, seed=0)
+    Xs, ys = sp.feature_contamination_data(100, 5, shift=True, seed=0)
+    assert torch.equal(y, ys) and torch.equal(X[:, 0], Xs[:, 0])
+    assert (X[:, 1:] >= 0).all() and torch.equal(Xs[:, 1:], -X[:, 1:])
+
+
+def test_two_layer_relu_is_antisymmetric_logits():
+    m = sp.TwoLayerReLU(3, 4)
+    out = m(torch.randn(5, 3))
+    assert torch.allclose(out[:, 0], -out[:, 1])
+    assert m.a.sum() == 0
+
+
+# ---------------------------------------------------------------- methods
+@pytest.fixture(scope="module")
+def small_ds():
+    return sp.colored_digits(rho=0.95, seed=0)
+
+
+def test_erm_returns_model_and_metrics(small_ds):
+    model, metrics = sp.erm(small_ds, steps=20)
+    assert isinstance(model, torch.nn.Module)
+    assert {"avg_acc", "worst_group_acc", "balanced_acc", "group_0"} <= set(metrics)
+    assert metrics["worst_group_acc"] <= metrics["balanced_acc"]
+
+
+def test_methods_reject_bad_input(small_ds):
+    with pytest.raises(TypeError, match="SpuriousDataset"):
+        sp.erm("not a dataset")
+    with pytest.raises(TypeError, match="unknown training"):
+        sp.erm(small_ds, stepz=3)
+    with pytest.raises(ValueError, match="n_subsets"):
+        sp.last_layer_retrain(small_ds, n_subsets=0)
+
+
+def test_evaluate_hand_made_model():
+    # a model that reads only the color channel: perfect on majority groups, wrong on minority
+    X = sp.colored_digits(seed=0)
+    ds = X
+
+    class ColorModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            ink = x.view(len(x), 2, 64).sum(2)
+            return ink
+
+    m = sp.evaluate(ColorModel(), ds)
+    assert m["worst_group_acc"] == 0.0
+    assert m["group_0"] == 1.0 and m["group_3"] == 1.0
+    assert abs(m["balanced_acc"] - 0.5) < 0.01
+
+
+def test_cluster_purity_on_color_model_is_perfect():
+    # features = the ink in each color channel: clusters within a class follow color exactly
+    ds = sp.colored_digits(rho=0.9, seed=0)
+    ink = torch.nn.Sequential(torch.nn.Linear(128, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))
+    with torch.no_grad():
+        ink[0].weight.zero_()
+        ink[0].weight[0, :64] = 1.0
+        ink[0].weight[1, 64:] = 1.0
+        ink[0].bias.zero_()
+    out = sp.cluster_purity(ink, ds.train, seed=0)
+    assert out["purity"] == 1.0 and out["minority_recall"] == 1.0 and out["minority_precision"] == 1.0
+
+
+def test_rho_sweep_and_bad_method():
+    df = sp.rho_sweep((0.5,), steps=5)
+    assert list(df.index) == [0.5] and "worst_group_acc" in df
+    with pytest.raises(TypeError, match="method"):
+        sp.rho_sweep((0.5,), method="erm")
+
+
+def test_jtt_upweights_the_identifiers_errors():
+    # an identifier that reads only color misclassifies exactly the bias-conflicting points
+    ds = sp.colored_digits(rho=0.9, seed=0)
+
+    class ColorModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.view(len(x), 2, 64).sum(2)
+
+    _, m = sp.jtt(ds, identifier=ColorModel(), upweight=5.0, steps=5)
+    assert m["error_set_minority_share"] == 1.0
+    assert m["error_set_size"] == int((ds.train.a != ds.train.y).sum())
+    with pytest.raises(ValueError, match="upweight"):
+        sp.jtt(ds, upweight=0.0)
+
+
+def test_counterfactual_augment_balances_color():
+    ds = sp.colored_digits(rho=0.95, seed=0)
+    _, m = sp.counterfactual_augment(ds, fraction=0.5, steps=5)
+    assert m["n_augmented"] == round(0.5 * len(ds.train))
+    with pytest.raises(ValueError, match="fraction"):
+        sp.counterfactual_augment(ds, fraction=0.0)
+    with pytest.raises(TypeError, match="transform"):
+        sp.counterfactual_augment(ds, transform="swap")
+
+
+def test_synthetic_copy_marks_and_swaps():
+    X = sp.colored_digits(seed=0).train.X[:5]
+    S = sp.synthetic_copy(X, artifact=0.5)
+    assert torch.allclose(S[:, 0], X[:, 64] + 0.5) and torch.allclose(S[:, 64], X[:, 0] + 0.5)
+    assert torch.equal(S[:, 1:64], X[:, 65:])
+    with pytest.raises(ValueError, match="artifact"):
+        sp.synthetic_copy(X, artifact=-1.0)
+
+
+def test_irmv1_penalty_hand_computed():
+    X = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
+    y = torch.tensor([1.0, 2.0])
+    beta = torch.tensor([1.0, 0.0])
+    assert sp.irmv1_penalty(beta, X, y) == 0  # phi = y exactly: scale 1 is optimal
+    beta2 = torch.tensor([2.0, 0.0])  # E[phi^2] = 10, E[phi y] = 5 -> (2 * 5)^2
+    assert torch.isclose(sp.irmv1_penalty(beta2, X, y), torch.tensor(100.0))
+    assert torch.isclose(sp.scale_penalty(beta2, X, y), torch.tensor(0.25))
+    # the IRMv1 penalty vanishes as the representation shrinks, the scale penalty does not
+    tiny = torch.tensor([1e-3, 0.0])
+    assert sp.irmv1_penalty(tiny, X, y) < 1e-4 and sp.scale_penalty(tiny, X, y) > 1e5
+
+
+def test_invariant_subset_fit_finds_the_cause():
+    envs = sp.linear_environments((0.2, 2.0), n=4000, seed=0)
+    beta, table = sp.invariant_subset_fit(envs)
+    assert table["chosen"].idxmax() == "{x1}"
+    assert abs(float(beta[0]) - 1) < 0.05 and float(beta[1]) == 0
+    with pytest.raises(ValueError, match="two environments"):
+        sp.invariant_subset_fit(envs[:1])
+    with pytest.raises(ValueError, match="penalty"):
+        sp.fit_invariant_linear(envs, penalty="vrex")
+
+
+def test_ood_value_curve_limits():
+    # with identical tasks (angle 0) more data can only help; with opposite tasks (angle pi)
+    # many OOD samples push the error far above one half
+    same = sp.ood_value_curve(ms=(0, 50, 500), angle=0.0, reps=50, seed=0)
+    assert same.is_monotonic_decreasing
+    opposite = sp.ood_value_curve(ms=(0, 2000), angle=3.14159, reps=50, seed=0)
+    assert opposite[2000] > 80
+    with pytest.raises(ValueError, match="ms"):
+        sp.ood_value_curve(ms=(-1,))
