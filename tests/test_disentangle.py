@@ -1,0 +1,252 @@
+"""Unit tests of biaslab.disentangle: the sprites, the metrics on codes with known answers,
+the models and the rotation argument."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import mutual_info_score
+
+from biaslab import disentangle as dz
+
+
+@pytest.fixture(scope="module")
+def sprites():
+    return dz.make_sprites(n_scale=2, n_rotation=2, n_x=6, n_y=6)
+
+
+@pytest.fixture(scope="module")
+def aligned(sprites):
+    rng = np.random.default_rng(0)
+    v = sprites.values + 0.01 * rng.normal(size=sprites.values.shape)
+    return (v - v.mean(0)) / v.std(0)
+
+
+# ---------------------------------------------------------------- sprites
+def test_sprites_enumerate_every_combination(sprites):
+    assert len(sprites) == 3 * 2 * 2 * 6 * 6
+    assert sprites.images.shape == (len(sprites), 1, 16, 16)
+    assert sprites.factors.shape == (len(sprites), 5)
+    assert len({tuple(r) for r in sprites.factors}) == len(sprites)
+    assert float(sprites.images.min()) >= 0 and float(sprites.images.max()) <= 1
+    # every image shows an object, and distinct factors give distinct images
+    assert (sprites.flat.sum(1) > 5).all()
+    assert len({tuple(np.round(im.numpy(), 4).ravel()) for im in sprites.flat}) == len(sprites)
+
+
+def test_sprites_are_deterministic_and_position_moves_mass():
+    a, b = dz.make_sprites(n_x=4, n_y=2), dz.make_sprites(n_x=4, n_y=2)
+    assert torch.equal(a.images, b.images)
+    cols = torch.arange(16.0)
+    com_x = (a.images[:, 0].sum(1) * cols).sum(1) / a.images[:, 0].sum((1, 2))
+    for ix in range(3):
+        m0 = com_x[a.factors[:, 3] == ix].mean()
+        m1 = com_x[a.factors[:, 3] == ix + 1].mean()
+        assert m1 > m0 + 1
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=4), dict(n_x=0), dict(shapes=("star",)), dict(shapes="square"),
+                                    dict(n_scale=1.5)])
+def test_sprites_bad_input(kwargs):
+    with pytest.raises((ValueError, TypeError)):
+        dz.make_sprites(**kwargs)
+
+
+# ---------------------------------------------------------------- metrics
+def test_mutual_info_matrix_matches_sklearn(sprites):
+    codes = sprites.factors[:, [3, 4]].astype(float)
+    mi = dz.mutual_info_matrix(codes, sprites.factors)
+    assert mi.shape == (2, 5)
+    assert mi[0, 3] == pytest.approx(mutual_info_score(sprites.factors[:, 3], sprites.factors[:, 3]))
+    assert mi[0, 4] == pytest.approx(0, abs=1e-9)
+    assert dz.factor_entropies(sprites.factors)[3] == pytest.approx(np.log(6))
+
+
+def test_aligned_code_scores_near_one(sprites, aligned):
+    r = dz.disentanglement_report(aligned, sprites.factors)
+    for k in ("MIG", "modularity", "compactness", "DCI disentanglement", "DCI completeness", "DCI informativeness"):
+        assert r[k] > 0.9, (k, r)
+    assert r["explicitness"] > 0.9
+
+
+def test_random_code_scores_near_zero(sprites):
+    rnd = np.random.default_rng(1).normal(size=(len(sprites), 5))
+    r = dz.disentanglement_report(rnd, sprites.factors)
+    for k in ("MIG", "explicitness", "DCI disentanglement", "DCI completeness"):
+        assert r[k] < 0.1, (k, r)
+    assert r["modularity"] < 0.25
+
+
+def test_rotated_code_drops(sprites, aligned):
+    Q = dz.random_rotation(5, seed=3).numpy()
+    base = dz.disentanglement_report(aligned, sprites.factors)
+    rot = dz.disentanglement_report(aligned @ Q.T, sprites.factors)
+    assert rot["MIG"] < 0.5 * base["MIG"]
+    assert rot["modularity"] < base["modularity"] - 0.2
+    assert rot["DCI disentanglement"] < 0.6 * base["DCI disentanglement"]
+    # a rotation keeps the information, and a linear read-out of it
+    assert rot["explicitness"] > 0.9
+
+
+def test_metric_input_errors(sprites, aligned):
+    with pytest.raises(ValueError, match="one row per code"):
+        dz.mig_score(aligned, sprites.factors[:-1])
+    with pytest.raises(TypeError, match="integer"):
+        dz.mig_score(aligned, sprites.values)
+    with pytest.raises(ValueError, match="at least 2"):
+        dz.mig_score(aligned[:, :1], sprites.factors)
+    with pytest.raises(TypeError):
+        dz.dci_scores([[1, 2]], sprites.factors)
+    with pytest.raises(ValueError, match="NaN"):
+        dz.modularity_explicitness(np.full((len(sprites), 2), np.nan), sprites.factors)
+
+
+def test_random_rotation_is_a_rotation():
+    Q = dz.random_rotation(7, seed=0).double()
+    assert torch.allclose(Q @ Q.T, torch.eye(7, dtype=torch.float64), atol=1e-5)
+    assert torch.det(Q).item() == pytest.approx(1.0, abs=1e-4)
+    assert not torch.allclose(Q, dz.random_rotation(7, seed=1).double())
+
+
+# ---------------------------------------------------------------- models
+@pytest.fixture(scope="module")
+def small_vae(sprites):
+    model, hist = dz.train_autoencoder(sprites, "vae", latent_dim=4, beta=4.0, steps=60, hidden=32)
+    return model
+
+
+def test_train_autoencoder_kinds(sprites):
+    for kind in ("ae", "vae", "qlae"):
+        model, hist = dz.train_autoencoder(sprites, kind, latent_dim=3, steps=40, hidden=32)
+        assert hist.loss.iloc[-1] < hist.loss.iloc[0]
+        z = dz.encode(model, sprites)
+        assert z.shape == (len(sprites), 3)
+    # quantized codes take codebook values only
+    q = np.unique(z[:, 0])
+    assert len(q) <= 10
+
+
+def test_model_input_errors(sprites, small_vae):
+    with pytest.raises(ValueError, match="pixels"):
+        small_vae(torch.zeros(2, 100))
+    with pytest.raises(ValueError, match="shape"):
+        small_vae.decode(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="kind"):
+        dz.SpriteAutoencoder(kind="gan")
+    with pytest.raises(ValueError, match="one value per image"):
+        dz.train_autoencoder(sprites, attribute=np.zeros(3), steps=1)
+
+
+def test_rotation_leaves_the_model_unchanged(sprites, small_vae):
+    Q = dz.random_rotation(4, seed=0)
+    rot = dz.rotate_latent_space(small_vae, Q)
+    z, zr = dz.encode(small_vae, sprites), dz.encode(rot, sprites)
+    assert np.allclose(zr, z @ Q.numpy().T, atol=1e-5)
+    with torch.no_grad():
+        a = torch.sigmoid(small_vae.decode(torch.from_numpy(z)))
+        b = torch.sigmoid(rot.decode(torch.from_numpy(zr)))
+    assert (a - b).abs().max() < 1e-5
+    e0, e1 = dz.elbo(small_vae, sprites, seed=1), dz.elbo(small_vae, sprites, seed=1, rotation=Q)
+    assert e0["elbo"] == pytest.approx(e1["elbo"], abs=1e-6)
+    with pytest.raises(ValueError, match="latent width"):
+        dz.rotate_latent_space(small_vae, dz.random_rotation(3))
+    with pytest.raises(ValueError, match="orthogonal"):
+        dz.elbo(small_vae, sprites, rotation=torch.ones(4, 4))
+
+
+def test_diagnostics(sprites, small_vae):
+    act = dz.active_units(small_vae, sprites)
+    assert act.shape == (4,)
+    c = dz.passive_correlations(dz.encode(small_vae, sprites), np.array([True, True, False, False]))
+    assert 0 <= c["passive"] <= 1 and 0 <= c["active"] <= 1
+    with pytest.raises(ValueError, match="one entry per latent"):
+        dz.passive_correlations(dz.encode(small_vae, sprites), act[:2])
+    grid = dz.latent_traversal(small_vae, sprites.images[0], dims=[0, 2], values=[-1, 0, 1])
+    assert grid.shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="dims"):
+        dz.latent_traversal(small_vae, sprites.images[0], dims=[9])
+    with pytest.raises(ValueError, match="sampled"):
+        dz.encode(dz.train_autoencoder(sprites, "ae", latent_dim=2, steps=1, hidden=8)[0], sprites, sampled=True)
+
+
+def test_reference_codes_and_rotation_experiment(sprites, small_vae):
+    codes = dz.reference_codes(sprites)
+    assert set(codes) == {"aligned", "rotated", "random"}
+    assert np.allclose(np.linalg.norm(codes["aligned"], axis=1), np.linalg.norm(codes["rotated"], axis=1))
+    with pytest.raises(TypeError, match="Sprites"):
+        dz.reference_codes(np.zeros((3, 5)))
+    table = dz.rotation_experiment(small_vae, sprites, n_rotations=2)
+    assert list(table.index) == ["original", "rotation 1", "rotation 2"]
+    assert (table["ELBO"] - table.loc["original", "ELBO"]).abs().max() < 1e-6
+    assert table["max pixel change"].max() < 1e-5
+
+
+def test_vae_diagnostics_and_names(sprites, small_vae):
+    diag = dz.vae_diagnostics(small_vae, sprites)
+    assert set(diag) == {"active units", "passive, mean", "passive, sampled", "active, mean", "active, sampled"}
+    names = dz.name_dimensions(dz.reference_codes(sprites)["aligned"], sprites)
+    assert list(names.factor) == list(sprites.factor_names)
+    assert (names.NMI > 0.9).all()
+
+
+def test_vq_autoencoder_and_usage(sprites):
+    model, hist = dz.train_vq_autoencoder(sprites, n_codebooks=2, codebook_size=4, code_dim=4, steps=30, hidden=32)
+    u = dz.codebook_usage(model, sprites)
+    assert 1 <= u["distinct codes"] <= 16 and 1 <= u["perplexity"] <= 16 and u["perplexity per codebook"] <= 4
+    assert model.indices(sprites.flat).shape == (len(sprites), 2)
+    with pytest.raises(ValueError, match="divisible"):
+        dz.VQAutoencoder(code_dim=5, n_codebooks=2)
+    with pytest.raises(TypeError, match="VQAutoencoder"):
+        dz.codebook_usage(dz.SpriteAutoencoder(), sprites)
+
+
+def test_attribute_monotonicity(sprites):
+    x = sprites.values[:, 3]
+    codes = np.stack([x ** 3, -x, np.random.default_rng(0).normal(size=len(x)), np.zeros(len(x))], axis=1)
+    rho = dz.attribute_monotonicity(codes, x)
+    assert rho["z0"] == pytest.approx(1.0) and rho["z1"] == pytest.approx(1.0)
+    assert rho["z2"] < 0.1 and rho["z3"] == 0.0
+    with pytest.raises(ValueError, match="one value per code"):
+        dz.attribute_monotonicity(codes, x[:-1])
+
+
+def test_sae_recovers_planted_features_and_errors():
+    data = dz.sparse_feature_data(n=500, n_features=6, dim=8, p_active=0.2, seed=0)
+    assert data.X.shape == (500, 8) and torch.allclose(data.features.norm(dim=1), torch.ones(6))
+    sae, _ = dz.train_sae(data, n_atoms=6, steps=300, seed=0)
+    rec = dz.feature_recovery(sae.atoms(), data.features)
+    assert len(rec) == 6 and rec["max cosine"].between(-1, 1.0001).all()
+    assert (dz.feature_recovery(data.features, data.features)["max cosine"] > 0.999).all()
+    with pytest.raises(ValueError, match="same dim"):
+        dz.feature_recovery(torch.ones(3, 4), torch.ones(3, 5))
+    with pytest.raises(ValueError, match="shape"):
+        sae.encode(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="p_active"):
+        dz.sparse_feature_data(p_active=0)
+
+
+def test_circular_structure_known_answers():
+    p, a = 31, torch.arange(31, dtype=torch.float64)
+    basis = dz.random_rotation(16, seed=0).double()[:2]  # an orthonormal plane: a true circle
+    circle = torch.stack([torch.cos(2 * np.pi * 3 * a / p), torch.sin(2 * np.pi * 3 * a / p)], 1) @ basis
+    out = dz.circular_structure(circle, frequencies=[3])
+    assert out.loc[3, "circular corr"] > 0.999 and out.loc[3, "power share"] > 0.99
+    with pytest.raises(ValueError, match="frequencies"):
+        dz.circular_structure(circle, frequencies=[16])
+    with pytest.raises(ValueError, match="shape"):
+        dz.circular_structure(torch.zeros(3, 2))
+
+
+def test_sefa_directions_and_factor_correlations(sprites, small_vae):
+    vals, D = dz.sefa_directions(small_vae)
+    assert vals.shape == (4,) and D.shape == (4, 4)
+    assert np.all(np.diff(vals) <= 1e-9)
+    assert np.allclose(D.T @ D, np.eye(4), atol=1e-8)
+    W = small_vae.decoder[0].weight.detach().double().numpy()
+    assert np.linalg.norm(W @ D[:, 0]) ** 2 == pytest.approx(vals[0])
+    with pytest.raises(ValueError, match="latent width"):
+        dz.sefa_directions(small_vae, k=5)
+    aligned = dz.reference_codes(sprites)["aligned"]
+    c = dz.direction_factor_correlations(aligned, np.eye(5)[:, [3, 4]], sprites)
+    assert c.loc["dir 1", "x"] > 0.99 and c.loc["dir 2", "y"] > 0.99 and c.loc["dir 1", "y"] < 0.05
+    with pytest.raises(ValueError, match="latent width"):
+        dz.direction_factor_correlations(aligned, np.eye(4), sprites)
