@@ -80,7 +80,8 @@ def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
     tr.write_sep("=", "notebook wall times (s)")
     for path, t in sorted(_times.items()):
-        flag = "  OVER 30 s BUDGET" if t > 30 else ""
+        # the 30 s budget is for a notebook run alone (the student copies run two at a time)
+        flag = "  OVER 30 s BUDGET" if t > 30 and path.startswith("chapters/") else ""
         tr.write_line(f"{t:7.1f}  {path}{flag}")
     tr.write_line(f"{sum(_times.values()):7.1f}  total")
     out = Path(__file__).parent / "_build" / "notebook_times.json"
