@@ -309,6 +309,16 @@ def _entropy_base(p: np.ndarray, base: int) -> float:
     return float(-(p * np.log(p)).sum() / math.log(base)) if base > 1 else 0.0
 
 
+def _codes_and_varying_factors(codes: object, factors: object) -> tuple[np.ndarray, np.ndarray]:
+    """Validate codes and factors and drop the factors that never vary (shared by the metrics)."""
+    codes = _as_codes(codes)
+    factors = _as_factors(factors, len(codes))
+    keep = [j for j in range(factors.shape[1]) if len(np.unique(factors[:, j])) > 1]
+    if not keep:
+        raise ValueError("every factor is constant: nothing to measure")
+    return codes, factors[:, keep]
+
+
 def dci_scores(
     codes: np.ndarray | torch.Tensor,
     factors: np.ndarray,
@@ -340,12 +350,7 @@ def dci_scores(
     """
     from sklearn.ensemble import RandomForestClassifier
 
-    codes = _as_codes(codes)
-    factors = _as_factors(factors, len(codes))
-    keep = [j for j in range(factors.shape[1]) if len(np.unique(factors[:, j])) > 1]
-    if not keep:
-        raise ValueError("every factor is constant: nothing to measure")
-    factors = factors[:, keep]
+    codes, factors = _codes_and_varying_factors(codes, factors)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(codes))
     n_test = max(1, int(round(test_frac * len(codes))))
@@ -398,12 +403,7 @@ def modularity_explicitness(
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    codes = _as_codes(codes)
-    factors = _as_factors(factors, len(codes))
-    keep = [j for j in range(factors.shape[1]) if len(np.unique(factors[:, j])) > 1]
-    if not keep:
-        raise ValueError("every factor is constant: nothing to measure")
-    factors = factors[:, keep]
+    codes, factors = _codes_and_varying_factors(codes, factors)
     nmi = mutual_info_matrix(codes, factors, n_bins) / factor_entropies(factors)[None, :]
     d, k = nmi.shape
     active = nmi.sum(1) > 0.05
