@@ -32,3 +32,23 @@ def test_incremental_learning_claims(seed):
     er_large = ib.effective_rank(large[cols].iloc[-1].to_numpy(float))
     assert er_small <= 3.5 and small.rel_error.iloc[-1] <= 0.05, (er_small, small.rel_error.iloc[-1])
     assert er_large >= 6 and large.rel_error.iloc[-1] >= 0.2, (er_large, large.rel_error.iloc[-1])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mode_interpolation_claims(seed):
+    from sklearn.metrics import roc_auc_score
+
+    X, centers = ib.gaussian_grid_data(n=1000, k=3, spacing=1.0, sigma=0.05, seed=seed)
+    model, _ = ib.train_ddpm(X, T=100, steps=8000, lr=3e-3, batch_size=128, seed=seed)
+    samples, x0_var = ib.ddpm_sample(model, n=10000, seed=100 + seed, track_last=5)
+    gap = (ib.distance_to_modes(samples, centers) > 0.25).numpy()
+    assert gap.mean() >= 5 * 1e-3 and 1 - gap.mean() >= 0.85, gap.mean()
+    A, B = centers[0].tolist(), centers[1].tolist()
+    df = ib.denoiser_along_segment(model, A, B, t=3, centers=centers, sigma=0.05)
+
+    def jump(col):
+        return float(df[col][(df.u - 0.55).abs().idxmin()] - df[col][(df.u - 0.45).abs().idxmin()])
+
+    assert jump("exact") >= 0.6 and jump("learned") <= 0.4, (jump("exact"), jump("learned"))
+    auc = roc_auc_score(gap, x0_var.numpy())
+    assert auc >= 0.75, auc
