@@ -65,6 +65,13 @@ def test_initial_guessing_bias_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_deep_image_prior_claims(seed):
+    r = ib.deep_image_prior_run(sigma=0.15, steps=1000, seed=seed)
+    assert r["best_psnr"] - r["noisy_psnr"] >= 3, r["history"]
+    assert r["final_psnr"] <= r["best_psnr"] - 3, r["history"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_rank_collapse_claim(seed):
     assert ib.attention_stack_residuals(skip=False, seed=seed)[4] < 1e-3
     assert ib.attention_stack_residuals(skip=True, seed=seed)[12] > 0.1

@@ -228,6 +228,45 @@ def test_initial_guessing_bias_range_and_errors():
 
 
 # ---------------------------------------------------------------- architecture as prior
+# ---------------------------------------------------------------- deep image prior
+def test_piecewise_smooth_image_and_psnr():
+    img = ib.piecewise_smooth_image(16)
+    assert img.shape == (16, 16) and img.min() >= 0 and img.max() <= 1
+    assert ib.psnr(img, img) == math.inf
+    assert ib.psnr(img + 0.1, img) == pytest.approx(20.0, abs=1e-4)  # MSE 0.01 -> 20 dB
+    assert ib.psnr(2 * torch.ones(4), torch.zeros(4), peak=2.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="n must be"):
+        ib.piecewise_smooth_image(4)
+    with pytest.raises(ValueError, match="same shape"):
+        ib.psnr(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="peak"):
+        ib.psnr(img, img, peak=0.0)
+
+
+def test_dip_net_shape():
+    out = ib.DIPNet(in_channels=3, channels=4)(torch.rand(1, 3, 16, 16))
+    assert out.shape == (1, 1, 16, 16) and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match="channels"):
+        ib.DIPNet(channels=0)
+
+
+def test_deep_image_prior_run_small_and_errors():
+    r = ib.deep_image_prior_run(ib.piecewise_smooth_image(16), steps=20, channels=4, eval_every=5)
+    assert list(r["history"].step) == [0, 5, 10, 15, 20]
+    assert r["best_psnr"] == pytest.approx(r["history"].psnr.max())
+    assert r["final_psnr"] == pytest.approx(r["history"].psnr.iloc[-1])
+    assert r["best"].shape == r["final"].shape == (16, 16)
+    axes = ib.plot_deep_image_prior(r)
+    assert len(axes) == 5
+    plt.close("all")
+    with pytest.raises(ValueError, match="image must be"):
+        ib.deep_image_prior_run(torch.zeros(10, 10))
+    with pytest.raises(ValueError, match="sigma"):
+        ib.deep_image_prior_run(sigma=0.0)
+    with pytest.raises(ValueError, match="result"):
+        ib.plot_deep_image_prior({})
+
+
 def test_rank_collapse_residual():
     X = torch.ones(5, 3)
     assert ib.rank_collapse_residual(X) == pytest.approx(0.0)
