@@ -85,6 +85,14 @@ def test_generalization_on_unseen_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_random_labels_claims(seed):
+    true = ib.random_label_run("none", seed=seed)
+    rand = ib.random_label_run("labels", seed=seed)
+    assert rand.train_acc.iloc[-1] >= 0.95 and rand.test_acc.iloc[-1] <= 0.15, rand.tail()
+    assert ib.steps_to_accuracy(rand, 0.95) >= 3 * ib.steps_to_accuracy(true, 0.95)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_double_descent_claims(seed):
     noisy = ib.random_features_double_descent(label_noise=0.2, ridge=1e-2, seed=seed)
     clean = ib.random_features_double_descent(label_noise=0.0, ridge=1e-2, seed=seed)

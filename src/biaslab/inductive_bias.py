@@ -62,6 +62,10 @@ __all__ = [
     "boolean_cube",
     "gotu_run",
     "plot_gotu",
+    "random_labels",
+    "random_label_run",
+    "steps_to_accuracy",
+    "plot_random_labels",
     "random_features_double_descent",
     "peak_ratio",
     "plot_double_descent",
@@ -1320,6 +1324,168 @@ def plot_gotu(result: dict[str, object], ax=None):
 # ======================================================================================
 # Memorization and double descent
 # ======================================================================================
+def random_labels(y: np.ndarray | torch.Tensor, n_classes: int = 10, seed: int = 0) -> np.ndarray:
+    """Random labels that carry no information about the true ones, balanced within each class.
+
+    Within every true class the new labels cycle through ``0 .. n_classes - 1`` in a random
+    order, so each true class receives each random label equally often (up to rounding).
+    Plain i.i.d. labels on a few hundred examples correlate with the true classes by chance,
+    and a network that fits them can then score above chance on the test set.
+
+    Args:
+        y: integer labels in ``[0, n_classes)``, 1-D.
+        n_classes: number of classes (>= 2).
+        seed: seed of the shuffles.
+
+    Returns:
+        An int64 array of the same length as ``y``.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    y = np.asarray(torch.as_tensor(y).cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"y must be a non-empty 1-D array of integers in [0, {n_classes})")
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        lab = (np.arange(len(idx)) + rng.integers(n_classes)) % n_classes
+        rng.shuffle(lab)
+        out[idx] = lab
+    return out
+
+
+def random_label_run(
+    corruption: str = "none",
+    n_train: int = 1000,
+    width: int = 512,
+    depth: int = 2,
+    lr: float = 1e-3,
+    max_steps: int = 2000,
+    stop_at: float = 0.99,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> pd.DataFrame:
+    """Train an MLP on digits with true labels, random labels or random pixels, until it fits.
+
+    ``n_train`` of scikit-learn's 8x8 digits (scaled to [0, 1]) form the training set and the
+    rest the test set. ``"labels"`` replaces the training labels with :func:`random_labels`;
+    ``"pixels"`` keeps the labels but shuffles the 64 pixels of every training image with its
+    own random permutation. A ReLU MLP (``depth`` hidden layers of ``width`` units) is trained
+    full batch with Adam on cross-entropy, and training accuracy is recorded after every
+    step until it reaches ``stop_at`` or ``max_steps`` steps have been taken.
+
+    Args:
+        corruption: ``"none"``, ``"labels"`` or ``"pixels"``.
+        n_train: training-set size (10 .. 1500).
+        width, depth: MLP shape.
+        lr: Adam learning rate.
+        max_steps: the most steps to take.
+        stop_at: stop once training accuracy reaches this level, in (0, 1].
+        seed: seed of the split, the corruption and the weights.
+        device: where to train (CPU if ``None``).
+
+    Returns:
+        DataFrame with ``step``, ``train_acc`` (against the labels trained on) and
+        ``test_acc`` (true labels of untouched test digits; NaN for ``"pixels"``, whose
+        images have no test counterpart).
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    from sklearn.datasets import load_digits
+
+    if corruption not in ("none", "labels", "pixels"):
+        raise ValueError(f"corruption must be 'none', 'labels' or 'pixels', got {corruption!r}")
+    n_train = _check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    max_steps = _check_positive_int(max_steps, "max_steps")
+    stop_at = _check_fraction(stop_at, "stop_at")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    device = torch.device(device or "cpu")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    Xtr, ytr = X[tr].copy(), y[tr].copy()
+    if corruption == "labels":
+        ytr = random_labels(ytr, 10, seed=seed)
+    elif corruption == "pixels":
+        Xtr = np.stack([row[rng.permutation(X.shape[1])] for row in Xtr])
+    as_t = lambda a, dt=torch.float32: torch.as_tensor(a, dtype=dt, device=device)  # noqa: E731
+    Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(y[te], torch.long)
+    torch.manual_seed(seed)
+    model = make_mlp(64, 10, width=width, depth=depth).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rows = []
+    for step in range(max_steps + 1):
+        out = model(Xtr)
+        train_acc = (out.argmax(1) == ytr).float().mean().item()
+        if corruption == "pixels":
+            test_acc = float("nan")
+        else:
+            with torch.no_grad():
+                test_acc = (model(Xte).argmax(1) == yte).float().mean().item()
+        rows.append({"step": step, "train_acc": train_acc, "test_acc": test_acc})
+        if train_acc >= stop_at or step == max_steps:
+            break
+        loss = F.cross_entropy(out, ytr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = "train_acc") -> float:
+    """First step at which ``history[column]`` reaches ``level`` (``inf`` if never).
+
+    Args:
+        history: a DataFrame with a ``step`` column, e.g. from :func:`random_label_run`.
+        level: the accuracy to reach, in (0, 1].
+        column: the accuracy column.
+
+    Returns:
+        The step, as a float.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not isinstance(history, pd.DataFrame) or column not in history or "step" not in history:
+        raise ValueError(f"history must be a DataFrame with 'step' and {column!r} columns")
+    level = _check_fraction(level, "level")
+    hit = history.loc[history[column] >= level, "step"]
+    return float(hit.iloc[0]) if len(hit) else math.inf
+
+
+def plot_random_labels(histories: dict[str, pd.DataFrame], ax=None):
+    """Training accuracy (solid) and test accuracy (dashed) against step, one colour per run.
+
+    Args:
+        histories: ``{label: history}`` from :func:`random_label_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = _axes(ax)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        ax.plot(h.step, h.train_acc, color=color, label=f"{label}: train")
+        if h.test_acc.notna().any():
+            ax.plot(h.step, h.test_acc, color=color, ls="--", label=f"{label}: test")
+    ax.axhline(0.1, color="0.5", ls=":", label="chance (1/10)")
+    ax.set_xlabel("step (full batch)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
 def random_features_double_descent(
     n_features: Sequence[int] = (50, 100, 200, 300, 400, 600, 1000, 3000),
     n_train: int = 300,
