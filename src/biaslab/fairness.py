@@ -1036,6 +1036,18 @@ def feedback_loop(
 # --------------------------------------------------------------------------------------
 # section 4: removing information from representations (INLP)
 # --------------------------------------------------------------------------------------
+def _fit_score(clf: Any, X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any) -> float:
+    """Fit a scikit-learn classifier on one BLAS thread and return its held-out accuracy
+    (the shared body of the probes below)."""
+    from threadpoolctl import threadpool_limits
+
+    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
+        raise ValueError("X and y must have the same length (train and test)")
+    with threadpool_limits(1):  # small problems: one BLAS thread is fastest and shares the CPU
+        clf.fit(X_train, y_train)
+        return float(clf.score(X_test, y_test))
+
+
 def probe_accuracy(
     X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any, C: float = 1.0, max_iter: int = 2000
 ) -> float:
@@ -1053,13 +1065,8 @@ def probe_accuracy(
     See: chapters/03_fairness/04_removing_information.
     """
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
-    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
-        raise ValueError("X and y must have the same length (train and test)")
-    with threadpool_limits(1):  # small problems: one BLAS thread is fastest and shares the CPU
-        clf = LogisticRegression(C=C, max_iter=max_iter).fit(X_train, y_train)
-        return float(clf.score(X_test, y_test))
+    return _fit_score(LogisticRegression(C=C, max_iter=max_iter), X_train, y_train, X_test, y_test)
 
 
 def inlp(
@@ -1264,13 +1271,9 @@ def mlp_probe_accuracy(
     See: chapters/03_fairness/04_removing_information.
     """
     from sklearn.neural_network import MLPClassifier
-    from threadpoolctl import threadpool_limits
 
-    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
-        raise ValueError("X and y must have the same length (train and test)")
-    with threadpool_limits(1):
-        clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed).fit(X_train, y_train)
-        return float(clf.score(X_test, y_test))
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed)
+    return _fit_score(clf, X_train, y_train, X_test, y_test)
 
 
 # --------------------------------------------------------------------------------------
