@@ -49,6 +49,11 @@ __all__ = [
     "redshift_table",
     "majority_class_share",
     "initial_guessing_bias",
+    "piecewise_smooth_image",
+    "psnr",
+    "DIPNet",
+    "deep_image_prior_run",
+    "plot_deep_image_prior",
     "rank_collapse_residual",
     "attention_stack_residuals",
     "plot_random_functions",
@@ -57,6 +62,10 @@ __all__ = [
     "boolean_cube",
     "gotu_run",
     "plot_gotu",
+    "random_labels",
+    "random_label_run",
+    "steps_to_accuracy",
+    "plot_random_labels",
     "random_features_double_descent",
     "peak_ratio",
     "plot_double_descent",
@@ -822,6 +831,207 @@ def initial_guessing_bias(
 
 
 # ======================================================================================
+# Priors before training: deep image prior
+# ======================================================================================
+def piecewise_smooth_image(n: int = 32) -> torch.Tensor:
+    """A small grey-level test image: smooth shading, a disc, a shaded square and a bar.
+
+    Piecewise-smooth images are what a convolutional generator reproduces easily, so they
+    show the deep image prior well.
+
+    Args:
+        n: side length in pixels (>= 8).
+
+    Returns:
+        Tensor of shape ``(n, n)`` with values in ``[0, 1]``.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    n = _check_positive_int(n, "n", 8)
+    y, x = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
+    img = 0.25 + 0.3 * x
+    img = torch.where((x - 0.35) ** 2 + (y - 0.4) ** 2 < 0.18**2, torch.tensor(0.9), img)
+    img = torch.where((x > 0.55) & (x < 0.85) & (y > 0.55) & (y < 0.85), 0.1 + 0.2 * y, img)
+    img = torch.where((y > 0.12) & (y < 0.2) & (x > 0.5) & (x < 0.9), torch.tensor(0.7), img)
+    return img.clamp(0, 1)
+
+
+def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> float:
+    """Peak signal-to-noise ratio of ``image`` against ``reference``, in decibels.
+
+    ``10 log10(peak^2 / MSE)``; higher is better, and each 3 dB halves the squared error.
+
+    Args:
+        image, reference: tensors of the same shape.
+        peak: the largest possible pixel value (> 0).
+
+    Returns:
+        The PSNR in dB (``inf`` for identical images).
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    image, reference = torch.as_tensor(image), torch.as_tensor(reference)
+    if image.shape != reference.shape:
+        raise ValueError(f"image and reference must have the same shape, got {tuple(image.shape)} and {tuple(reference.shape)}")
+    peak = _check_fraction(peak, "peak", 0.0, float("inf"))
+    mse = F.mse_loss(image.detach().double(), reference.detach().double()).item()
+    return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
+
+
+class DIPNet(nn.Module):
+    """A small convolutional encoder-decoder, the generator of the deep image prior.
+
+    Two stride-2 conv blocks down, two bilinear-upsampling conv blocks up (conv 3x3,
+    batch norm, leaky ReLU), then a 1x1 conv and a sigmoid to one grey channel.
+
+    Args:
+        in_channels: channels of the fixed random input code.
+        channels: feature channels of every block.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+
+    def __init__(self, in_channels: int = 8, channels: int = 32):
+        super().__init__()
+        in_channels = _check_positive_int(in_channels, "in_channels")
+        c = _check_positive_int(channels, "channels")
+
+        def block(i: int, o: int, stride: int = 1) -> list[nn.Module]:
+            return [nn.Conv2d(i, o, 3, stride, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.2)]
+
+        up = lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
+        self.net = nn.Sequential(
+            *block(in_channels, c, 2), *block(c, c), *block(c, c, 2), *block(c, c),
+            up(), *block(c, c), up(), *block(c, c), nn.Conv2d(c, 1, 1), nn.Sigmoid(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def deep_image_prior_run(
+    image: torch.Tensor | None = None,
+    sigma: float = 0.15,
+    steps: int = 1000,
+    lr: float = 0.01,
+    channels: int = 32,
+    eval_every: int = 10,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> dict[str, object]:
+    """Fit an untrained conv net to one noisy image and track its PSNR against the clean one.
+
+    The input is a fixed random code ``z`` (8 channels, uniform in ``[0, 0.1]``); the
+    :class:`DIPNet` is trained with Adam to map ``z`` to the noisy image (mean squared
+    error). The clean image is never used for training, only to measure the PSNR.
+
+    Args:
+        image: a clean ``(n, n)`` image in ``[0, 1]`` with ``n`` divisible by 4
+            (default: :func:`piecewise_smooth_image` with ``n = 32``).
+        sigma: standard deviation of the additive Gaussian noise (> 0).
+        steps: Adam steps.
+        lr: learning rate.
+        channels: feature channels of the network.
+        eval_every: record the PSNR every this many steps.
+        seed: seed of the noise, the input code and the weights.
+        device: where to train (CPU if ``None``).
+
+    Returns:
+        A dict with ``history`` (DataFrame: ``step``, ``psnr`` against the clean image,
+        ``psnr_noisy`` against the noisy target), ``noisy_psnr`` (PSNR of the noisy input),
+        ``best_psnr``, ``best_step``, ``final_psnr``, and the images ``clean``, ``noisy``,
+        ``best`` and ``final`` as ``(n, n)`` CPU tensors.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    clean = piecewise_smooth_image(32) if image is None else torch.as_tensor(image, dtype=torch.float32)
+    if clean.ndim != 2 or clean.shape[0] != clean.shape[1] or clean.shape[0] % 4 or clean.shape[0] < 8:
+        raise ValueError(f"image must be a square (n, n) tensor with n >= 8 divisible by 4, got {tuple(clean.shape)}")
+    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    steps = _check_positive_int(steps, "steps")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    eval_every = _check_positive_int(eval_every, "eval_every")
+    device = torch.device(device or "cpu")
+    n = clean.shape[0]
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    noisy = clean + sigma * torch.randn(clean.shape, generator=g)
+    z = (0.1 * torch.rand(1, 8, n, n, generator=g)).to(device)
+    target = noisy[None, None].to(device)
+    model = DIPNet(8, channels).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rows, best, best_psnr, best_step = [], None, -math.inf, 0
+    for step in range(steps + 1):
+        out = model(z)
+        if step % eval_every == 0 or step == steps:
+            img = out.detach()[0, 0].cpu()
+            p = psnr(img, clean)
+            rows.append({"step": step, "psnr": p, "psnr_noisy": psnr(img, noisy)})
+            if p > best_psnr:
+                best, best_psnr, best_step = img, p, step
+        if step == steps:
+            break
+        loss = F.mse_loss(out, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return {
+        "history": pd.DataFrame(rows),
+        "noisy_psnr": psnr(noisy, clean),
+        "best_psnr": best_psnr,
+        "best_step": best_step,
+        "final_psnr": rows[-1]["psnr"],
+        "clean": clean,
+        "noisy": noisy,
+        "best": best,
+        "final": img,
+    }
+
+
+def plot_deep_image_prior(result: dict[str, object], axes=None):
+    """Clean, noisy, best and final images of a deep-image-prior run, and its PSNR curve.
+
+    Args:
+        result: from :func:`deep_image_prior_run`.
+        axes: five matplotlib axes (a new 1x5 figure if ``None``); the last gets the curve.
+
+    Returns:
+        The axes array.
+
+    See: chapters/01_inductive_bias/01_priors_before_training.
+    """
+    import matplotlib.pyplot as plt
+
+    keys = ("clean", "noisy", "best", "final", "history", "noisy_psnr", "best_psnr", "final_psnr", "best_step")
+    if not isinstance(result, dict) or any(k not in result for k in keys):
+        raise ValueError("result must be the dict returned by deep_image_prior_run")
+    if axes is None:
+        _, axes = plt.subplots(1, 5, figsize=(15, 3.2), gridspec_kw={"width_ratios": [1, 1, 1, 1, 2], "wspace": 0.35})
+    axes = np.asarray(axes).reshape(-1)
+    if len(axes) != 5:
+        raise ValueError(f"axes must hold 5 axes, got {len(axes)}")
+    h = result["history"]
+    titles = {
+        "clean": "clean",
+        "noisy": f"noisy input\n{result['noisy_psnr']:.1f} dB",
+        "best": f"best (step {result['best_step']})\n{result['best_psnr']:.1f} dB",
+        "final": f"final (step {int(h.step.iloc[-1])})\n{result['final_psnr']:.1f} dB",
+    }
+    for ax, (key, title) in zip(axes[:4], titles.items()):
+        ax.imshow(result[key].clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    ax = axes[4]
+    ax.plot(h.step, h.psnr, label="output vs clean image")
+    ax.plot(h.step, h.psnr_noisy, ls="--", label="output vs noisy target")
+    ax.axhline(result["noisy_psnr"], color="0.5", ls=":", label="noisy input vs clean")
+    ax.set_xlabel("step")
+    ax.set_ylabel("PSNR (dB)")
+    ax.legend(loc="lower right", fontsize=8)
+    return axes
+
+
+# ======================================================================================
 # Architecture as prior: rank collapse of self-attention
 # ======================================================================================
 def rank_collapse_residual(X: torch.Tensor) -> float:
@@ -1114,6 +1324,168 @@ def plot_gotu(result: dict[str, object], ax=None):
 # ======================================================================================
 # Memorization and double descent
 # ======================================================================================
+def random_labels(y: np.ndarray | torch.Tensor, n_classes: int = 10, seed: int = 0) -> np.ndarray:
+    """Random labels that carry no information about the true ones, balanced within each class.
+
+    Within every true class the new labels cycle through ``0 .. n_classes - 1`` in a random
+    order, so each true class receives each random label equally often (up to rounding).
+    Plain i.i.d. labels on a few hundred examples correlate with the true classes by chance,
+    and a network that fits them can then score above chance on the test set.
+
+    Args:
+        y: integer labels in ``[0, n_classes)``, 1-D.
+        n_classes: number of classes (>= 2).
+        seed: seed of the shuffles.
+
+    Returns:
+        An int64 array of the same length as ``y``.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    y = np.asarray(torch.as_tensor(y).cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"y must be a non-empty 1-D array of integers in [0, {n_classes})")
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        lab = (np.arange(len(idx)) + rng.integers(n_classes)) % n_classes
+        rng.shuffle(lab)
+        out[idx] = lab
+    return out
+
+
+def random_label_run(
+    corruption: str = "none",
+    n_train: int = 1000,
+    width: int = 512,
+    depth: int = 2,
+    lr: float = 1e-3,
+    max_steps: int = 2000,
+    stop_at: float = 0.99,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> pd.DataFrame:
+    """Train an MLP on digits with true labels, random labels or random pixels, until it fits.
+
+    ``n_train`` of scikit-learn's 8x8 digits (scaled to [0, 1]) form the training set and the
+    rest the test set. ``"labels"`` replaces the training labels with :func:`random_labels`;
+    ``"pixels"`` keeps the labels but shuffles the 64 pixels of every training image with its
+    own random permutation. A ReLU MLP (``depth`` hidden layers of ``width`` units) is trained
+    full batch with Adam on cross-entropy, and training accuracy is recorded after every
+    step until it reaches ``stop_at`` or ``max_steps`` steps have been taken.
+
+    Args:
+        corruption: ``"none"``, ``"labels"`` or ``"pixels"``.
+        n_train: training-set size (10 .. 1500).
+        width, depth: MLP shape.
+        lr: Adam learning rate.
+        max_steps: the most steps to take.
+        stop_at: stop once training accuracy reaches this level, in (0, 1].
+        seed: seed of the split, the corruption and the weights.
+        device: where to train (CPU if ``None``).
+
+    Returns:
+        DataFrame with ``step``, ``train_acc`` (against the labels trained on) and
+        ``test_acc`` (true labels of untouched test digits; NaN for ``"pixels"``, whose
+        images have no test counterpart).
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    from sklearn.datasets import load_digits
+
+    if corruption not in ("none", "labels", "pixels"):
+        raise ValueError(f"corruption must be 'none', 'labels' or 'pixels', got {corruption!r}")
+    n_train = _check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    max_steps = _check_positive_int(max_steps, "max_steps")
+    stop_at = _check_fraction(stop_at, "stop_at")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    device = torch.device(device or "cpu")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    Xtr, ytr = X[tr].copy(), y[tr].copy()
+    if corruption == "labels":
+        ytr = random_labels(ytr, 10, seed=seed)
+    elif corruption == "pixels":
+        Xtr = np.stack([row[rng.permutation(X.shape[1])] for row in Xtr])
+    as_t = lambda a, dt=torch.float32: torch.as_tensor(a, dtype=dt, device=device)  # noqa: E731
+    Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(y[te], torch.long)
+    torch.manual_seed(seed)
+    model = make_mlp(64, 10, width=width, depth=depth).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rows = []
+    for step in range(max_steps + 1):
+        out = model(Xtr)
+        train_acc = (out.argmax(1) == ytr).float().mean().item()
+        if corruption == "pixels":
+            test_acc = float("nan")
+        else:
+            with torch.no_grad():
+                test_acc = (model(Xte).argmax(1) == yte).float().mean().item()
+        rows.append({"step": step, "train_acc": train_acc, "test_acc": test_acc})
+        if train_acc >= stop_at or step == max_steps:
+            break
+        loss = F.cross_entropy(out, ytr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = "train_acc") -> float:
+    """First step at which ``history[column]`` reaches ``level`` (``inf`` if never).
+
+    Args:
+        history: a DataFrame with a ``step`` column, e.g. from :func:`random_label_run`.
+        level: the accuracy to reach, in (0, 1].
+        column: the accuracy column.
+
+    Returns:
+        The step, as a float.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not isinstance(history, pd.DataFrame) or column not in history or "step" not in history:
+        raise ValueError(f"history must be a DataFrame with 'step' and {column!r} columns")
+    level = _check_fraction(level, "level")
+    hit = history.loc[history[column] >= level, "step"]
+    return float(hit.iloc[0]) if len(hit) else math.inf
+
+
+def plot_random_labels(histories: dict[str, pd.DataFrame], ax=None):
+    """Training accuracy (solid) and test accuracy (dashed) against step, one colour per run.
+
+    Args:
+        histories: ``{label: history}`` from :func:`random_label_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/06_memorization.
+    """
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = _axes(ax)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        ax.plot(h.step, h.train_acc, color=color, label=f"{label}: train")
+        if h.test_acc.notna().any():
+            ax.plot(h.step, h.test_acc, color=color, ls="--", label=f"{label}: test")
+    ax.axhline(0.1, color="0.5", ls=":", label="chance (1/10)")
+    ax.set_xlabel("step (full batch)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
 def random_features_double_descent(
     n_features: Sequence[int] = (50, 100, 200, 300, 400, 600, 1000, 3000),
     n_train: int = 300,
