@@ -42,6 +42,8 @@ __all__ = [
     "LinearSEM",
     "random_linear_sem",
     "learn_dag",
+    "dag_score",
+    "synthetic_structure",
     "pc_cpdag",
     "sachs_structure",
     "dropout_chain",
