@@ -326,3 +326,44 @@ def test_linear_vae_loss_is_finite_and_ivae_has_a_prior_per_segment():
     assert torch.isfinite(m.loss(d["x"], d["u"]))
     assert m.prior_logvar.weight.shape == (4, 3)
     assert ca.LinearVAE(5, 3).prior_logvar is None
+
+
+# ---------------------------------------------------------------- intervention extrapolation
+def test_action_latent_data_shapes_and_errors():
+    d = ca.action_latent_data(200, action_range=1.0, seed=0)
+    assert d["A"].shape == (200, 1) and d["X"].shape == (200, 3) and d["Y"].shape == (200, 1)
+    assert d["A"].abs().max() <= 1.0
+    with pytest.raises(ValueError, match="noise"):
+        ca.action_latent_data(200, noise=0.0)
+
+
+def test_bent_outcome_and_interventional_mean():
+    z = torch.tensor([-4.0, -2.0, 0.0, 1.0, 2.0, 4.0])
+    assert torch.allclose(ca.bent_outcome(z), torch.tensor([0.0, -2.0, 0.0, 1.0, 2.0, 0.0]))
+    # with almost no noise, E[l(a + V)] is l(a)
+    assert np.allclose(ca.interventional_mean([0.5, 3.0], noise=1e-4), [0.5, 1.0], atol=1e-3)
+
+
+def test_linear_invariance_penalty_prefers_an_affine_code():
+    d = ca.action_latent_data(4000, seed=1)
+    A, Z = d["A"], d["Z"]
+    affine = ca.linear_invariance_penalty(2 * Z + 1, A)
+    curved = ca.linear_invariance_penalty(torch.exp(Z), A)
+    assert affine < 0.05 < curved
+    with pytest.raises(ValueError, match="shape"):
+        ca.linear_invariance_penalty(Z.ravel(), A)
+
+
+def test_extrapolate_with_true_latent_is_accurate():
+    d = ca.action_latent_data(2000, seed=0)
+    pred = ca.extrapolate_with_representation(d["Z"], d["A"], d["Y"], [0.0, 1.0], steps=400)
+    assert np.allclose(pred, ca.interventional_mean([0.0, 1.0]), atol=0.15)
+    with pytest.raises(ValueError, match="shape"):
+        ca.extrapolate_with_representation(d["Z"].ravel(), d["A"], d["Y"], [0.0])
+
+
+def test_extrapolation_mse_and_bad_table():
+    tab = pd.DataFrame({"truth": [0.0, 1.0, 1.0], "m": [0.0, 2.0, 1.0], "unseen": [False, True, True]}, index=[0.0, 2.0, -3.0])
+    assert ca.extrapolation_mse(tab, lo=2.0)["m"] == 0.5
+    with pytest.raises(ValueError, match="truth"):
+        ca.extrapolation_mse(pd.DataFrame({"m": [1.0]}))

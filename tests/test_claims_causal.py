@@ -65,3 +65,10 @@ def test_identifiable_vae_claim(seed):
     ivae = ca.fit_latent_model(data, identifiable=True, seed=seed)
     assert ivae >= 0.9, (ivae, vae)
     assert ivae - vae >= 0.05, (ivae, vae)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_intervention_extrapolation_claim(seed):
+    tab = ca.intervention_extrapolation(n=5000, action_range=1.5, noise=0.7, lam=10.0, steps=1000, seed=seed)
+    mse = ca.extrapolation_mse(tab, lo=2.0)
+    assert mse["Rep4Ex"] <= 0.2 * mse["MLP from A"], mse
