@@ -175,7 +175,7 @@ def test_individual_causal_claims(seed):
     from sklearn.linear_model import LogisticRegression
 
     torch.set_num_threads(1)
-    twins = fa.make_latent_twins(n_pairs=300, d=100, rank=3, noise=1.0, seed=seed)
+    twins = fa.make_latent_twins(n_pairs=300, d=100, rank=3, noise=1.0, seed=seed, label_scale=3.0)
     n = len(twins["y"]) // 2
     in_train = np.random.default_rng(seed).random(n) < 0.5
     tr = np.concatenate([in_train, in_train])
@@ -193,7 +193,7 @@ def test_individual_causal_claims(seed):
     d_fair = np.abs(fair.predict_proba(scm["X"][:, 1:])[:, 1] - fair.predict_proba(X_cf[:, 1:])[:, 1]).mean()
     gaps = np.array([fa.explanation_fidelity_gap(t, seed=seed)["gap"] for t in (0, 30, 60, 90)])
     print(f"seed {seed}: svt {res}, cf naive {d_naive:.4f} fair {d_fair:.2e}, fidelity gaps {gaps.round(3)}")
-    assert 1 - res["svt"][0] / res["raw"][0] >= 0.25
+    assert 1 - res["svt"][0] / res["raw"][0] >= 0.50
     assert res["svt"][1] <= res["raw"][1] + 0.02
     assert d_fair < 1e-9 and d_naive >= 0.05
     assert np.all(np.diff(gaps) > 0) and gaps[0] <= 0.03 and gaps[-1] >= 0.2

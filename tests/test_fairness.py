@@ -308,6 +308,17 @@ def test_svt_recovers_low_rank():
         fa.singular_value_threshold(np.ones(5), rank=1)
 
 
+def test_latent_twins_noisy_labels():
+    d = fa.make_latent_twins(n_pairs=400, d=50, rank=3, noise=1.0, seed=0, label_scale=3.0)
+    n = 400
+    assert np.array_equal(d["y"][:n], d["y"][n:])  # twins share the outcome
+    hard = fa.make_latent_twins(n_pairs=400, d=50, rank=3, noise=1.0, seed=0)
+    agree = (d["y"][:n] == hard["y"][:n]).mean()  # same latent score: mostly the same side
+    assert 0.7 < agree < 0.98
+    with pytest.raises(ValueError, match="label_scale"):
+        fa.make_latent_twins(label_scale=0.0)
+
+
 def test_twin_gap():
     assert fa.twin_gap([0.2, 0.5, 0.3, 0.5], [0, 1, 0, 1]) == pytest.approx(0.05)
     with pytest.raises(ValueError, match="twice"):

@@ -1740,14 +1740,17 @@ def matched_worst_gap(curves: pd.DataFrame, dp_gap: float) -> float:
 # section 6: individual and causal fairness
 # --------------------------------------------------------------------------------------
 def make_latent_twins(
-    n_pairs: int = 300, d: int = 100, rank: int = 3, noise: float = 1.0, seed: int = 0
+    n_pairs: int = 300, d: int = 100, rank: int = 3, noise: float = 1.0, seed: int = 0,
+    label_scale: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Noisy observations of a low-rank population, with every individual present twice.
 
     A latent matrix ``M = U V^T`` (rank ``rank``) describes ``n_pairs`` individuals by
     ``d`` features; each individual is observed twice with independent noise (sd ``noise``),
     giving *latent twins*: two rows that describe the same person. The label depends on the
-    latent row only: ``y = 1[M w > 0]``.
+    latent row only, through the score ``z = M w`` (standardized): ``y = 1[z > 0]`` when
+    ``label_scale`` is None, else ``y ~ Bernoulli(sigmoid(label_scale * z))`` (an outcome that
+    is noisy given the profile), drawn once per individual so twins share it.
 
     Args:
         n_pairs: individuals (the data have 2 * n_pairs rows).
@@ -1755,6 +1758,7 @@ def make_latent_twins(
         rank: rank of the latent matrix.
         noise: observation noise.
         seed: seeds everything.
+        label_scale: slope of the logistic link; None for a deterministic label.
 
     Returns:
         ``{"X": (2n, d), "y": (2n,), "twin": (2n,) index of the individual, "M": (2n, d)}``.
@@ -1767,7 +1771,13 @@ def make_latent_twins(
     V = rng.normal(size=(d, rank)) / np.sqrt(rank)
     M = U @ V.T
     w = rng.normal(size=d)
-    y = (M @ w > 0).astype(int)
+    if label_scale is None:
+        y = (M @ w > 0).astype(int)
+    else:
+        if not label_scale > 0:
+            raise ValueError(f"label_scale must be > 0 or None, got {label_scale}")
+        z = M @ w
+        y = (rng.random(n_pairs) < 1 / (1 + np.exp(-label_scale * z / z.std()))).astype(int)
     M2 = np.concatenate([M, M])
     X = M2 + noise * rng.normal(size=M2.shape)
     return {"X": X, "y": np.concatenate([y, y]), "twin": np.concatenate([np.arange(n_pairs)] * 2), "M": M2}
