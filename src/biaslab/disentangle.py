@@ -1569,7 +1569,7 @@ def analogy_words(pairs: dict[str, Sequence[tuple[str, str]]] | None = None) -> 
     """The sorted set of words that occur in a dictionary of relation pairs.
 
     Args:
-        pairs: relation name -> list of ``(a, b)`` word pairs; default :data:`ANALOGY_PAIRS`.
+        pairs: relation name -> list of ``(a, b)`` word pairs; default ``ANALOGY_PAIRS``.
 
     Returns:
         A sorted list of distinct words.
@@ -1587,7 +1587,7 @@ def analogy_offsets(embeddings: np.ndarray, words: Sequence[str],
     Args:
         embeddings: array ``(len(words), dim)``, one row per word.
         words: the words, in the order of ``embeddings``.
-        pairs: relation name -> list of ``(a, b)``; default :data:`ANALOGY_PAIRS`.
+        pairs: relation name -> list of ``(a, b)``; default ``ANALOGY_PAIRS``.
 
     Returns:
         A DataFrame with columns ``relation``, ``a``, ``b`` and ``offset`` (a 1-D array).
@@ -1675,7 +1675,7 @@ def lda_parallelograms(embeddings: np.ndarray, words: Sequence[str],
     Args:
         embeddings: array ``(len(words), dim)``.
         words: the words, in the order of ``embeddings``.
-        pairs: relation name -> pairs; default :data:`ANALOGY_PAIRS`.
+        pairs: relation name -> pairs; default ``ANALOGY_PAIRS``.
         test_frac: share of each relation's pairs held out.
         seed: seed of the split.
 
