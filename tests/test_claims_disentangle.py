@@ -39,7 +39,7 @@ def test_passive_variable_claims(sprites, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_factorized_codebook_claims(sprites, seed):
-    usage = [dz.codebook_usage(dz.train_vq_autoencoder(sprites, n_codebooks=c, codebook_size=16, code_dim=8, steps=2000,
+    usage = [dz.codebook_usage(dz.train_vq_autoencoder(sprites, n_codebooks=c, codebook_size=16, code_dim=8, steps=1000,
                                                        seed=seed)[0], sprites) for c in (1, 2)]
     one, two = usage
     print(seed, one, two)
