@@ -342,3 +342,15 @@ def test_diversify_two_heads_small_run():
     assert 0 <= m["pool_disagreement"] <= 1 and 0 <= m["conflict_disagreement"] <= 1
     with pytest.raises(ValueError, match="alpha"):
         sp.diversify_two_heads(alpha=-1.0)
+
+
+def test_penalty_landscape_matches_the_penalty():
+    envs = sp.linear_environments((0.5, 1.0), n=500, seed=0)
+    land = sp.penalty_landscape(envs, b1=(0.0, 1.0, 1.3), b2=(-0.2, 0.4))
+    for v in land.index:
+        for u in land.columns:
+            beta = torch.tensor([u, v], dtype=torch.float32)
+            direct = float(torch.stack([sp.irmv1_penalty(beta, X, y) for X, y in envs]).mean())
+            assert np.isclose(land.loc[v, u], direct, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="envs"):
+        sp.penalty_landscape([])

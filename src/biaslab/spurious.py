@@ -1662,11 +1662,15 @@ def penalty_landscape(
 
     See: chapters/02_spurious_correlations/06_invariance.
     """
-    out = np.zeros((len(b2), len(b1)))
-    for i, v in enumerate(b2):
-        for j, u in enumerate(b1):
-            beta = torch.tensor([u, v], dtype=torch.float32)
-            out[i, j] = float(torch.stack([irmv1_penalty(beta, X, y) for X, y in envs]).mean())
+    if not envs:
+        raise ValueError("envs must not be empty")
+    # the penalty depends on the data only through second moments: evaluate it on the grid at once
+    U, V = np.meshgrid(np.asarray(b1, dtype=float), np.asarray(b2, dtype=float))
+    out = np.zeros_like(U)
+    for X, y in envs:
+        G, b, _ = (t.double().numpy() for t in _moments(X.double(), y.double()))
+        quad = G[0, 0] * U**2 + 2 * G[0, 1] * U * V + G[1, 1] * V**2
+        out += (2 * (quad - (b[0] * U + b[1] * V))) ** 2 / len(envs)
     return pd.DataFrame(out, index=pd.Index(b2, name="beta2"), columns=pd.Index(b1, name="beta1"))
 
 
