@@ -354,3 +354,34 @@ def test_penalty_landscape_matches_the_penalty():
             assert np.isclose(land.loc[v, u], direct, rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match="envs"):
         sp.penalty_landscape([])
+
+
+# ---------------------------------------------------------------- biased model by design
+def test_color_ink_sums_each_channel():
+    X = torch.zeros(2, 128)
+    X[0, :64] = 0.5  # red image
+    X[1, 64:70] = 1.0  # green image
+    assert torch.equal(sp.color_ink(X), torch.tensor([[32.0, 0.0], [0.0, 6.0]]))
+    with pytest.raises(ValueError, match="X"):
+        sp.color_ink(torch.zeros(3, 64))
+
+
+def test_conditional_independence_penalty_hand_made():
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    bias = torch.tensor([0.0, 1.0, 2.0, 0.0, 1.0, 2.0])
+    # a linear function of the bias in each class: correlation +-1 in both classes
+    assert torch.isclose(sp.conditional_independence_penalty(3 * bias + y, bias, y), torch.tensor(2.0), atol=1e-5)
+    # uncorrelated with the bias within each class, although correlated with it overall
+    score = torch.tensor([1.0, -2.0, 1.0, 5.0, 5.0, 5.0]) + 10 * y
+    assert sp.conditional_independence_penalty(score, bias, y) < 1e-6
+    with pytest.raises(ValueError, match="shape"):
+        sp.conditional_independence_penalty(score[:5], bias, y)
+
+
+def test_debias_by_independence_small_run():
+    ds = sp.colored_digits(rho=0.95, seed=0)
+    _, m = sp.debias_by_independence(ds, steps=20, seed=0)
+    assert m["bias_model_color_agreement"] >= 0.99  # the biased model sees color only
+    assert 0 <= m["worst_group_acc"] <= m["avg_acc"] <= 1
+    with pytest.raises(ValueError, match="lam"):
+        sp.debias_by_independence(ds, lam=-1.0)
