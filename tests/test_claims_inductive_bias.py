@@ -65,6 +65,13 @@ def test_initial_guessing_bias_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_deep_image_prior_claims(seed):
+    r = ib.deep_image_prior_run(sigma=0.15, steps=1000, seed=seed)
+    assert r["best_psnr"] - r["noisy_psnr"] >= 3, r["history"]
+    assert r["final_psnr"] <= r["best_psnr"] - 3, r["history"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_rank_collapse_claim(seed):
     assert ib.attention_stack_residuals(skip=False, seed=seed)[4] < 1e-3
     assert ib.attention_stack_residuals(skip=True, seed=seed)[12] > 0.1
@@ -75,6 +82,14 @@ def test_rank_collapse_claim(seed):
 def test_generalization_on_unseen_claim(seed):
     r = ib.gotu_run(seed=seed)
     assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_labels_claims(seed):
+    true = ib.random_label_run("none", seed=seed)
+    rand = ib.random_label_run("labels", seed=seed)
+    assert rand.train_acc.iloc[-1] >= 0.95 and rand.test_acc.iloc[-1] <= 0.15, rand.tail()
+    assert ib.steps_to_accuracy(rand, 0.95) >= 3 * ib.steps_to_accuracy(true, 0.95)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -228,6 +228,45 @@ def test_initial_guessing_bias_range_and_errors():
 
 
 # ---------------------------------------------------------------- architecture as prior
+# ---------------------------------------------------------------- deep image prior
+def test_piecewise_smooth_image_and_psnr():
+    img = ib.piecewise_smooth_image(16)
+    assert img.shape == (16, 16) and img.min() >= 0 and img.max() <= 1
+    assert ib.psnr(img, img) == math.inf
+    assert ib.psnr(img + 0.1, img) == pytest.approx(20.0, abs=1e-4)  # MSE 0.01 -> 20 dB
+    assert ib.psnr(2 * torch.ones(4), torch.zeros(4), peak=2.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="n must be"):
+        ib.piecewise_smooth_image(4)
+    with pytest.raises(ValueError, match="same shape"):
+        ib.psnr(torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="peak"):
+        ib.psnr(img, img, peak=0.0)
+
+
+def test_dip_net_shape():
+    out = ib.DIPNet(in_channels=3, channels=4)(torch.rand(1, 3, 16, 16))
+    assert out.shape == (1, 1, 16, 16) and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match="channels"):
+        ib.DIPNet(channels=0)
+
+
+def test_deep_image_prior_run_small_and_errors():
+    r = ib.deep_image_prior_run(ib.piecewise_smooth_image(16), steps=20, channels=4, eval_every=5)
+    assert list(r["history"].step) == [0, 5, 10, 15, 20]
+    assert r["best_psnr"] == pytest.approx(r["history"].psnr.max())
+    assert r["final_psnr"] == pytest.approx(r["history"].psnr.iloc[-1])
+    assert r["best"].shape == r["final"].shape == (16, 16)
+    axes = ib.plot_deep_image_prior(r)
+    assert len(axes) == 5
+    plt.close("all")
+    with pytest.raises(ValueError, match="image must be"):
+        ib.deep_image_prior_run(torch.zeros(10, 10))
+    with pytest.raises(ValueError, match="sigma"):
+        ib.deep_image_prior_run(sigma=0.0)
+    with pytest.raises(ValueError, match="result"):
+        ib.plot_deep_image_prior({})
+
+
 def test_rank_collapse_residual():
     X = torch.ones(5, 3)
     assert ib.rank_collapse_residual(X) == pytest.approx(0.0)
@@ -283,6 +322,46 @@ def test_gotu_run_small_and_errors():
     plt.close("all")
 
 
+# ---------------------------------------------------------------- random labels
+def test_random_labels_balanced_and_errors():
+    y = np.repeat(np.arange(10), 30)
+    r = ib.random_labels(y, seed=0)
+    assert r.shape == y.shape and r.min() >= 0 and r.max() <= 9
+    table = np.zeros((10, 10), int)
+    np.add.at(table, (y, r), 1)
+    assert (table == 3).all()  # every true class gets every random label equally often
+    assert not np.array_equal(r, ib.random_labels(y, seed=1))
+    with pytest.raises(ValueError, match="y must be"):
+        ib.random_labels(np.array([0, 10]))
+    with pytest.raises(ValueError, match="y must be"):
+        ib.random_labels(np.array([0.5, 1.0]))
+
+
+def test_random_label_run_small_and_errors():
+    h = ib.random_label_run("labels", n_train=50, width=16, max_steps=5)
+    assert list(h.columns) == ["step", "train_acc", "test_acc"] and h.step.iloc[-1] <= 5
+    hp = ib.random_label_run("pixels", n_train=50, width=16, max_steps=3)
+    assert hp.test_acc.isna().all()
+    assert ib.plot_random_labels({"labels": h, "pixels": hp}) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match="corruption"):
+        ib.random_label_run("noise")
+    with pytest.raises(ValueError, match="n_train"):
+        ib.random_label_run(n_train=1700)
+    with pytest.raises(ValueError, match="histories"):
+        ib.plot_random_labels({})
+
+
+def test_steps_to_accuracy():
+    h = pd.DataFrame({"step": [0, 10, 20], "train_acc": [0.1, 0.96, 1.0]})
+    assert ib.steps_to_accuracy(h, 0.95) == 10
+    assert math.isinf(ib.steps_to_accuracy(h.iloc[:1], 0.95))
+    with pytest.raises(ValueError, match="history"):
+        ib.steps_to_accuracy(pd.DataFrame({"x": [1]}))
+    with pytest.raises(ValueError, match="level"):
+        ib.steps_to_accuracy(h, 1.5)
+
+
 # ---------------------------------------------------------------- double descent
 def test_random_features_double_descent_small_and_errors():
     c = ib.random_features_double_descent((10, 50, 200), n_train=50, label_noise=0.0, ridge=1e-3)
@@ -308,3 +387,4 @@ def test_random_features_double_descent_small_and_errors():
 def test_peak_ratio_values():
     assert ib.peak_ratio(pd.DataFrame({"test_mse": [1.0, 3.0, 1.5]})) == 2.0
     assert ib.peak_ratio(pd.DataFrame({"test_mse": [2.0, 1.0, 0.5]})) == 1.0
+
