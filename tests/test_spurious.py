@@ -327,7 +327,7 @@ def test_agreement_loss_hand_computed():
 
 def test_conflict_pool_negates_the_linear_coordinate():
     X, mask = sp.conflict_pool(200, conflict=0.25, seed=3)
-    X0, _ = sp.lms_slab(200, n_slabs=3, d_noise=2, seed=3)
+    X0, _ = sp.lms_slab(200, n_slabs=3, d_noise=0, seed=3)
     assert int(mask.sum()) == 50
     assert torch.equal(X[mask, 0], -X0[mask, 0]) and torch.equal(X[~mask], X0[~mask])
     assert not sp.conflict_pool(100, conflict=0.0)[1].any()

@@ -1872,7 +1872,7 @@ def conflict_pool(
     n: int = 1000,
     conflict: float = 0.2,
     n_slabs: int = 3,
-    d_noise: int = 2,
+    d_noise: int = 0,
     seed: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Unlabeled LMS slab points, a share of which are *bias-conflicting*.
@@ -1934,7 +1934,7 @@ def diversify_two_heads(
     n_pool: int = 1000,
     n_test: int = 2000,
     n_slabs: int = 3,
-    d_noise: int = 2,
+    d_noise: int = 0,
     alpha: float = 0.03,
     steps: int = 600,
     width: int = 64,
@@ -2015,7 +2015,7 @@ def diversify_two_heads(
     return (head1, head2), out
 
 
-def plot_heads(heads: Sequence[nn.Module], titles: Sequence[str], d_noise: int = 2, axes=None):
+def plot_heads(heads: Sequence[nn.Module], titles: Sequence[str], d_noise: int = 0, axes=None):
     """Decision regions of classifiers in the (linear, slab) plane, noise coordinates at 0.
 
     Args:
