@@ -39,7 +39,7 @@ def test_passive_variable_claims(sprites, seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_factorized_codebook_claims(sprites, seed):
-    usage = [dz.codebook_usage(dz.train_vq_autoencoder(sprites, n_codebooks=c, codebook_size=16, code_dim=8, steps=2000,
+    usage = [dz.codebook_usage(dz.train_vq_autoencoder(sprites, n_codebooks=c, codebook_size=16, code_dim=8, steps=1000,
                                                        seed=seed)[0], sprites) for c in (1, 2)]
     one, two = usage
     print(seed, one, two)
@@ -108,3 +108,19 @@ def test_lda_parallelogram_claim(analogy_embeddings, seed):
     mean = dz.lda_parallelograms(word_emb, words, test_frac=0.5, seed=seed).table.loc["mean"]
     print(seed, dict(mean))
     assert mean["raw"] <= 0.35 and mean["LDA"] >= 0.75 and mean["LDA"] >= mean["PCA"] + 0.05, mean
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_householder_projector_claim(sprites, seed):
+    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
+    k = int(dz.active_units(vae, sprites).sum())
+    hh_vae, _ = dz.householder_finetune(vae, sprites, rank=k, steps=300, seed=seed)
+    out = {}
+    for name, m in (("plain", vae), ("householder", hh_vae)):
+        vals, D = dz.sefa_directions(m)
+        corr = dz.direction_factor_correlations(dz.encode(m, sprites), D[:, :k], sprites)
+        out[name] = (dz.reconstruction_error(m, sprites), int((vals > 1e-6 * vals[0]).sum()),
+                     float(corr.max(axis=1).iloc[:2].min()))
+    print(seed, k, out)
+    rec_ratio = out["householder"][0] / out["plain"][0]
+    assert rec_ratio <= 1.02 and out["householder"][1] == k and abs(out["householder"][2] - out["plain"][2]) <= 0.05, out

@@ -154,11 +154,28 @@ def test_fair_objectives_adversarial_claim(adult_xy, seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_fair_objectives_road_claim(seed):
+    torch.set_num_threads(1)
+    # the notebook uses data seeds 1 (train) and 2 (test) with model seed 0; here 100*seed + 1, 100*seed + 2
+    tr = fa.make_regional_bias_data(8000, seed=100 * seed + 1)
+    te = fa.make_regional_bias_data(8000, seed=100 * seed + 2)
+    c = fa.local_fairness_curves(tr, te, global_weights=(0.0, 1.0, 3.0, 10.0), road_weights=(1.0, 3.0),
+                                 temperature=0.01, weight_columns=[0, 4, 5, 6, 7], seed=seed)
+    road1 = c[(c["method"] == "ROAD") & (c["adversary weight"] == 1.0)].iloc[0]
+    erm = c[(c["method"] == "global") & (c["adversary weight"] == 0.0)].iloc[0]
+    matched = fa.matched_worst_gap(c, road1["DP gap"])
+    print(f"seed {seed}: ROAD DP {road1['DP gap']:.3f} worst {road1['worst-region gap']:.3f}, global matched {matched:.3f}, "
+          f"reduction {1 - road1['worst-region gap'] / matched:.3f}, acc {erm['accuracy']:.3f} -> {road1['accuracy']:.3f}")
+    assert 1 - road1["worst-region gap"] / matched >= 0.30
+    assert erm["accuracy"] - road1["accuracy"] <= 0.02
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_individual_causal_claims(seed):
     from sklearn.linear_model import LogisticRegression
 
     torch.set_num_threads(1)
-    twins = fa.make_latent_twins(n_pairs=300, d=100, rank=3, noise=1.0, seed=seed)
+    twins = fa.make_latent_twins(n_pairs=300, d=100, rank=3, noise=1.0, seed=seed, label_scale=3.0)
     n = len(twins["y"]) // 2
     in_train = np.random.default_rng(seed).random(n) < 0.5
     tr = np.concatenate([in_train, in_train])
@@ -176,7 +193,7 @@ def test_individual_causal_claims(seed):
     d_fair = np.abs(fair.predict_proba(scm["X"][:, 1:])[:, 1] - fair.predict_proba(X_cf[:, 1:])[:, 1]).mean()
     gaps = np.array([fa.explanation_fidelity_gap(t, seed=seed)["gap"] for t in (0, 30, 60, 90)])
     print(f"seed {seed}: svt {res}, cf naive {d_naive:.4f} fair {d_fair:.2e}, fidelity gaps {gaps.round(3)}")
-    assert 1 - res["svt"][0] / res["raw"][0] >= 0.25
+    assert 1 - res["svt"][0] / res["raw"][0] >= 0.50
     assert res["svt"][1] <= res["raw"][1] + 0.02
     assert d_fair < 1e-9 and d_naive >= 0.05
     assert np.all(np.diff(gaps) > 0) and gaps[0] <= 0.03 and gaps[-1] >= 0.2

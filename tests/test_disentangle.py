@@ -318,3 +318,39 @@ def test_plot_parallelograms_checks_input():
         dz.plot_parallelograms(E, words, [("r0", "a0_0", "b0_0")], projection=np.ones((3, 2)))
     with pytest.raises(ValueError, match="missing"):
         dz.plot_parallelograms(E, words, [("r0", "a0_0", "zzz")])
+
+
+def test_householder_projector_orthonormal_and_exact_init():
+    torch.manual_seed(0)
+    proj = dz.HouseholderProjector(6, 20, rank=3)
+    V = proj.directions().detach()
+    assert torch.allclose(V.T @ V, torch.eye(3), atol=1e-5)
+    W = proj.weight.detach().double()
+    vals = torch.linalg.eigvalsh(W.T @ W)
+    assert (vals[:-3].abs() < 1e-5).all() and (vals[-3:] > 1e-3).all()
+    lin = torch.nn.Linear(6, 20)
+    hp = dz.HouseholderProjector.from_linear(lin, rank=6)
+    assert torch.allclose(hp.weight, lin.weight, atol=1e-5)
+    z = torch.randn(4, 6)
+    assert torch.allclose(hp(z), lin(z), atol=1e-5)
+    low = dz.HouseholderProjector.from_linear(lin, rank=2)
+    U, S, Vh = torch.linalg.svd(lin.weight.detach())
+    assert torch.allclose(low.weight, (U[:, :2] * S[:2]) @ Vh[:2], atol=1e-5)
+    with pytest.raises(ValueError, match="rank"):
+        dz.HouseholderProjector(6, 20, rank=7)
+    with pytest.raises(TypeError, match="nn.Linear"):
+        dz.HouseholderProjector.from_linear(proj, rank=2)
+    with pytest.raises(ValueError, match="features"):
+        proj(torch.zeros(2, 5))
+
+
+def test_householder_finetune_keeps_model_and_rank(sprites, small_vae):
+    ft, hist = dz.householder_finetune(small_vae, sprites, rank=2, steps=5, seed=0)
+    assert isinstance(ft.decoder[0], dz.HouseholderProjector) and isinstance(small_vae.decoder[0], torch.nn.Linear)
+    vals, D = dz.sefa_directions(ft)
+    assert (vals[2:] < 1e-6 * vals[0]).all() and D.shape == (4, 4)
+    assert np.isfinite(dz.reconstruction_error(ft, sprites)) and dz.reconstruction_error(small_vae, sprites) > 0
+    with pytest.raises(ValueError, match="latent width"):
+        dz.householder_finetune(small_vae, sprites, rank=5)
+    with pytest.raises(TypeError, match="Sprites"):
+        dz.householder_finetune(small_vae, sprites.flat, rank=2)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
 from biaslab import datasets
@@ -307,6 +308,17 @@ def test_svt_recovers_low_rank():
         fa.singular_value_threshold(np.ones(5), rank=1)
 
 
+def test_latent_twins_noisy_labels():
+    d = fa.make_latent_twins(n_pairs=400, d=50, rank=3, noise=1.0, seed=0, label_scale=3.0)
+    n = 400
+    assert np.array_equal(d["y"][:n], d["y"][n:])  # twins share the outcome
+    hard = fa.make_latent_twins(n_pairs=400, d=50, rank=3, noise=1.0, seed=0)
+    agree = (d["y"][:n] == hard["y"][:n]).mean()  # same latent score: mostly the same side
+    assert 0.7 < agree < 0.98
+    with pytest.raises(ValueError, match="label_scale"):
+        fa.make_latent_twins(label_scale=0.0)
+
+
 def test_twin_gap():
     assert fa.twin_gap([0.2, 0.5, 0.3, 0.5], [0, 1, 0, 1]) == pytest.approx(0.05)
     with pytest.raises(ValueError, match="twice"):
@@ -329,3 +341,39 @@ def test_counterfactual_flip():
 def test_explanation_fidelity_no_shift():
     r = fa.explanation_fidelity_gap(0, n=1000, steps=150, seed=0)
     assert r["fidelity majority"] > 0.9 and abs(r["gap"]) < 0.05
+
+
+# --- local fairness (ROAD) ---------------------------------------------------------------
+def test_regional_bias_data_and_worst_region_gap():
+    d = fa.make_regional_bias_data(4000, seed=0)
+    assert d["X"].shape == (4000, 8) and set(np.unique(d["region"])) == {0, 1, 2, 3}
+    assert abs((d["region"] == 0).mean() - 0.1) < 0.02
+    assert d["y"][(d["region"] == 0) & (d["s"] == 1)].mean() - d["y"][(d["region"] == 0) & (d["s"] == 0)].mean() > 0.25
+    worst, gaps = fa.worst_region_gap(d["y"], d["s"], d["region"])
+    assert worst == pytest.approx(gaps.abs().max()) and gaps.idxmax() == 0
+    with pytest.raises(ValueError, match="region_probs"):
+        fa.make_regional_bias_data(100, region_probs=(0.5, 0.6))
+    with pytest.raises(ValueError, match="region_bias"):
+        fa.make_regional_bias_data(100, region_probs=(0.5, 0.5), region_bias=(1.0,))
+    with pytest.raises(ValueError, match="only one group"):
+        fa.worst_region_gap([0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 1, 1])
+
+
+def test_road_debiasing_weights_and_errors():
+    torch.set_num_threads(1)
+    d = fa.make_regional_bias_data(2000, seed=0)
+    prob, w = fa.road_debiasing(d["X"], d["y"], d["s"], d["X"][:10], adversary_weight=1.0, temperature=0.01,
+                                weight_columns=[0, 4, 5, 6, 7], steps=60, warmup=20, seed=0)
+    assert prob.shape == (10,) and np.all((prob >= 0) & (prob <= 1))
+    for g in (0, 1):  # ROAD's validity constraint: mean weight 1 inside each group
+        assert w[d["s"] == g].mean() == pytest.approx(1.0, abs=1e-4)
+    _, w_global = fa.road_debiasing(d["X"], d["y"], d["s"], d["X"][:10], temperature=None, steps=30, warmup=10)
+    assert np.all(w_global == 1)
+    with pytest.raises(ValueError, match="temperature"):
+        fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], temperature=0.0)
+    with pytest.raises(ValueError, match="weight_columns"):
+        fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], weight_columns=[99])
+    with pytest.raises(ValueError, match="s_train"):
+        fa.road_debiasing(d["X"], d["y"], np.zeros(2000, int), d["X"])
+    with pytest.raises(ValueError, match="warmup"):
+        fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], steps=10, warmup=20)
