@@ -54,6 +54,8 @@ def test_repairs_without_group_labels_claims(seed):
     _, m_jtt = sp.jtt(ds, first_steps=50, upweight=30.0, weight_decay=1e-2, seed=seed)
     assert 100 * (m_jtt["worst_group_acc"] - m_erm["worst_group_acc"]) >= 10, (m_jtt, m_erm)
     assert m_jtt["error_set_minority_share"] >= 0.9, m_jtt
+    _, m_ind = sp.debias_by_independence(ds, lam=1.0, steps=600, weight_decay=1e-2, seed=seed)
+    assert 100 * (m_ind["worst_group_acc"] - m_erm["worst_group_acc"]) >= 10, (m_ind, m_erm)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -71,20 +73,24 @@ def test_counterfactual_data_claims(seed):
 def test_invariance_claims(seed):
     import torch
 
-    train_envs = sp.linear_environments((0.5, 1.0), seed=seed)
-    test_envs = sp.linear_environments((0.5,), flip=True, seed=seed + 100)
+    train_envs = sp.linear_environments((0.5, 1.0), n=50_000, seed=seed)
+    test_envs = sp.linear_environments((0.5,), n=50_000, flip=True, seed=seed + 100)
     oracle_beta = torch.tensor([1.0, 0.0])
     oracle = sp.linear_test_error(oracle_beta, test_envs)
     beta_erm = sp.fit_invariant_linear(train_envs, penalty="none", steps=3000, seed=seed)
     beta_irm = sp.fit_invariant_linear(train_envs, penalty="irmv1", lam=1e5, steps=5000, seed=seed)
     beta_inv, _ = sp.invariant_subset_fit(train_envs)
-    assert sp.linear_test_error(beta_inv, test_envs) <= 1.2 * oracle
-    assert sp.linear_test_error(beta_erm, test_envs) >= 2 * oracle
+    ratios = {name: sp.linear_test_error(b, test_envs) / oracle
+              for name, b in {"erm": beta_erm, "irm": beta_irm, "subset": beta_inv}.items()}
+    assert ratios["irm"] <= 1.2 and ratios["subset"] <= 1.2 and ratios["erm"] >= 2, ratios
+
+    small_envs = sp.linear_environments((0.5, 1.0), n=5_000, seed=seed)
+    beta_small = sp.fit_invariant_linear(small_envs, penalty="irmv1", lam=1e5, steps=5000, seed=seed)
 
     def pen(b):
-        return float(torch.stack([sp.irmv1_penalty(b, X, y) for X, y in train_envs]).mean())
+        return float(torch.stack([sp.irmv1_penalty(b, X, y) for X, y in small_envs]).mean())
 
-    assert abs(float(beta_irm[1])) >= 0.03 and pen(beta_irm) < pen(oracle_beta), (beta_irm, pen(beta_irm))
+    assert abs(float(beta_small[1])) >= 0.03 and pen(beta_small) < pen(oracle_beta), (beta_small, pen(beta_small))
 
 
 @pytest.mark.parametrize("seed", SEEDS)

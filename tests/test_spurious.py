@@ -327,7 +327,7 @@ def test_agreement_loss_hand_computed():
 
 def test_conflict_pool_negates_the_linear_coordinate():
     X, mask = sp.conflict_pool(200, conflict=0.25, seed=3)
-    X0, _ = sp.lms_slab(200, n_slabs=3, d_noise=2, seed=3)
+    X0, _ = sp.lms_slab(200, n_slabs=3, d_noise=0, seed=3)
     assert int(mask.sum()) == 50
     assert torch.equal(X[mask, 0], -X0[mask, 0]) and torch.equal(X[~mask], X0[~mask])
     assert not sp.conflict_pool(100, conflict=0.0)[1].any()
@@ -342,3 +342,46 @@ def test_diversify_two_heads_small_run():
     assert 0 <= m["pool_disagreement"] <= 1 and 0 <= m["conflict_disagreement"] <= 1
     with pytest.raises(ValueError, match="alpha"):
         sp.diversify_two_heads(alpha=-1.0)
+
+
+def test_penalty_landscape_matches_the_penalty():
+    envs = sp.linear_environments((0.5, 1.0), n=500, seed=0)
+    land = sp.penalty_landscape(envs, b1=(0.0, 1.0, 1.3), b2=(-0.2, 0.4))
+    for v in land.index:
+        for u in land.columns:
+            beta = torch.tensor([u, v], dtype=torch.float32)
+            direct = float(torch.stack([sp.irmv1_penalty(beta, X, y) for X, y in envs]).mean())
+            assert np.isclose(land.loc[v, u], direct, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="envs"):
+        sp.penalty_landscape([])
+
+
+# ---------------------------------------------------------------- biased model by design
+def test_color_ink_sums_each_channel():
+    X = torch.zeros(2, 128)
+    X[0, :64] = 0.5  # red image
+    X[1, 64:70] = 1.0  # green image
+    assert torch.equal(sp.color_ink(X), torch.tensor([[32.0, 0.0], [0.0, 6.0]]))
+    with pytest.raises(ValueError, match="X"):
+        sp.color_ink(torch.zeros(3, 64))
+
+
+def test_conditional_independence_penalty_hand_made():
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    bias = torch.tensor([0.0, 1.0, 2.0, 0.0, 1.0, 2.0])
+    # a linear function of the bias in each class: correlation +-1 in both classes
+    assert torch.isclose(sp.conditional_independence_penalty(3 * bias + y, bias, y), torch.tensor(2.0), atol=1e-5)
+    # uncorrelated with the bias within each class, although correlated with it overall
+    score = torch.tensor([1.0, -2.0, 1.0, 5.0, 5.0, 5.0]) + 10 * y
+    assert sp.conditional_independence_penalty(score, bias, y) < 1e-6
+    with pytest.raises(ValueError, match="shape"):
+        sp.conditional_independence_penalty(score[:5], bias, y)
+
+
+def test_debias_by_independence_small_run():
+    ds = sp.colored_digits(rho=0.95, seed=0)
+    _, m = sp.debias_by_independence(ds, steps=20, seed=0)
+    assert m["bias_model_color_agreement"] >= 0.99  # the biased model sees color only
+    assert 0 <= m["worst_group_acc"] <= m["avg_acc"] <= 1
+    with pytest.raises(ValueError, match="lam"):
+        sp.debias_by_independence(ds, lam=-1.0)

@@ -48,6 +48,9 @@ __all__ = [
     "features",
     "cluster_purity",
     "jtt",
+    "color_ink",
+    "conditional_independence_penalty",
+    "debias_by_independence",
     "counterfactual_augment",
     "synthetic_copy",
     "synthetic_fill",
@@ -1336,6 +1339,123 @@ def jtt(
     return model, metrics
 
 
+def color_ink(X: torch.Tensor) -> torch.Tensor:
+    """The total ink in each color channel of colored digits: two numbers per image.
+
+    A model on these inputs can tell the color of a digit but not its shape, so it is biased
+    by design: it can only learn the shortcut.
+
+    Args:
+        X: colored-digit inputs ``(n, 128)`` (two 8x8 channels, flattened).
+
+    Returns:
+        A float tensor ``(n, 2)``.
+
+    See: chapters/02_spurious_correlations/04_repairs_without_group_labels.
+    """
+    if not isinstance(X, torch.Tensor) or X.dim() != 2 or X.shape[1] != 128:
+        raise ValueError(f"X must be a colored-digits tensor of shape (n, 128), got {getattr(X, 'shape', type(X))}")
+    return X.reshape(len(X), 2, 64).sum(2)
+
+
+def conditional_independence_penalty(score: torch.Tensor, bias: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Sum over classes of the squared correlation between a model's score and a bias score,
+    computed within each class.
+
+    Zero when, inside every class, the model's output carries no linear trace of the bias;
+    1 per class when it is a linear function of the bias there.
+
+    Args:
+        score: the model's scores ``(n,)`` (e.g. logit differences).
+        bias: the biased model's scores ``(n,)``.
+        y: class labels ``(n,)``.
+
+    Returns:
+        A scalar tensor.
+
+    See: chapters/02_spurious_correlations/04_repairs_without_group_labels.
+    """
+    if not all(isinstance(t, torch.Tensor) for t in (score, bias, y)):
+        raise TypeError("score, bias and y must be torch tensors")
+    if not (score.shape == bias.shape == y.shape) or score.dim() != 1:
+        raise ValueError(f"score, bias and y must be 1-D with one shape, got {tuple(score.shape)}, "
+                         f"{tuple(bias.shape)}, {tuple(y.shape)}")
+    total = score.new_zeros(())
+    for c in torch.unique(y):
+        m = y == c
+        if int(m.sum()) < 2:
+            continue
+        s_c, b_c = score[m] - score[m].mean(), bias[m] - bias[m].mean()
+        corr = (s_c * b_c).mean() / (s_c.pow(2).mean().sqrt() * b_c.pow(2).mean().sqrt() + 1e-8)
+        total = total + corr**2
+    return total
+
+
+def debias_by_independence(
+    ds: SpuriousDataset,
+    bias_input: Callable[[torch.Tensor], torch.Tensor] = color_ink,
+    lam: float = 1.0,
+    bias_steps: int = 500,
+    within_class: bool = True,
+    **kwargs,
+) -> tuple[nn.Module, dict[str, float]]:
+    """Train against a model that is biased by design (in the spirit of ReBias).
+
+    First a logistic regression on ``bias_input(X)`` (by default the ink of each color
+    channel, which shows color but not shape) is fitted to the labels: it can only learn the
+    shortcut. Then the main MLP minimizes the cross-entropy plus ``lam`` times
+    :func:`conditional_independence_penalty` between its logit difference and the biased
+    model's, so that within each class its output must not follow the bias. No group or
+    color labels are used: only the *kind* of bias enters, through ``bias_input``.
+
+    Args:
+        ds: the dataset (group labels used for evaluation only).
+        bias_input: maps inputs to what the biased model may see.
+        lam: weight of the independence penalty.
+        bias_steps: Adam steps of the biased model (learning rate 0.01).
+        within_class: compute the penalty within each class (default); ``False`` asks for
+            independence over all training points at once.
+        **kwargs: training settings of :func:`fit_classifier` for the main model.
+
+    Returns:
+        ``(model, metrics)``; ``metrics`` adds ``bias_model_color_agreement``, the share of
+        training points on which the biased model predicts the color (computed with the
+        color labels, to check the design).
+
+    See: chapters/02_spurious_correlations/04_repairs_without_group_labels.
+    """
+    from .core import train
+
+    ds = _check_dataset(ds)
+    lam = _check_nonnegative(lam, "lam")
+    if not callable(bias_input):
+        raise TypeError("bias_input must be a function of the inputs")
+    kw = _fit_kwargs(kwargs)
+    seed = kw.get("seed", 0)
+    Xb = bias_input(ds.train.X)
+    biased = fit_classifier(Xb, ds.train.y, depth=0, steps=bias_steps, lr=1e-2, seed=seed)
+    with torch.no_grad():
+        lb = biased(Xb)
+    b = lb[:, 1] - lb[:, 0]
+    device = torch.device(kw["device"]) if kw.get("device") is not None else torch.device("cpu")
+    torch.manual_seed(int(seed))
+    model = make_mlp(ds.in_dim, 2, width=kw["width"], depth=kw["depth"]).to(device)
+    target = torch.stack([ds.train.y.float(), b], 1)
+
+    def loss_fn(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        y = t[:, 0].long()
+        score = logits[:, 1] - logits[:, 0]
+        groups = y if within_class else torch.zeros_like(y)
+        return F.cross_entropy(logits, y) + lam * conditional_independence_penalty(score, t[:, 1], groups)
+
+    train(model, ds.train.X, target, loss_fn, steps=kw["steps"], lr=kw["lr"], weight_decay=kw["weight_decay"],
+          batch_size=kw["batch_size"], eval_every=kw["steps"], seed=seed)
+    model.eval()
+    metrics = evaluate(model, ds)
+    metrics["bias_model_color_agreement"] = float((lb.argmax(1) == ds.train.a).float().mean())
+    return model, metrics
+
+
 # ======================================================================================
 # Counterfactual data
 # ======================================================================================
@@ -1662,11 +1782,15 @@ def penalty_landscape(
 
     See: chapters/02_spurious_correlations/06_invariance.
     """
-    out = np.zeros((len(b2), len(b1)))
-    for i, v in enumerate(b2):
-        for j, u in enumerate(b1):
-            beta = torch.tensor([u, v], dtype=torch.float32)
-            out[i, j] = float(torch.stack([irmv1_penalty(beta, X, y) for X, y in envs]).mean())
+    if not envs:
+        raise ValueError("envs must not be empty")
+    # the penalty depends on the data only through second moments: evaluate it on the grid at once
+    U, V = np.meshgrid(np.asarray(b1, dtype=float), np.asarray(b2, dtype=float))
+    out = np.zeros_like(U)
+    for X, y in envs:
+        G, b, _ = (t.double().numpy() for t in _moments(X.double(), y.double()))
+        quad = G[0, 0] * U**2 + 2 * G[0, 1] * U * V + G[1, 1] * V**2
+        out += (2 * (quad - (b[0] * U + b[1] * V))) ** 2 / len(envs)
     return pd.DataFrame(out, index=pd.Index(b2, name="beta2"), columns=pd.Index(b1, name="beta1"))
 
 
@@ -1748,7 +1872,7 @@ def conflict_pool(
     n: int = 1000,
     conflict: float = 0.2,
     n_slabs: int = 3,
-    d_noise: int = 2,
+    d_noise: int = 0,
     seed: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Unlabeled LMS slab points, a share of which are *bias-conflicting*.
@@ -1810,7 +1934,7 @@ def diversify_two_heads(
     n_pool: int = 1000,
     n_test: int = 2000,
     n_slabs: int = 3,
-    d_noise: int = 2,
+    d_noise: int = 0,
     alpha: float = 0.03,
     steps: int = 600,
     width: int = 64,
@@ -1891,7 +2015,7 @@ def diversify_two_heads(
     return (head1, head2), out
 
 
-def plot_heads(heads: Sequence[nn.Module], titles: Sequence[str], d_noise: int = 2, axes=None):
+def plot_heads(heads: Sequence[nn.Module], titles: Sequence[str], d_noise: int = 0, axes=None):
     """Decision regions of classifiers in the (linear, slab) plane, noise coordinates at 0.
 
     Args:
