@@ -88,6 +88,30 @@ def test_train_minibatches_and_optimizers():
         assert len(hist) == 4
 
 
+def test_train_no_decay_exempts_named_parameters():
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.ones(3))
+            self.b = torch.nn.Parameter(torch.ones(3))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 0.0 + (self.a * self.b).sum() * 0.0  # zero gradient: only decay moves weights
+
+    X, y = torch.randn(8, 1), torch.zeros(8, 1)
+    m = Two()
+    biaslab.train(m, X, y, torch.nn.functional.mse_loss, steps=20, lr=0.1, optimizer="adamw",
+                  weight_decay=0.5, no_decay=["b"])
+    assert torch.all(m.a < 0.5) and torch.allclose(m.b, torch.ones(3))
+    m = Two()  # default: everything decays, as before
+    biaslab.train(m, X, y, torch.nn.functional.mse_loss, steps=20, lr=0.1, optimizer="adamw", weight_decay=0.5)
+    assert torch.all(m.b < 0.5)
+    with pytest.raises(ValueError, match="unknown parameters"):
+        biaslab.train(Two(), X, y, torch.nn.functional.mse_loss, steps=1, no_decay=["c"])
+    with pytest.raises(TypeError, match="sequence of parameter names"):
+        biaslab.train(Two(), X, y, torch.nn.functional.mse_loss, steps=1, no_decay="b")
+
+
 def test_train_bad_input():
     X, y, m, loss = torch.randn(10, 2), torch.randn(10, 1), torch.nn.Linear(2, 1), torch.nn.functional.mse_loss
     with pytest.raises(ValueError, match="same length"):

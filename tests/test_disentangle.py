@@ -125,6 +125,20 @@ def test_train_autoencoder_kinds(sprites):
     assert len(q) <= 10
 
 
+def test_qlae_commits_to_its_codebook_and_keeps_it_out_of_weight_decay(sprites):
+    model, _ = dz.train_autoencoder(sprites, "qlae", latent_dim=3, steps=150, hidden=32, n_values=5,
+                                    weight_decay=0.5, lr=5e-3)
+    with torch.no_grad():
+        mu, _ = model.encode_params(sprites.flat)
+        gap = (model.quantize(mu) - mu).abs()
+    # the summed commitment term keeps the encoder near its codebook (not mostly clipping)
+    assert float(gap.mean()) < 0.5 * float(model.codebook.detach().std())
+    # weight decay pulls the networks towards zero but not the codebook: its span does not shrink
+    assert float((model.codebook.max() - model.codebook.min()).detach()) > 1.5
+    with pytest.raises(ValueError, match="commitment"):
+        dz.SpriteAutoencoder(kind="qlae", commitment=-1.0)
+
+
 def test_model_input_errors(sprites, small_vae):
     with pytest.raises(ValueError, match="pixels"):
         small_vae(torch.zeros(2, 100))

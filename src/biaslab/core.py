@@ -226,6 +226,7 @@ def train(
     eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
     seed: int = 0,
     optimizer_kwargs: dict[str, Any] | None = None,
+    no_decay: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """A plain training loop that returns a history instead of printing.
 
@@ -244,6 +245,8 @@ def train(
         eval_fn: ``eval_fn(model, step) -> dict`` of extra numbers to record.
         seed: seeds the minibatch order.
         optimizer_kwargs: extra keyword arguments for the optimizer (e.g. ``betas``).
+        no_decay: names of parameters (as in ``model.named_parameters()``) exempt from
+            weight decay, e.g. a codebook; ``None`` decays every parameter.
 
     Returns:
         A DataFrame with one row per evaluation: ``step``, ``loss`` and ``eval_fn``'s keys.
@@ -262,12 +265,24 @@ def train(
         batch_size = _check_positive_int(batch_size, "batch_size")
     kwargs = dict(optimizer_kwargs or {})
     params = list(model.parameters())
+    groups: list[torch.nn.Parameter] | list[dict[str, Any]] = params
+    if no_decay is not None:
+        if isinstance(no_decay, str) or not isinstance(no_decay, Sequence):
+            raise TypeError("no_decay must be a sequence of parameter names, e.g. ['codebook']")
+        named = dict(model.named_parameters())
+        unknown = [name for name in no_decay if name not in named]
+        if unknown:
+            raise ValueError(f"no_decay names unknown parameters {unknown}; the model has {sorted(named)}")
+        exempt = set(no_decay)
+        groups = [{"params": [p for name, p in named.items() if name not in exempt]},
+                  {"params": [named[name] for name in exempt], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
     if optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        opt: torch.optim.Optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, **kwargs)
     elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay, **kwargs)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **kwargs)
+        opt = torch.optim.SGD(groups, lr=lr, weight_decay=weight_decay, **kwargs)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam', 'adamw' or 'sgd'")
     device = params[0].device if params else torch.device("cpu")

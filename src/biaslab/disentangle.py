@@ -556,12 +556,16 @@ class SpriteAutoencoder(nn.Module):
         beta: weight of the KL term (``"vae"`` only).
         n_values: codebook values per dimension (``"qlae"`` only); for vector codebooks
             see :class:`VQAutoencoder`.
+        commitment: weight of the QLAE's commitment loss, which pulls the encoder's outputs
+            towards their codebook values (the quantization loss, which moves the codebook,
+            has weight 1). Both are squared distances summed over latent dimensions, on the
+            same per-image scale as the summed pixel loss.
 
     See: chapters/05_disentanglement/02_vae_diagnostics.
     """
 
     def __init__(self, in_dim: int = 256, latent_dim: int = 10, kind: str = "vae", hidden: int = 128,
-                 beta: float = 1.0, n_values: int = 10) -> None:
+                 beta: float = 1.0, n_values: int = 10, commitment: float = 0.5) -> None:
         super().__init__()
         if kind not in ("ae", "vae", "qlae"):
             raise ValueError(f"kind must be 'ae', 'vae' or 'qlae', got {kind!r}")
@@ -570,6 +574,7 @@ class SpriteAutoencoder(nn.Module):
         hidden = _check_positive_int(hidden, "hidden")
         self.kind = kind
         self.beta = _check_nonnegative(beta, "beta")
+        self.commitment = _check_nonnegative(commitment, "commitment")
         out = 2 * latent_dim if kind == "vae" else latent_dim
         self.encoder = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, out))
@@ -625,7 +630,9 @@ class SpriteAutoencoder(nn.Module):
             self.aux = self.beta * kl
         elif self.kind == "qlae":
             zq = self.quantize(mu)
-            self.aux = F.mse_loss(zq, mu.detach()) + 0.1 * F.mse_loss(mu, zq.detach())
+            quantization = (zq - mu.detach()).pow(2).sum(1).mean()  # moves the codebook
+            commit = (mu - zq.detach()).pow(2).sum(1).mean()  # moves the encoder
+            self.aux = quantization + self.commitment * commit
             z = mu + (zq - mu).detach()  # straight-through
         else:
             z = mu
@@ -644,6 +651,7 @@ def train_autoencoder(
     weight_decay: float = 0.0,
     hidden: int = 128,
     n_values: int = 10,
+    commitment: float = 0.5,
     attribute: np.ndarray | None = None,
     attribute_weight: float = 10.0,
     seed: int = 0,
@@ -660,8 +668,11 @@ def train_autoencoder(
     Args:
         data: a :class:`Sprites` or a tensor of images ``(n, ...)`` with values in [0, 1].
         kind: ``"ae"``, ``"vae"`` or ``"qlae"``.
-        latent_dim, hidden, beta, n_values: model settings (see :class:`SpriteAutoencoder`).
-        steps, batch_size, lr, weight_decay: AdamW settings.
+        latent_dim, hidden, beta, n_values, commitment: model settings (see
+            :class:`SpriteAutoencoder`).
+        steps, batch_size, lr, weight_decay: AdamW settings. Weight decay applies to the
+            encoder and decoder only: a QLAE's codebook is exempt (as in the latent-quantization
+            paper), so that decay does not pull its values towards zero.
         attribute: optional array ``(n,)`` of one attribute per image.
         attribute_weight: weight of the attribute-regularization loss.
         seed: seed of the initialization, the batches and the VAE's noise.
@@ -677,7 +688,7 @@ def train_autoencoder(
         raise TypeError(f"data must be Sprites or a tensor, got {type(data).__name__}")
     X = X.reshape(len(X), -1).float()
     torch.manual_seed(seed)
-    model = SpriteAutoencoder(X.shape[1], latent_dim, kind, hidden, beta, n_values).to(device)
+    model = SpriteAutoencoder(X.shape[1], latent_dim, kind, hidden, beta, n_values, commitment).to(device)
     Y = X
     if attribute is not None:
         a = np.asarray(attribute, dtype=np.float32).reshape(-1)
@@ -695,7 +706,8 @@ def train_autoencoder(
         return loss
 
     hist = train(model, X, Y, loss_fn, steps=steps, lr=lr, optimizer="adamw", weight_decay=weight_decay,
-                 batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed)
+                 batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed,
+                 no_decay=["codebook"] if kind == "qlae" else None)
     model.eval()
     model.aux, model.last_mu = torch.zeros(()), None
     return model, hist
