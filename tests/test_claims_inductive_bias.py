@@ -85,6 +85,15 @@ def test_generalization_on_unseen_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_distributional_simplicity_claims(seed):
+    h = ib.distributional_simplicity_run(pad=1, steps=5000, seed=seed)
+    early = h[h.step <= 100]
+    assert (early.test_acc - early.clone1_acc).abs().mean() <= 0.05, early
+    final = h.iloc[-1]
+    assert h.clone1_acc.max() - final.clone1_acc >= 0.03 and final.test_acc >= 0.97, h
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_random_labels_claims(seed):
     true = ib.random_label_run("none", seed=seed)
     rand = ib.random_label_run("labels", seed=seed)

@@ -322,6 +322,48 @@ def test_gotu_run_small_and_errors():
     plt.close("all")
 
 
+# ---------------------------------------------------------------- distributional simplicity
+def test_shifted_digits_shapes_and_errors():
+    d = ib.shifted_digits(pad=1, n_train_digits=1000, seed=0)
+    assert d.side == 9 and d.X_train.shape == (4000, 81) and d.X_test.shape == (4 * 797, 81)
+    assert d.y_train.dtype == torch.int64 and abs(d.X_train.mean().item()) < 1e-3
+    assert ib.shifted_digits(pad=0).X_train.shape == (1200, 64)
+    with pytest.raises(ValueError, match="pad"):
+        ib.shifted_digits(pad=-1)
+    with pytest.raises(ValueError, match="n_train_digits"):
+        ib.shifted_digits(n_train_digits=1797)
+
+
+def test_moment_clones_match_moments():
+    g = torch.Generator().manual_seed(0)
+    X = torch.cat([torch.randn(500, 3, generator=g) * torch.tensor([1.0, 2.0, 0.5]), torch.randn(500, 3, generator=g) + 5])
+    y = torch.repeat_interleave(torch.arange(2), 500)
+    c2, yc = ib.moment_clones(X, y, order=2, n=20000)
+    assert c2.shape == (20000, 3) and (yc == 0).sum() == 10000
+    assert torch.allclose(c2[yc == 0].std(0), X[y == 0].std(0), rtol=0.1)
+    assert torch.allclose(c2[yc == 1].mean(0), X[y == 1].mean(0), atol=0.05)
+    c1, _ = ib.moment_clones(X, y, order=1, n=20000)
+    s = c1[yc == 0].std(0)
+    assert (s.max() - s.min()) < 0.1  # isotropic noise
+    assert s.pow(2).sum().item() == pytest.approx(X[y == 0].var(0).sum().item(), rel=0.1)  # same total variance
+    with pytest.raises(ValueError, match="order"):
+        ib.moment_clones(X, y, order=3)
+    with pytest.raises(ValueError, match="at least 2"):
+        ib.moment_clones(X[:501], y[:501])
+    with pytest.raises(ValueError, match="X must be"):
+        ib.moment_clones(X[:, 0], y)
+
+
+def test_distributional_simplicity_run_small_and_plot():
+    h = ib.distributional_simplicity_run(width=16, steps=30, n_clones=100)
+    assert list(h.step) == [0, 10, 20, 30]
+    assert set(h.columns) == {"step", "test_acc", "clone1_acc", "clone2_acc"}
+    assert ib.plot_distributional_simplicity(h) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match="history"):
+        ib.plot_distributional_simplicity(pd.DataFrame({"step": [0]}))
+
+
 # ---------------------------------------------------------------- random labels
 def test_random_labels_balanced_and_errors():
     y = np.repeat(np.arange(10), 30)
