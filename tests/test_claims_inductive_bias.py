@@ -79,6 +79,12 @@ def test_rank_collapse_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_locality_weight_sharing_claim(seed):
+    t = ib.locality_sample_complexity(n_values=(16, 32, 64, 128, 256, 512), k=16, p=8, amplitude=4.0, seed=seed)
+    assert t.loc[16, "cnn"] >= t.loc[256, "fcn"] - 0.02, t
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_generalization_on_unseen_claim(seed):
     r = ib.gotu_run(seed=seed)
     assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]

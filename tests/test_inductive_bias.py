@@ -228,6 +228,47 @@ def test_initial_guessing_bias_range_and_errors():
 
 
 # ---------------------------------------------------------------- architecture as prior
+# ---------------------------------------------------------------- locality and weight sharing
+def test_patch_signal_data_places_signal_in_one_patch():
+    g = torch.Generator().manual_seed(0)
+    w = torch.zeros(4)
+    w[0] = 2.0
+    X, y = ib.patch_signal_data(2000, k=5, p=4, amplitude=50.0, template=w, generator=g)
+    assert X.shape == (2000, 5, 4) and set(y.unique().tolist()) == {-1.0, 1.0}
+    strong = X[..., 0].abs() > 25
+    assert (strong.sum(1) == 1).all()  # exactly one patch carries the (unit-norm) template
+    assert (torch.sign(X[..., 0][strong]) == y).all()
+    with pytest.raises(ValueError, match="template"):
+        ib.patch_signal_data(10, p=4, template=torch.zeros(4))
+    with pytest.raises(ValueError, match="amplitude"):
+        ib.patch_signal_data(10, amplitude=0.0)
+
+
+def test_make_patch_net_shapes_and_sharing():
+    X = torch.randn(7, 16, 8)
+    for arch, n_params in (("cnn", 81), ("lcn", 1161), ("fcn", 16641)):
+        net = ib.make_patch_net(arch, 16, 8, 8)
+        assert net(X).shape == (7,)
+        assert sum(q.numel() for q in net.parameters()) == n_params
+    cnn = ib.make_patch_net("cnn", 16, 8, 8)
+    perm = torch.randperm(16)
+    assert torch.allclose(cnn(X), cnn(X[:, perm]), atol=1e-6)  # shared filters + max-pool: patch order is irrelevant
+    with pytest.raises(ValueError, match="arch"):
+        ib.make_patch_net("rnn")
+
+
+def test_locality_sample_complexity_small_and_plot():
+    t = ib.locality_sample_complexity(n_values=(8, 16), steps=5, reps=1, n_test=50)
+    assert list(t.index) == [8, 16] and list(t.columns) == ["cnn", "lcn", "fcn"]
+    assert ((t >= 0) & (t <= 1)).all().all()
+    assert ib.plot_sample_complexity(t) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match="arch"):
+        ib.locality_sample_complexity(archs=("mlp",))
+    with pytest.raises(ValueError, match="table"):
+        ib.plot_sample_complexity(pd.DataFrame())
+
+
 # ---------------------------------------------------------------- deep image prior
 def test_piecewise_smooth_image_and_psnr():
     img = ib.piecewise_smooth_image(16)
