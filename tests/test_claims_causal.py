@@ -37,6 +37,12 @@ def test_location_scale_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_synthetic_dag_claim(seed):
+    tab = ca.synthetic_structure(seeds=[seed], d=10, edges_per_node=1.0, n=1000, lam=0.05, threshold=0.3)
+    assert tab.loc[seed, "SHD CoLiDE"] <= 4, tab
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_dropout_claim(seed):
     rates = ca.dropout_rejection_rates(reps=20, n=3000, dropout=0.5, seed=seed)
     assert rates["naive (zeros kept)"] >= 0.8, rates

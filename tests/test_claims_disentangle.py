@@ -92,3 +92,19 @@ def test_sefa_claim(sprites, seed):
     energy_active = (directions[active] ** 2).sum(0)
     print(seed, k, eigvals[k - 1] / eigvals[k], energy_active[:k].min())
     assert eigvals[k - 1] / eigvals[k] >= 2.5 and energy_active[:k].min() >= 0.99
+
+
+@pytest.fixture(scope="module")
+def analogy_embeddings():
+    from biaslab import fairness as fa
+
+    words = dz.analogy_words()
+    return fa.embed_words(fa.load_sentence_encoder(), words, templates=("{}",)), words
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lda_parallelogram_claim(analogy_embeddings, seed):
+    word_emb, words = analogy_embeddings
+    mean = dz.lda_parallelograms(word_emb, words, test_frac=0.5, seed=seed).table.loc["mean"]
+    print(seed, dict(mean))
+    assert mean["raw"] <= 0.35 and mean["LDA"] >= 0.75 and mean["LDA"] >= mean["PCA"] + 0.05, mean

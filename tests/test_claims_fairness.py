@@ -48,6 +48,21 @@ def test_measuring_compas_claim():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_measuring_german_age_gap_claim(seed):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    german = datasets.german()
+    X, y, _ = fa.german_features(german)
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    prob = cross_val_predict(LogisticRegression(max_iter=2000), X, y, cv=folds, method="predict_proba")[:, 1]
+    pred = (prob >= 0.5).astype(int)
+    r = fa.selection_gap_interval(pred, german["age_group"].astype(str), reference="under 25", seed=seed)
+    print(f"seed {seed}: {r}")
+    assert r["gap"] >= 0.05 and r["low"] > 0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_where_bias_lives_finetune_claim(seed):
     torch.set_num_threads(1)
     stages = fa.pretrain_finetune(p_pretrain=0.9, n_finetune=1000, seed=seed)

@@ -92,3 +92,11 @@ def test_value_of_ood_data_claim(seed):
     curve = sp.ood_value_curve(seed=seed)
     fall, rise = curve.iloc[0] - curve.min(), curve.iloc[-1] - curve.min()
     assert fall >= 1.5 and rise >= 1.5 and 0 < curve.idxmin() < curve.index[-1], curve
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_diversification_claim(seed):
+    m20 = sp.diversify_two_heads(conflict=0.2, seed=seed)[1]
+    m0 = sp.diversify_two_heads(conflict=0.0, seed=seed)[1]
+    assert m20["head2_slab_only"] >= 0.9 and m0["head2_slab_only"] <= 0.6, (m20, m0)
+    assert min(m20["head2_train"], m0["head2_train"]) >= 0.99, (m20, m0)

@@ -250,3 +250,71 @@ def test_sefa_directions_and_factor_correlations(sprites, small_vae):
     assert c.loc["dir 1", "x"] > 0.99 and c.loc["dir 2", "y"] > 0.99 and c.loc["dir 1", "y"] < 0.05
     with pytest.raises(ValueError, match="latent width"):
         dz.direction_factor_correlations(aligned, np.eye(4), sprites)
+
+
+def _planted_analogies(noise: float, seed: int = 0):
+    """Words whose offsets share one direction per relation, plus word-specific noise."""
+    rng = np.random.default_rng(seed)
+    pairs = {f"r{j}": tuple((f"a{j}_{i}", f"b{j}_{i}") for i in range(10)) for j in range(3)}
+    words = dz.analogy_words(pairs)
+    dirs = rng.normal(size=(3, 40))
+    E = {w: rng.normal(size=40) for w in words}
+    for j, (rel, ps) in enumerate(pairs.items()):
+        for a, b in ps:
+            E[b] = E[a] + dirs[j] + noise * rng.normal(size=40)
+    return np.stack([E[w] for w in words]), words, pairs
+
+
+def test_parallelogram_quality_known_answers():
+    D = np.array([[1.0, 0, 0], [2.0, 0, 0], [0, 1.0, 0], [0, -1.0, 0]])
+    q = dz.parallelogram_quality(D, ["x", "x", "y", "y"])
+    assert q["x"] == pytest.approx(1.0) and q["y"] == pytest.approx(-1.0)
+    rng = np.random.default_rng(0)
+    assert abs(dz.parallelogram_quality(rng.normal(size=(50, 500)), ["r"] * 50)["r"]) < 0.02
+    with pytest.raises(ValueError, match="at least two"):
+        dz.parallelogram_quality(D[:3], ["x", "x", "y"])
+    with pytest.raises(ValueError, match="offsets"):
+        dz.parallelogram_quality(D, ["x", "x"])
+
+
+def test_analogy_offsets_and_words():
+    E, words, pairs = _planted_analogies(noise=0.0)
+    off = dz.analogy_offsets(E, words, pairs)
+    assert len(off) == 30 and set(off.relation) == {"r0", "r1", "r2"}
+    q = dz.parallelogram_quality(np.stack(off.offset), off.relation)
+    assert (q > 0.999).all()
+    assert "king" in dz.analogy_words() and len(dz.ANALOGY_PAIRS) == 6
+    with pytest.raises(ValueError, match="missing"):
+        dz.analogy_offsets(E, words, {"r": (("a0_0", "nope"),)})
+    with pytest.raises(ValueError, match="embeddings"):
+        dz.analogy_offsets(E[:5], words, pairs)
+    with pytest.raises(TypeError, match="words"):
+        dz.analogy_offsets(E, "abc", pairs)
+
+
+def test_lda_parallelograms_recovers_planted_directions():
+    # offsets = a shared direction per relation + noise much larger than it: raw cosines are
+    # low, the discriminant projection that separates the relations restores parallelism
+    E, words, pairs = _planted_analogies(noise=1.5)
+    res = dz.lda_parallelograms(E, words, pairs, test_frac=0.5, seed=0)
+    assert list(res.table.columns) == ["raw", "PCA", "LDA"] and "mean" in res.table.index
+    assert res.lda.shape == (40, 2) and res.pca.shape == (40, 2)
+    assert len(res.test) == 15 and len(res.train) == 15
+    assert res.table.loc["mean", "raw"] < 0.3 and res.table.loc["mean", "LDA"] > res.table.loc["mean", "raw"] + 0.3
+    with pytest.raises(ValueError, match="test_frac"):
+        dz.lda_parallelograms(E, words, pairs, test_frac=1.0)
+    with pytest.raises(ValueError, match="too few"):
+        dz.lda_parallelograms(E, words, pairs, test_frac=0.05)
+
+
+def test_plot_parallelograms_checks_input():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    E, words, pairs = _planted_analogies(noise=0.1)
+    ax = dz.plot_parallelograms(E, words, [("r0", "a0_0", "b0_0"), ("r1", "a1_0", "b1_0")])
+    assert ax.get_legend() is not None
+    with pytest.raises(ValueError, match="projection"):
+        dz.plot_parallelograms(E, words, [("r0", "a0_0", "b0_0")], projection=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="missing"):
+        dz.plot_parallelograms(E, words, [("r0", "a0_0", "zzz")])

@@ -30,6 +30,44 @@ def test_compas_loader():
     assert df["decile_score"].between(1, 10).all()
 
 
+def test_german_loader():
+    df = datasets.german()
+    assert df.shape == (1000, 24)
+    assert {"credit", "label", "sex", "age", "age_group", "personal_status", "purpose"} <= set(df.columns)
+    assert df["label"].sum() == 700 and set(df["credit"]) == {"good", "bad"}
+    assert df["sex"].value_counts().to_dict() == {"Male": 690, "Female": 310}
+    assert (df["age_group"] == "under 25").sum() == 149
+    assert not df.isna().any().any()
+    assert set(datasets.GERMAN_PROTECTED) <= set(df.columns)
+
+
+def test_german_features():
+    X, y, names = fa.german_features(datasets.german())
+    assert X.shape == (1000, len(names)) and y.mean() == pytest.approx(0.7)
+    assert not any(n.startswith(("age", "sex", "personal_status")) for n in names)
+    assert np.isfinite(X).all()
+    with pytest.raises(TypeError):
+        fa.german_features(X)
+    with pytest.raises(ValueError, match="lacks"):
+        fa.german_features(datasets.german().drop(columns=["purpose"]))
+
+
+def test_selection_gap_interval():
+    rng = np.random.default_rng(0)
+    g = np.array(["young"] * 200 + ["old"] * 800)
+    pred = (rng.random(1000) < np.where(g == "young", 0.5, 0.8)).astype(int)
+    r = fa.selection_gap_interval(pred, g, reference="young", n_boot=500, seed=0)
+    assert r["gap"] == pytest.approx(pred[g == "old"].mean() - pred[g == "young"].mean())
+    assert r["low"] < r["gap"] < r["high"] and r["low"] > 0.15
+    assert r == fa.selection_gap_interval(pred, g, reference="young", n_boot=500, seed=0)
+    with pytest.raises(ValueError, match="reference"):
+        fa.selection_gap_interval(pred, g, reference="middle")
+    with pytest.raises(ValueError, match="level"):
+        fa.selection_gap_interval(pred, g, reference="young", level=1.5)
+    with pytest.raises(ValueError, match="sensitive"):
+        fa.selection_gap_interval(pred, g[:10], reference="young")
+
+
 def test_adult_features():
     df = datasets.adult().head(500)
     X, y, names = fa.adult_features(df)

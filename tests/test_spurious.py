@@ -309,3 +309,36 @@ def test_ood_value_curve_limits():
     assert opposite[2000] > 80
     with pytest.raises(ValueError, match="ms"):
         sp.ood_value_curve(ms=(-1,))
+
+
+# ---------------------------------------------------------------- diversification
+def test_agreement_loss_hand_computed():
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    assert sp.agreement_loss(a, b) < 1e-5  # confident, opposite predictions: no loss
+    assert sp.agreement_loss(a, a) > 15  # confident, identical predictions: -log(eps)
+    half = torch.full((2, 2), 0.5)
+    assert torch.isclose(sp.agreement_loss(half, a), torch.tensor(np.log(2.0), dtype=torch.float32), atol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        sp.agreement_loss(a, torch.ones(2, 3) / 3)
+    with pytest.raises(TypeError, match="p1"):
+        sp.agreement_loss(a.numpy(), b)
+
+
+def test_conflict_pool_negates_the_linear_coordinate():
+    X, mask = sp.conflict_pool(200, conflict=0.25, seed=3)
+    X0, _ = sp.lms_slab(200, n_slabs=3, d_noise=2, seed=3)
+    assert int(mask.sum()) == 50
+    assert torch.equal(X[mask, 0], -X0[mask, 0]) and torch.equal(X[~mask], X0[~mask])
+    assert not sp.conflict_pool(100, conflict=0.0)[1].any()
+    with pytest.raises(ValueError, match="conflict"):
+        sp.conflict_pool(100, conflict=1.5)
+
+
+def test_diversify_two_heads_small_run():
+    # a tiny run: both heads fit the training data, and the metrics are well-formed
+    (h1, h2), m = sp.diversify_two_heads(conflict=0.2, n_train=200, n_pool=200, n_test=200, steps=100, seed=0)
+    assert m["head1_train"] >= 0.95 and m["head2_train"] >= 0.9
+    assert 0 <= m["pool_disagreement"] <= 1 and 0 <= m["conflict_disagreement"] <= 1
+    with pytest.raises(ValueError, match="alpha"):
+        sp.diversify_two_heads(alpha=-1.0)

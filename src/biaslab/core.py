@@ -339,7 +339,7 @@ class ClaimFailed(AssertionError):
     """Raised by :func:`check_claim` when a demo no longer shows its phenomenon."""
 
 
-def check_claim(condition: bool, name: str, value: Any = None) -> Any:
+def check_claim(condition: bool, name: str, value: Any = None) -> None:
     """Assert a measured claim and print it, so that the notebook states what it proved.
 
     Args:
@@ -348,7 +348,7 @@ def check_claim(condition: bool, name: str, value: Any = None) -> Any:
         value: the measured value(s) to print beside the claim.
 
     Returns:
-        ``value``, unchanged.
+        None, so that a check cell shows only the printed line, not the value a second time.
 
     Raises:
         ClaimFailed: when ``condition`` is false; the message names the claim and the value.
@@ -363,7 +363,6 @@ def check_claim(condition: bool, name: str, value: Any = None) -> Any:
     if not bool(condition):
         raise ClaimFailed(f"CLAIM FAILED: {name} (measured: {shown})")
     print(f"claim holds: {name} (measured: {shown})")
-    return value
 
 
 def _format_value(value: Any) -> str:

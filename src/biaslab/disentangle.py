@@ -54,6 +54,13 @@ __all__ = [
     "train_sae",
     "feature_recovery",
     "circular_structure",
+    "ANALOGY_PAIRS",
+    "analogy_words",
+    "analogy_offsets",
+    "parallelogram_quality",
+    "ParallelogramResult",
+    "lda_parallelograms",
+    "plot_parallelograms",
     "plot_traversal",
     "plot_sprites",
     "plot_mi_matrix",
@@ -1363,6 +1370,239 @@ def _circ_corr(phi: torch.Tensor, theta: torch.Tensor) -> float:
     d1 = torch.complex(torch.cos(phi - theta), torch.sin(phi - theta)).mean().abs()
     d2 = torch.complex(torch.cos(phi + theta), torch.sin(phi + theta)).mean().abs()
     return float(max(d1, d2))
+
+
+# ======================================================================================
+# Analogy parallelograms and linear discriminant analysis
+# ======================================================================================
+ANALOGY_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    # 16 word pairs for each of six relations; the last one ("opposite") has no consistent
+    # direction (hot -> cold and cold -> hot are both opposites) and serves as a control
+    "gender": (("man", "woman"), ("king", "queen"), ("boy", "girl"), ("father", "mother"), ("brother", "sister"),
+               ("husband", "wife"), ("son", "daughter"), ("uncle", "aunt"), ("nephew", "niece"),
+               ("prince", "princess"), ("actor", "actress"), ("waiter", "waitress"),
+               ("grandfather", "grandmother"), ("lord", "lady"), ("monk", "nun"), ("groom", "bride")),
+    "plural": (("cat", "cats"), ("dog", "dogs"), ("house", "houses"), ("car", "cars"), ("tree", "trees"),
+               ("book", "books"), ("bird", "birds"), ("river", "rivers"), ("city", "cities"), ("chair", "chairs"),
+               ("apple", "apples"), ("horse", "horses"), ("flower", "flowers"), ("ship", "ships"),
+               ("cloud", "clouds"), ("song", "songs")),
+    "capital": (("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"),
+                ("Japan", "Tokyo"), ("China", "Beijing"), ("Russia", "Moscow"), ("Egypt", "Cairo"),
+                ("Greece", "Athens"), ("Portugal", "Lisbon"), ("Austria", "Vienna"), ("Poland", "Warsaw"),
+                ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Ireland", "Dublin"), ("Kenya", "Nairobi")),
+    "past tense": (("walk", "walked"), ("go", "went"), ("see", "saw"), ("eat", "ate"), ("run", "ran"),
+                   ("write", "wrote"), ("take", "took"), ("give", "gave"), ("speak", "spoke"), ("drink", "drank"),
+                   ("swim", "swam"), ("sing", "sang"), ("jump", "jumped"), ("play", "played"), ("buy", "bought"),
+                   ("think", "thought")),
+    "comparative": (("big", "bigger"), ("small", "smaller"), ("fast", "faster"), ("slow", "slower"),
+                    ("tall", "taller"), ("short", "shorter"), ("old", "older"), ("young", "younger"),
+                    ("strong", "stronger"), ("weak", "weaker"), ("cold", "colder"), ("warm", "warmer"),
+                    ("long", "longer"), ("high", "higher"), ("rich", "richer"), ("dark", "darker")),
+    "opposite": (("hot", "cold"), ("up", "down"), ("good", "bad"), ("happy", "sad"), ("light", "dark"),
+                 ("early", "late"), ("open", "closed"), ("full", "empty"), ("hard", "soft"), ("wet", "dry"),
+                 ("clean", "dirty"), ("love", "hate"), ("win", "lose"), ("begin", "end"), ("push", "pull"),
+                 ("buy", "sell")),
+}
+
+
+def analogy_words(pairs: dict[str, Sequence[tuple[str, str]]] | None = None) -> list[str]:
+    """The sorted set of words that occur in a dictionary of relation pairs.
+
+    Args:
+        pairs: relation name -> list of ``(a, b)`` word pairs; default :data:`ANALOGY_PAIRS`.
+
+    Returns:
+        A sorted list of distinct words.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    pairs = ANALOGY_PAIRS if pairs is None else pairs
+    return sorted({w for ps in pairs.values() for p in ps for w in p})
+
+
+def analogy_offsets(embeddings: np.ndarray, words: Sequence[str],
+                    pairs: dict[str, Sequence[tuple[str, str]]] | None = None) -> pd.DataFrame:
+    """Offset vectors ``e(b) - e(a)`` of every word pair, labelled by relation.
+
+    Args:
+        embeddings: array ``(len(words), dim)``, one row per word.
+        words: the words, in the order of ``embeddings``.
+        pairs: relation name -> list of ``(a, b)``; default :data:`ANALOGY_PAIRS`.
+
+    Returns:
+        A DataFrame with columns ``relation``, ``a``, ``b`` and ``offset`` (a 1-D array).
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    pairs = ANALOGY_PAIRS if pairs is None else pairs
+    E = np.asarray(embeddings, dtype=float)
+    if isinstance(words, str):
+        raise TypeError("words must be a sequence of strings, not one string")
+    if E.ndim != 2 or len(E) != len(words):
+        raise ValueError(f"embeddings must have shape (len(words), dim) = ({len(words)}, dim), got {E.shape}")
+    index = {w: i for i, w in enumerate(words)}
+    rows = []
+    for rel, ps in pairs.items():
+        for a, b in ps:
+            if a not in index or b not in index:
+                raise ValueError(f"pair ({a!r}, {b!r}) of relation {rel!r} has a word missing from words")
+            rows.append({"relation": rel, "a": a, "b": b, "offset": E[index[b]] - E[index[a]]})
+    return pd.DataFrame(rows)
+
+
+def parallelogram_quality(offsets: np.ndarray, relations: Sequence[str]) -> pd.Series:
+    """Mean cosine between the offsets of different pairs of the same relation.
+
+    Two pairs ``(a, b)`` and ``(c, d)`` of a relation form a parallelogram when ``b - a`` and
+    ``d - c`` are parallel: cosine 1. A relation scores the mean cosine over all its pairs of
+    pairs; a set of random directions in high dimension scores about 0.
+
+    Args:
+        offsets: array ``(n, dim)`` of offset vectors.
+        relations: length-``n`` labels; each relation needs at least two offsets.
+
+    Returns:
+        A Series indexed by relation.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    D = np.asarray(offsets, dtype=float)
+    lab = np.asarray(relations)
+    if D.ndim != 2 or len(lab) != len(D):
+        raise ValueError(f"offsets must be (n, dim) with one relation label per row, got {D.shape} and {len(lab)} labels")
+    Dn = D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-12)
+    out = {}
+    for rel in pd.unique(lab):
+        X = Dn[lab == rel]
+        if len(X) < 2:
+            raise ValueError(f"relation {rel!r} needs at least two offsets, got {len(X)}")
+        C = X @ X.T
+        out[rel] = float((C.sum() - np.trace(C)) / (len(X) * (len(X) - 1)))
+    return pd.Series(out, name="parallelogram quality")
+
+
+@dataclass
+class ParallelogramResult:
+    """Held-out parallelogram quality before and after linear projections of the offsets.
+
+    Fields: ``table`` (relations x ``raw``/``PCA``/``LDA``, mean cosine between held-out
+    offsets of the same relation, with a ``mean`` row), ``lda`` and ``pca`` (the linear maps
+    ``(dim, k)`` fitted on the training pairs), ``train`` and ``test`` (the offset tables of
+    :func:`analogy_offsets`, split by pair).
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+
+    table: pd.DataFrame
+    lda: np.ndarray
+    pca: np.ndarray
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def lda_parallelograms(embeddings: np.ndarray, words: Sequence[str],
+                       pairs: dict[str, Sequence[tuple[str, str]]] | None = None,
+                       test_frac: float = 0.5, seed: int = 0) -> ParallelogramResult:
+    """Do analogy parallelograms sharpen once a linear discriminant projection removes distractors?
+
+    Splits each relation's pairs into training and held-out pairs (``seed``), fits a shrinkage
+    linear discriminant analysis (scikit-learn) that separates the training offsets by relation,
+    and scores :func:`parallelogram_quality` of the held-out offsets in the raw space, after the
+    LDA map, and after a PCA map of the same dimension fitted on the same training offsets
+    (the control: a projection that keeps the largest directions of the offsets without using
+    the relation labels).
+
+    Args:
+        embeddings: array ``(len(words), dim)``.
+        words: the words, in the order of ``embeddings``.
+        pairs: relation name -> pairs; default :data:`ANALOGY_PAIRS`.
+        test_frac: share of each relation's pairs held out.
+        seed: seed of the split.
+
+    Returns:
+        A :class:`ParallelogramResult`.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    test_frac = float(test_frac)
+    if not 0 < test_frac < 1:
+        raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
+    off = analogy_offsets(embeddings, words, pairs)
+    rng = np.random.default_rng(seed)
+    is_test = np.zeros(len(off), dtype=bool)
+    for rel in pd.unique(off.relation):
+        idx = np.where(off.relation == rel)[0]
+        n_test = int(round(test_frac * len(idx)))
+        if n_test < 2 or len(idx) - n_test < 2:
+            raise ValueError(f"relation {rel!r} has {len(idx)} pairs: too few for test_frac={test_frac}")
+        is_test[rng.choice(idx, n_test, replace=False)] = True
+    train_df, test_df = off[~is_test].reset_index(drop=True), off[is_test].reset_index(drop=True)
+    D_tr, D_te = np.stack(train_df.offset), np.stack(test_df.offset)
+    k = train_df.relation.nunique() - 1
+    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto", n_components=k).fit(D_tr, train_df.relation)
+    # the linear part of lda.transform (offsets are differences, so the centring cancels)
+    M_lda = lda.transform(np.eye(D_tr.shape[1])) - lda.transform(np.zeros((1, D_tr.shape[1])))
+    M_pca = PCA(n_components=k).fit(D_tr).components_.T
+    table = pd.DataFrame({"raw": parallelogram_quality(D_te, test_df.relation),
+                          "PCA": parallelogram_quality(D_te @ M_pca, test_df.relation),
+                          "LDA": parallelogram_quality(D_te @ M_lda, test_df.relation)})
+    table.loc["mean"] = table.mean()
+    return ParallelogramResult(table, M_lda, M_pca, train_df, test_df)
+
+
+def plot_parallelograms(embeddings: np.ndarray, words: Sequence[str], pairs: Sequence[tuple[str, str, str]],
+                        projection: np.ndarray | None = None, ax=None, title: str | None = None):
+    """Draw word pairs as arrows ``a -> b`` in two dimensions, coloured by relation.
+
+    Args:
+        embeddings: array ``(len(words), dim)``.
+        words: the words, in the order of ``embeddings``.
+        pairs: ``(relation, a, b)`` triples to draw.
+        projection: a ``(dim, k >= 2)`` linear map; its first two columns are drawn. Default:
+            the top two principal components of the drawn words.
+        ax: matplotlib axes.
+        title: axes title.
+
+    Returns:
+        The axes.
+
+    See: chapters/05_disentanglement/06_features_in_models.
+    """
+    import matplotlib.pyplot as plt
+
+    E = np.asarray(embeddings, dtype=float)
+    index = {w: i for i, w in enumerate(words)}
+    used = sorted({w for _, a, b in pairs for w in (a, b)})
+    if any(w not in index for w in used):
+        raise ValueError(f"pairs use words missing from words: {[w for w in used if w not in index]}")
+    if projection is None:
+        X = E[[index[w] for w in used]]
+        _, _, Vt = np.linalg.svd(X - X.mean(0), full_matrices=False)
+        projection = Vt[:2].T
+    P = np.asarray(projection, dtype=float)
+    if P.ndim != 2 or P.shape[0] != E.shape[1] or P.shape[1] < 2:
+        raise ValueError(f"projection must have shape ({E.shape[1]}, k >= 2), got {P.shape}")
+    Z = E @ P[:, :2]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    rels = list(dict.fromkeys(r for r, _, _ in pairs))
+    for r, a, b in pairs:
+        c = f"C{rels.index(r)}"
+        za, zb = Z[index[a]], Z[index[b]]
+        ax.annotate("", xy=zb, xytext=za, arrowprops=dict(arrowstyle="->", color=c, lw=1.3))
+        ax.scatter([za[0], zb[0]], [za[1], zb[1]], color=c, s=[12, 0])
+        ax.text(*za, a, fontsize=7, color=c, ha="right", va="top")
+        ax.text(*zb, b, fontsize=7, color=c, ha="left", va="bottom")
+    for i, r in enumerate(rels):
+        ax.plot([], [], color=f"C{i}", label=r)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.set(xticks=[], yticks=[])
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 # ======================================================================================

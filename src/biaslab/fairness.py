@@ -135,6 +135,81 @@ def adult_features(
     return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
 
 
+GERMAN_NUMERIC = ("duration", "credit_amount", "installment_rate", "residence_since", "existing_credits", "people_liable")
+GERMAN_CATEGORICAL = (
+    "checking_account", "credit_history", "purpose", "savings", "employment_since", "other_debtors",
+    "property", "installment_plans", "housing", "job", "telephone", "foreign_worker",
+)
+
+
+def german_features(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn the German credit DataFrame into a numeric design matrix and labels.
+
+    Numeric columns are standardized (``credit_amount`` after a log); categorical columns
+    are one-hot encoded. The protected attributes and their sources (``age``,
+    ``age_group``, ``sex``, ``personal_status``) are left out; ``employment_since``,
+    ``housing`` and ``job`` remain and carry part of the age information.
+
+    Args:
+        df: the output of :func:`biaslab.datasets.fairness_data.german`.
+
+    Returns:
+        ``(X, y, feature_names)`` with ``X`` float64 of shape (n, d) and ``y`` int of shape
+        (n,) (1 for good credit).
+
+    See: chapters/03_fairness/01_measuring_fairness.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in (*GERMAN_NUMERIC, *GERMAN_CATEGORICAL, "label") if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks the German credit columns {missing}; load it with biaslab.datasets.german()")
+    num = df[list(GERMAN_NUMERIC)].astype(float).copy()
+    num["credit_amount"] = np.log(num["credit_amount"])
+    num = (num - num.mean()) / num.std()
+    onehot = pd.get_dummies(df[list(GERMAN_CATEGORICAL)].astype(str), dtype=float)
+    X = pd.concat([num, onehot], axis=1)
+    return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
+
+
+def selection_gap_interval(
+    y_pred: Any, sensitive: Any, reference: Any, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+) -> dict[str, float]:
+    """Selection-rate gap between a reference group and everyone else, with a bootstrap
+    interval (people resampled with replacement), to show how noisy a gap on a small group is.
+
+    Args:
+        y_pred: binary predictions (0/1).
+        sensitive: group label of each example, same length.
+        reference: the group whose selection rate is subtracted from the others'.
+        n_boot: bootstrap resamples.
+        level: coverage of the percentile interval, in (0, 1).
+        seed: seeds the resampling.
+
+    Returns:
+        ``{"gap": ..., "low": ..., "high": ...}``: the rate of the other groups minus the
+        rate of ``reference``, and the interval's ends.
+
+    See: chapters/03_fairness/01_measuring_fairness.
+    """
+    y_pred = _check_binary(y_pred, "y_pred")
+    groups = _check_groups(sensitive, "sensitive", len(y_pred))
+    n_boot = _check_positive_int(n_boot, "n_boot")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    ref = groups == reference
+    if not ref.any():
+        raise ValueError(f"reference {reference!r} is not one of the groups in sensitive")
+    rng = np.random.default_rng(seed)
+    gaps = np.empty(n_boot)
+    for b in range(n_boot):
+        i = rng.integers(0, len(y_pred), len(y_pred))
+        r, p = ref[i], y_pred[i]
+        gaps[b] = p[~r].mean() - p[r].mean() if r.any() and (~r).any() else np.nan
+    low, high = np.nanpercentile(gaps, [50 * (1 - level), 50 * (1 + level)])
+    return {"gap": float(y_pred[~ref].mean() - y_pred[ref].mean()), "low": float(low), "high": float(high)}
+
+
 def demographic_parity_gap(y_pred: Any, sensitive: Any) -> float:
     """Largest difference in selection rate P(y_hat = 1 | group) between any two groups.
 
@@ -1036,6 +1111,18 @@ def feedback_loop(
 # --------------------------------------------------------------------------------------
 # section 4: removing information from representations (INLP)
 # --------------------------------------------------------------------------------------
+def _fit_score(clf: Any, X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any) -> float:
+    """Fit a scikit-learn classifier on one BLAS thread and return its held-out accuracy
+    (the shared body of the probes below)."""
+    from threadpoolctl import threadpool_limits
+
+    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
+        raise ValueError("X and y must have the same length (train and test)")
+    with threadpool_limits(1):  # small problems: one BLAS thread is fastest and shares the CPU
+        clf.fit(X_train, y_train)
+        return float(clf.score(X_test, y_test))
+
+
 def probe_accuracy(
     X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any, C: float = 1.0, max_iter: int = 2000
 ) -> float:
@@ -1053,13 +1140,8 @@ def probe_accuracy(
     See: chapters/03_fairness/04_removing_information.
     """
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
-    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
-        raise ValueError("X and y must have the same length (train and test)")
-    with threadpool_limits(1):  # small problems: one BLAS thread is fastest and shares the CPU
-        clf = LogisticRegression(C=C, max_iter=max_iter).fit(X_train, y_train)
-        return float(clf.score(X_test, y_test))
+    return _fit_score(LogisticRegression(C=C, max_iter=max_iter), X_train, y_train, X_test, y_test)
 
 
 def inlp(
@@ -1264,13 +1346,9 @@ def mlp_probe_accuracy(
     See: chapters/03_fairness/04_removing_information.
     """
     from sklearn.neural_network import MLPClassifier
-    from threadpoolctl import threadpool_limits
 
-    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
-        raise ValueError("X and y must have the same length (train and test)")
-    with threadpool_limits(1):
-        clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed).fit(X_train, y_train)
-        return float(clf.score(X_test, y_test))
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed)
+    return _fit_score(clf, X_train, y_train, X_test, y_test)
 
 
 # --------------------------------------------------------------------------------------

@@ -1999,3 +1999,834 @@ def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = N
     ax.set_ylabel("test squared error" if column == "test_mse" else column)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
+
+
+# ---- Implicit regularization and generative models (sections 05, 08) ----
+__all__ += [
+    "eos_regression_data",
+    "eos_mlp",
+    "top_hessian_eigenvalue",
+    "sharpness_run",
+    "plot_sharpness",
+    "MatrixSensingData",
+    "matrix_sensing_data",
+    "matrix_sensing_run",
+    "learning_times",
+    "effective_rank",
+    "plot_incremental_learning",
+    "grid_centers",
+    "gaussian_grid_data",
+    "ddpm_schedule",
+    "TinyDenoiser",
+    "train_ddpm",
+    "ddpm_sample",
+    "distance_to_modes",
+    "gap_fraction",
+    "gaussian_mass_beyond",
+    "true_posterior_mean",
+    "denoiser_along_segment",
+    "plot_mode_interpolation",
+    "plot_denoiser_profile",
+]
+
+
+# ======================================================================================
+# Implicit regularization: sharpness and the edge of stability
+# ======================================================================================
+def eos_regression_data(n: int = 200, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A small nonlinear regression task: ``y = sum_j sin(1.5 x^T w_j)`` for 3 random ``w_j``.
+
+    Args:
+        n: number of samples (>= 2).
+        d: input dimension (>= 1).
+        seed: seed of inputs and teacher directions.
+
+    Returns:
+        ``(X, y)`` with shapes ``(n, d)`` and ``(n, 1)``; ``X`` is standard Gaussian.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    n = _check_positive_int(n, "n", 2)
+    d = _check_positive_int(d, "d")
+    g = torch.Generator().manual_seed(int(seed))
+    X = torch.randn(n, d, generator=g)
+    W = torch.randn(d, 3, generator=g)
+    y = torch.sin(1.5 * X @ W).sum(1, keepdim=True)
+    return X, y
+
+
+def eos_mlp(in_dim: int = 5, width: int = 32, seed: int = 0) -> nn.Sequential:
+    """The network of the sharpness demo: two tanh hidden layers of ``width`` units, one output.
+
+    Args:
+        in_dim: input features.
+        width: units per hidden layer.
+        seed: seed of PyTorch's default initialization.
+
+    Returns:
+        An ``nn.Sequential`` (built with :func:`biaslab.core.make_mlp`).
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    torch.manual_seed(int(seed))
+    return make_mlp(in_dim, 1, width=width, depth=2, activation="tanh")
+
+
+def _half_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((pred - y) ** 2).mean()
+
+
+def top_hessian_eigenvalue(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    iters: int = 20,
+    v0: list[torch.Tensor] | None = None,
+    return_vector: bool = False,
+):
+    """Sharpness: the top eigenvalue of the Hessian of the loss ``0.5 * mean((f(X) - y)^2)``.
+
+    Power iteration with Hessian-vector products (double backpropagation through
+    ``torch.autograd.grad``); the Hessian is never formed. Power iteration returns the
+    eigenvalue of largest magnitude, which is the top one whenever the Hessian's largest
+    positive eigenvalue dominates its most negative one (the usual case during training).
+
+    Args:
+        model: the network (its parameters are the Hessian's variables).
+        X, y: the full training batch.
+        iters: power-iteration steps (>= 1).
+        v0: start vector, one tensor per parameter (e.g. the previous call's vector, which
+            speeds convergence along a training run); random if ``None``.
+        return_vector: also return the final vector.
+
+    Returns:
+        The eigenvalue estimate (float), or ``(eigenvalue, vector)`` if ``return_vector``.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    iters = _check_positive_int(iters, "iters")
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("X and y must be torch tensors")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    loss = _half_mse(model(X), y)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    if v0 is None:
+        v = [torch.randn_like(p) for p in params]
+    else:
+        if len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params)):
+            raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
+        v = [a.detach().clone() for a in v0]
+    lam = 0.0
+    for _ in range(iters):
+        norm = torch.sqrt(sum((a * a).sum() for a in v))
+        v = [a / norm for a in v]
+        hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
+        lam = float(sum((a * b).sum() for a, b in zip(hv, v)))
+        v = [h.detach() for h in hv]
+    return (lam, v) if return_vector else lam
+
+
+def sharpness_run(
+    lr: float,
+    steps: int = 2000,
+    batch_size: int | None = None,
+    eval_every: int = 25,
+    n: int = 200,
+    width: int = 32,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Train :func:`eos_mlp` on :func:`eos_regression_data` with plain (S)GD and track sharpness.
+
+    Full-batch gradient descent if ``batch_size`` is ``None``; otherwise SGD on minibatches of
+    ``batch_size`` samples drawn with replacement. The loss is ``0.5 * MSE``; the sharpness is
+    always measured on the full training set.
+
+    Args:
+        lr: learning rate (> 0); gradient descent on a quadratic is stable iff sharpness < 2/lr.
+        steps: optimizer steps.
+        batch_size: ``None`` (full batch) or the minibatch size.
+        eval_every: measure every this many steps (and at step 0).
+        n: training-set size.
+        width: hidden units per layer.
+        seed: seed of data, initialization and minibatches.
+        device: where to train.
+
+    Returns:
+        DataFrame with ``step``, ``loss`` (full training loss) and ``sharpness`` (top Hessian
+        eigenvalue), plus constant columns ``lr`` and ``two_over_lr``.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    steps = _check_positive_int(steps, "steps")
+    eval_every = _check_positive_int(eval_every, "eval_every")
+    if batch_size is not None:
+        batch_size = _check_positive_int(batch_size, "batch_size")
+    X, y = eos_regression_data(n=n, seed=seed)
+    X, y = X.to(device), y.to(device)
+    model = eos_mlp(X.shape[1], width=width, seed=seed).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    rows, v = [], None
+    for step in range(steps + 1):
+        if step % eval_every == 0 or step == steps:
+            lam, v = top_hessian_eigenvalue(model, X, y, v0=v, return_vector=True)
+            with torch.no_grad():
+                loss = float(_half_mse(model(X), y))
+            rows.append({"step": step, "loss": loss, "sharpness": lam})
+        if step == steps:
+            break
+        if batch_size is None:
+            xb, yb = X, y
+        else:
+            idx = torch.randint(0, len(X), (batch_size,), generator=gen).to(device)
+            xb, yb = X[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        _half_mse(model(xb), yb).backward()
+        opt.step()
+    h = pd.DataFrame(rows)
+    h["lr"], h["two_over_lr"] = lr, 2.0 / lr
+    return h
+
+
+def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
+    """Sharpness against training step, one line per run, with each run's ``2/lr`` dashed.
+
+    Args:
+        histories: ``{label: history}`` from :func:`sharpness_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = _axes(ax)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        ax.plot(h["step"], h["sharpness"], color=color, label=label)
+        ax.axhline(float(h["two_over_lr"].iloc[0]), color=color, ls="--", lw=1)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("sharpness (top Hessian eigenvalue)")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Implicit regularization: incremental learning in matrix sensing
+# ======================================================================================
+@dataclass
+class MatrixSensingData:
+    """Linear measurements ``y_i = <A_i, W*>`` of a low-rank matrix ``W*``.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+
+    A: torch.Tensor  # (m, d, d) Gaussian sensing matrices
+    y: torch.Tensor  # (m,) measurements
+    W_star: torch.Tensor  # (d, d) ground truth
+    singular_values: tuple[float, ...]
+
+
+def matrix_sensing_data(
+    d: int = 16,
+    singular_values: Sequence[float] = (3.0, 2.0, 1.0),
+    n_measurements: int = 200,
+    seed: int = 0,
+) -> MatrixSensingData:
+    """A random ``d x d`` matrix with the given singular values, seen through Gaussian measurements.
+
+    ``W* = U diag(s) V^T`` with random orthonormal ``U, V``; each measurement is
+    ``<A_i, W*>`` with ``A_i`` of i.i.d. standard normal entries. With fewer measurements than
+    ``d^2`` entries, infinitely many matrices fit them; a low-rank ``W*`` is still identifiable
+    once ``n_measurements`` exceeds its ``r (2d - r)`` degrees of freedom.
+
+    Args:
+        d: matrix size.
+        singular_values: the nonzero singular values (positive, at most ``d`` of them).
+        n_measurements: number of measurements ``m``.
+        seed: seed of ``W*`` and the measurements.
+
+    Returns:
+        A :class:`MatrixSensingData`.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    d = _check_positive_int(d, "d", 2)
+    m = _check_positive_int(n_measurements, "n_measurements")
+    s = [float(v) for v in singular_values]
+    if not s or len(s) > d or any(not v > 0 for v in s):
+        raise ValueError(f"singular_values must be 1..{d} positive numbers, got {list(singular_values)}")
+    g = torch.Generator().manual_seed(int(seed))
+    U, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    V, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    r = len(s)
+    W_star = (U[:, :r] * torch.tensor(s)) @ V[:, :r].T
+    A = torch.randn(m, d, d, generator=g)
+    y = (A * W_star).sum((1, 2))
+    return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
+
+
+def matrix_sensing_run(
+    init_scale: float,
+    data: MatrixSensingData | None = None,
+    depth: int = 2,
+    steps: int = 3000,
+    lr: float = 0.02,
+    eval_every: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Gradient descent on a factorized matrix ``W = W_depth ... W_1`` fitted to sensing data.
+
+    Every factor is ``d x d`` (full width: the factorization itself does not limit the rank),
+    initialized as ``init_scale * N(0, 1/d)``. The loss is ``0.5 * mean_i (<A_i, W> - y_i)^2``.
+
+    Args:
+        init_scale: scale of the initialization (> 0); small scales give incremental learning.
+        data: from :func:`matrix_sensing_data` (default: its defaults with ``seed``).
+        depth: number of factors (>= 1; 1 is plain gradient descent on ``W``).
+        steps: gradient steps.
+        lr: learning rate.
+        eval_every: record every this many steps.
+        seed: seed of the initialization (and of the default data).
+
+    Returns:
+        DataFrame with ``step``, ``loss``, ``rel_error`` (``||W - W*||_F / ||W*||_F``) and
+        ``sv1 .. svd`` (singular values of ``W``, largest first).
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    init_scale = _check_fraction(init_scale, "init_scale", 0.0, float("inf"))
+    depth = _check_positive_int(depth, "depth")
+    steps = _check_positive_int(steps, "steps")
+    eval_every = _check_positive_int(eval_every, "eval_every")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    if data is None:
+        data = matrix_sensing_data(seed=seed)
+    if not isinstance(data, MatrixSensingData):
+        raise TypeError(f"data must be a MatrixSensingData, got {type(data).__name__}")
+    d = data.W_star.shape[0]
+    g = torch.Generator().manual_seed(int(seed) + 1000)
+    factors = [(init_scale * torch.randn(d, d, generator=g) / math.sqrt(d)).requires_grad_() for _ in range(depth)]
+    opt = torch.optim.SGD(factors, lr=lr)
+    w_norm = float(data.W_star.norm())
+    rows = []
+    for step in range(steps + 1):
+        W = factors[0]
+        for F_ in factors[1:]:
+            W = F_ @ W
+        loss = 0.5 * ((data.A * W).sum((1, 2)) - data.y).pow(2).mean()
+        if step % eval_every == 0 or step == steps:
+            Wd = W.detach()
+            sv = torch.linalg.svdvals(Wd).tolist()
+            row = {"step": step, "loss": float(loss.detach()), "rel_error": float((Wd - data.W_star).norm()) / w_norm}
+            row.update({f"sv{i + 1}": s for i, s in enumerate(sv)})
+            rows.append(row)
+        if step == steps:
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def learning_times(history: pd.DataFrame, targets: Sequence[float], level: float = 0.5) -> list[float]:
+    """First step at which each singular value reaches ``level`` times its target.
+
+    Args:
+        history: from :func:`matrix_sensing_run` (columns ``step``, ``sv1``, ``sv2``, ...).
+        targets: target singular values, largest first (``sv1`` is compared with
+            ``targets[0]``, and so on).
+        level: fraction of the target, in (0, 1].
+
+    Returns:
+        One step per target (``inf`` if never reached).
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    level = _check_fraction(level, "level")
+    if not isinstance(history, pd.DataFrame) or "step" not in history:
+        raise ValueError("history must be a DataFrame with a 'step' column")
+    out = []
+    for i, t in enumerate(targets):
+        col = f"sv{i + 1}"
+        if col not in history:
+            raise ValueError(f"history has no column {col!r} for target {i + 1}")
+        hit = history.loc[history[col] >= level * float(t), "step"]
+        out.append(float(hit.iloc[0]) if len(hit) else math.inf)
+    return out
+
+
+def effective_rank(W: torch.Tensor | np.ndarray) -> float:
+    """Effective rank of a matrix: ``exp`` of the entropy of its normalized singular values.
+
+    The measure of Roy and Vetterli (2007): ``p_i = s_i / sum_j s_j``,
+    ``erank = exp(-sum_i p_i log p_i)``. It equals ``k`` for a matrix with ``k`` equal nonzero
+    singular values and lies between 1 and the rank otherwise.
+
+    Args:
+        W: a 2-D matrix (not all zero), or a 1-D array of its singular values.
+
+    Returns:
+        The effective rank.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    t = W.detach().double() if isinstance(W, torch.Tensor) else torch.tensor(np.array(W, dtype=np.float64))
+    if t.ndim == 2:
+        s = torch.linalg.svdvals(t)
+    elif t.ndim == 1:
+        s = t.abs()
+    else:
+        raise ValueError(f"W must be a matrix or a vector of singular values, got {t.ndim} dimensions")
+    if not float(s.sum()) > 0:
+        raise ValueError("W must not be all zero")
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def plot_incremental_learning(history: pd.DataFrame, targets: Sequence[float], k: int | None = None, ax=None):
+    """Top singular values of the learned matrix over training, with the targets dotted.
+
+    Args:
+        history: from :func:`matrix_sensing_run`.
+        targets: the true singular values (largest first).
+        k: how many singular values to draw (default ``len(targets) + 2``).
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/05_implicit_regularization.
+    """
+    if not isinstance(history, pd.DataFrame) or "sv1" not in history:
+        raise ValueError("history must come from matrix_sensing_run")
+    ax = _axes(ax)
+    k = len(targets) + 2 if k is None else _check_positive_int(k, "k")
+    for i in range(k):
+        col = f"sv{i + 1}"
+        if col not in history:
+            break
+        style = "-" if i < len(targets) else ":"
+        ax.plot(history["step"], history[col], style, color=f"C{i}", label=f"singular value {i + 1}")
+        if i < len(targets):
+            ax.axhline(float(targets[i]), color=f"C{i}", ls=":", lw=1)
+    ax.set_xlabel("gradient step")
+    ax.set_ylabel("singular value of W")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Generative models: mode interpolation in a tiny diffusion model
+# ======================================================================================
+def grid_centers(k: int = 3, spacing: float = 1.0) -> torch.Tensor:
+    """Centres of a ``k x k`` square grid in the plane, centred on the origin.
+
+    Args:
+        k: points per side (>= 1).
+        spacing: distance between neighbouring centres (> 0).
+
+    Returns:
+        Tensor of shape ``(k * k, 2)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    k = _check_positive_int(k, "k")
+    spacing = _check_fraction(spacing, "spacing", 0.0, float("inf"))
+    c = torch.arange(k, dtype=torch.float32) * spacing
+    c = c - c.mean()
+    return torch.cartesian_prod(c, c)
+
+
+def gaussian_grid_data(
+    n: int = 1000, k: int = 3, spacing: float = 1.0, sigma: float = 0.05, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples of an equal-weight mixture of isotropic Gaussians centred on a square grid.
+
+    Args:
+        n: number of samples.
+        k: grid points per side (``k * k`` modes).
+        spacing: distance between neighbouring modes.
+        sigma: standard deviation of every mode (> 0).
+        seed: seed of the draw.
+
+    Returns:
+        ``(X, centers)``: samples ``(n, 2)`` and mode centres ``(k * k, 2)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    n = _check_positive_int(n, "n")
+    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    centers = grid_centers(k, spacing)
+    g = torch.Generator().manual_seed(int(seed))
+    idx = torch.randint(0, len(centers), (n,), generator=g)
+    return centers[idx] + sigma * torch.randn(n, 2, generator=g), centers
+
+
+def ddpm_schedule(T: int = 100) -> dict[str, torch.Tensor]:
+    """The linear noise schedule of DDPM, rescaled to ``T`` steps.
+
+    ``beta_t`` runs linearly from ``1e-4`` to ``0.02 * 1000 / T`` (capped at 0.5), so that
+    ``alpha_bar_T`` is close to 0 for any ``T``; ``x_t = sqrt(alpha_bar_t) x_0 +
+    sqrt(1 - alpha_bar_t) eps``.
+
+    Args:
+        T: number of diffusion steps (>= 2).
+
+    Returns:
+        ``{"betas", "alphas", "alpha_bars"}``, each of shape ``(T,)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    T = _check_positive_int(T, "T", 2)
+    betas = torch.linspace(1e-4, min(0.02 * 1000 / T, 0.5), T)
+    alphas = 1 - betas
+    return {"betas": betas, "alphas": alphas, "alpha_bars": torch.cumprod(alphas, 0)}
+
+
+class TinyDenoiser(nn.Module):
+    """A small MLP that predicts the noise ``eps`` from ``(x_t, t)`` for 2-D data.
+
+    The step ``t`` enters through sines and cosines of ``pi * f * t / T`` for ``f = 1..n_freqs``;
+    three hidden layers of ``width`` SiLU units.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+
+    def __init__(self, width: int = 128, T: int = 100, n_freqs: int = 8, dim: int = 2) -> None:
+        super().__init__()
+        width = _check_positive_int(width, "width")
+        self.T = _check_positive_int(T, "T", 2)
+        n_freqs = _check_positive_int(n_freqs, "n_freqs")
+        self.dim = _check_positive_int(dim, "dim")
+        self.register_buffer("freqs", torch.arange(1, n_freqs + 1, dtype=torch.float32))
+        self.net = nn.Sequential(
+            nn.Linear(dim + 2 * n_freqs, width), nn.SiLU(),
+            nn.Linear(width, width), nn.SiLU(),
+            nn.Linear(width, width), nn.SiLU(),
+            nn.Linear(width, dim),
+        )
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        phase = (t.float() / self.T)[:, None] * self.freqs * math.pi
+        return self.net(torch.cat([x, torch.sin(phase), torch.cos(phase)], 1))
+
+
+def train_ddpm(
+    X: torch.Tensor,
+    T: int = 100,
+    steps: int = 4000,
+    lr: float = 3e-3,
+    batch_size: int = 256,
+    width: int = 128,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> tuple[TinyDenoiser, pd.DataFrame]:
+    """Train a :class:`TinyDenoiser` with the DDPM noise-prediction loss.
+
+    Each step draws a minibatch of training points, a random step ``t`` and noise ``eps``
+    per point, and regresses ``eps`` from ``x_t``. Adam with a one-cycle learning-rate
+    schedule (peak ``lr``, annealed to ~0).
+
+    Args:
+        X: training data ``(n, dim)``.
+        T: diffusion steps (see :func:`ddpm_schedule`).
+        steps: optimizer steps.
+        lr: peak learning rate.
+        batch_size: minibatch size (drawn with replacement).
+        width: hidden units of the denoiser.
+        seed: seed of initialization and of the training noise.
+        device: where to train.
+
+    Returns:
+        ``(model, history)``; history has ``step`` and ``loss`` (mean of the last 100 steps).
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    if not isinstance(X, torch.Tensor) or X.ndim != 2 or len(X) < 1:
+        raise ValueError("X must be a non-empty 2-D tensor (n, dim)")
+    steps = _check_positive_int(steps, "steps")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    torch.manual_seed(int(seed))
+    model = TinyDenoiser(width=width, T=T, dim=X.shape[1]).to(device)
+    ab = ddpm_schedule(T)["alpha_bars"].to(device)
+    X = X.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    g = torch.Generator().manual_seed(int(seed) + 1)
+    rows, recent = [], []
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, len(X), (batch_size,), generator=g)
+        t = torch.randint(0, T, (batch_size,), generator=g)
+        eps = torch.randn(batch_size, X.shape[1], generator=g).to(device)
+        idx, t = idx.to(device), t.to(device)
+        a = ab[t][:, None]
+        xt = a.sqrt() * X[idx] + (1 - a).sqrt() * eps
+        loss = ((model(xt, t) - eps) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        recent.append(float(loss.detach()))
+        if step % 100 == 0 or step == steps:
+            rows.append({"step": step, "loss": float(np.mean(recent))})
+            recent = []
+    model.eval()
+    return model, pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def ddpm_sample(model: TinyDenoiser, n: int = 10000, seed: int = 0, track_last: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ancestral DDPM sampling, recording how much the predicted clean point moves at the end.
+
+    At every step the model's noise estimate gives a prediction of the clean sample,
+    ``x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps_hat) / sqrt(alpha_bar_t)``. The variance of
+    ``x0_hat`` over the last ``track_last`` steps (summed over coordinates) is the
+    hallucination score of Aithal et al. (2024): a trajectory that settles on a mode keeps
+    predicting the same point, one that ends between modes keeps changing its mind.
+
+    Args:
+        model: a trained :class:`TinyDenoiser`.
+        n: number of samples.
+        seed: seed of the sampling noise.
+        track_last: number of final steps over which the variance is taken (2..T).
+
+    Returns:
+        ``(samples, x0_variance)`` with shapes ``(n, dim)`` and ``(n,)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    if not isinstance(model, TinyDenoiser):
+        raise TypeError(f"model must be a TinyDenoiser, got {type(model).__name__}")
+    n = _check_positive_int(n, "n")
+    T = model.T
+    track_last = _check_positive_int(track_last, "track_last", 2)
+    if track_last > T:
+        raise ValueError(f"track_last must be <= T = {T}, got {track_last}")
+    device = next(model.parameters()).device
+    s = {k: v.to(device) for k, v in ddpm_schedule(T).items()}
+    g = torch.Generator().manual_seed(int(seed))
+    x = torch.randn(n, model.dim, generator=g).to(device)
+    x0s = []
+    for t in reversed(range(T)):
+        eps = model(x, torch.full((n,), t, device=device))
+        ab, a, b = s["alpha_bars"][t], s["alphas"][t], s["betas"][t]
+        if t < track_last:
+            x0s.append((x - (1 - ab).sqrt() * eps) / ab.sqrt())
+        x = (x - b / (1 - ab).sqrt() * eps) / a.sqrt()
+        if t > 0:
+            x = x + b.sqrt() * torch.randn(n, model.dim, generator=g).to(device)
+    var = torch.stack(x0s).var(0).sum(1)
+    return x.cpu(), var.cpu()
+
+
+def distance_to_modes(x: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Euclidean distance from each point to its nearest mode centre.
+
+    Args:
+        x: points ``(n, dim)``.
+        centers: mode centres ``(k, dim)``.
+
+    Returns:
+        Tensor ``(n,)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    if not isinstance(x, torch.Tensor) or not isinstance(centers, torch.Tensor):
+        raise TypeError("x and centers must be torch tensors")
+    if x.ndim != 2 or centers.ndim != 2 or x.shape[1] != centers.shape[1]:
+        raise ValueError(f"x and centers must be 2-D with the same width, got {tuple(x.shape)} and {tuple(centers.shape)}")
+    return torch.cdist(x.float(), centers.float()).min(1).values
+
+
+def gap_fraction(x: torch.Tensor, centers: torch.Tensor, radius: float) -> float:
+    """Share of points farther than ``radius`` from every mode centre (the "gap" region).
+
+    Args:
+        x: points ``(n, dim)``.
+        centers: mode centres ``(k, dim)``.
+        radius: the gap starts at this distance from the nearest centre (> 0).
+
+    Returns:
+        A fraction in [0, 1].
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    radius = _check_fraction(radius, "radius", 0.0, float("inf"))
+    return float((distance_to_modes(x, centers) > radius).float().mean())
+
+
+def gaussian_mass_beyond(radius: float, sigma: float, dim: int = 2) -> float:
+    """Probability that an isotropic Gaussian ``N(mu, sigma^2 I_dim)`` lands farther than ``radius`` from ``mu``.
+
+    ``||x - mu||^2 / sigma^2`` is chi-squared with ``dim`` degrees of freedom; in 2-D the mass is
+    ``exp(-radius^2 / (2 sigma^2))``. For a mixture of such Gaussians this bounds, from above,
+    the mixture's mass in the gap region of :func:`gap_fraction` (a point far from its own
+    centre may still be near another one).
+
+    Args:
+        radius: distance (>= 0).
+        sigma: standard deviation (> 0).
+        dim: dimension (>= 1).
+
+    Returns:
+        The probability.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    from scipy.stats import chi2
+
+    radius = _check_nonnegative(radius, "radius")
+    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    dim = _check_positive_int(dim, "dim")
+    return float(chi2.sf((radius / sigma) ** 2, dim))
+
+
+def true_posterior_mean(xt: torch.Tensor, t: int, centers: torch.Tensor, sigma: float, T: int = 100) -> torch.Tensor:
+    """The exact denoiser ``E[x_0 | x_t]`` for an equal-weight mixture of ``N(c_k, sigma^2 I)``.
+
+    With ``x_t = sqrt(a) x_0 + sqrt(1 - a) eps`` (``a = alpha_bar_t``), each component stays
+    Gaussian: ``x_t | k ~ N(sqrt(a) c_k, v I)`` with ``v = a sigma^2 + 1 - a``, and
+    ``E[x_0 | x_t, k] = c_k + sqrt(a) sigma^2 / v (x_t - sqrt(a) c_k)``; the answer averages
+    these with the posterior weights of the components (a softmax).
+
+    Args:
+        xt: noisy points ``(n, dim)``.
+        t: diffusion step in ``0 .. T - 1``.
+        centers: mode centres ``(k, dim)``.
+        sigma: standard deviation of each mode.
+        T: number of diffusion steps of the schedule.
+
+    Returns:
+        Tensor ``(n, dim)``.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    T = _check_positive_int(T, "T", 2)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t < T:
+        raise ValueError(f"t must be an integer in [0, {T - 1}], got {t}")
+    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    a = float(ddpm_schedule(T)["alpha_bars"][t])
+    v = a * sigma**2 + 1 - a
+    xt, c = xt.double(), centers.double()
+    logits = -((xt[:, None, :] - math.sqrt(a) * c[None]) ** 2).sum(-1) / (2 * v)
+    w = torch.softmax(logits, 1)
+    cond = c[None] + math.sqrt(a) * sigma**2 / v * (xt[:, None, :] - math.sqrt(a) * c[None])
+    return (w[:, :, None] * cond).sum(1).float()
+
+
+@torch.no_grad()
+def denoiser_along_segment(
+    model: TinyDenoiser,
+    a: Sequence[float],
+    b: Sequence[float],
+    t: int,
+    centers: torch.Tensor,
+    sigma: float,
+    n_points: int = 201,
+) -> pd.DataFrame:
+    """Learned and exact denoisers ``x0_hat(x_t)`` at step ``t`` along the segment from ``a`` to ``b``.
+
+    The noisy input ``x_t`` runs over the scaled segment ``sqrt(alpha_bar_t) * ((1 - u) a + u b)``,
+    ``u in [0, 1]``, so that ``u`` is the position between the two (scaled) modes.
+
+    Args:
+        model: a trained :class:`TinyDenoiser`.
+        a, b: the two end points (e.g. neighbouring mode centres).
+        t: diffusion step in ``0 .. T - 1``.
+        centers: mode centres of the data.
+        sigma: standard deviation of each mode.
+        n_points: number of positions.
+
+    Returns:
+        DataFrame with ``u``, ``learned`` and ``exact``: the projection of ``x0_hat`` on the
+        segment (0 at ``a``, 1 at ``b``).
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    if not isinstance(model, TinyDenoiser):
+        raise TypeError(f"model must be a TinyDenoiser, got {type(model).__name__}")
+    n_points = _check_positive_int(n_points, "n_points", 2)
+    a_, b_ = torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
+    if a_.shape != (model.dim,) or b_.shape != (model.dim,) or torch.equal(a_, b_):
+        raise ValueError(f"a and b must be two different points of dimension {model.dim}")
+    T = model.T
+    exact_ = true_posterior_mean(a_[None], t, centers, sigma, T)  # validates t
+    del exact_
+    ab = float(ddpm_schedule(T)["alpha_bars"][t])
+    u = torch.linspace(0, 1, n_points)
+    xt = math.sqrt(ab) * ((1 - u)[:, None] * a_ + u[:, None] * b_)
+    device = next(model.parameters()).device
+    eps = model(xt.to(device), torch.full((n_points,), t, device=device)).cpu()
+    learned = (xt - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+    exact = true_posterior_mean(xt, t, centers, sigma, T)
+    d = b_ - a_
+
+    def proj(z: torch.Tensor) -> np.ndarray:
+        return (((z - a_) @ d) / (d @ d)).numpy()
+
+    return pd.DataFrame({"u": u.numpy(), "learned": proj(learned), "exact": proj(exact)})
+
+
+def plot_mode_interpolation(
+    X_train: torch.Tensor, samples: torch.Tensor, centers: torch.Tensor, radius: float, ax=None
+):
+    """Training data and generated samples; samples in the gap region are highlighted.
+
+    Args:
+        X_train: training points ``(n, 2)``.
+        samples: generated points ``(m, 2)``.
+        centers: mode centres.
+        radius: gap radius (see :func:`gap_fraction`).
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    ax = _axes(ax)
+    gap = distance_to_modes(samples, centers) > radius
+    ax.scatter(samples[~gap, 0], samples[~gap, 1], s=2, alpha=0.2, color="C0", label="generated, near a mode")
+    ax.scatter(samples[gap, 0], samples[gap, 1], s=3, alpha=0.5, color="C3", label="generated, in a gap")
+    ax.scatter(X_train[:, 0], X_train[:, 1], s=2, color="black", label="training data")
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=4)
+    return ax
+
+
+def plot_denoiser_profile(profiles: dict[str, pd.DataFrame], ax=None):
+    """Learned (solid) and exact (dashed) denoiser outputs along a segment between two modes.
+
+    Args:
+        profiles: ``{label: frame}`` from :func:`denoiser_along_segment`, e.g. one per step ``t``.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/08_generative_models.
+    """
+    if not profiles:
+        raise ValueError("profiles must contain at least one frame")
+    ax = _axes(ax)
+    for i, (label, df) in enumerate(profiles.items()):
+        ax.plot(df["u"], df["learned"], color=f"C{i}", label=f"learned, {label}")
+        ax.plot(df["u"], df["exact"], color=f"C{i}", ls="--", label=f"exact, {label}")
+    ax.set_xlabel("position of the noisy input between mode A (0) and mode B (1)")
+    ax.set_ylabel("denoised position (0 = A, 1 = B)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

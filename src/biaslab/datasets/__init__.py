@@ -5,7 +5,7 @@ README beside the data files (``biaslab/data/``) names each file's source and li
 """
 
 # --- chapter 3 (fairness): census income, recidivism, credit ---------------------------
-from .fairness_data import ADULT_PROTECTED, COMPAS_PROTECTED, adult, compas  # noqa: E402,F401
+from .fairness_data import ADULT_PROTECTED, COMPAS_PROTECTED, GERMAN_PROTECTED, adult, compas, german  # noqa: E402,F401
 
 
 

@@ -1,4 +1,5 @@
-"""Offline loaders for the real fairness data of chapter 3: UCI Adult and ProPublica's COMPAS.
+"""Offline loaders for the real fairness data of chapter 3: UCI Adult, ProPublica's COMPAS
+and the Statlog German credit data.
 
 The files are compressed copies vendored in ``biaslab/data/fairness/`` (see the README
 there for source, licence and the changes made); nothing is downloaded.
@@ -12,10 +13,11 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["adult", "compas", "ADULT_PROTECTED", "COMPAS_PROTECTED"]
+__all__ = ["adult", "compas", "german", "ADULT_PROTECTED", "COMPAS_PROTECTED", "GERMAN_PROTECTED"]
 
 ADULT_PROTECTED = ("sex", "race")
 COMPAS_PROTECTED = ("race", "sex")
+GERMAN_PROTECTED = ("sex", "age_group")
 
 
 def _path(name: str):
@@ -89,4 +91,35 @@ def compas(filtered: bool = True) -> pd.DataFrame:
         df = df[keep]
     df = df.reset_index(drop=True)
     df["high_risk"] = (df["score_text"] != "Low").astype(int)
+    return df
+
+
+def german() -> pd.DataFrame:
+    """The Statlog German credit data (1,000 loan applicants of a southern German bank,
+    1973-1975), loaded offline, with the original codes (``A11``, ...) decoded to words.
+
+    Columns: the 20 original attributes, ``checking_account``, ``duration`` (months),
+    ``credit_history``, ``purpose``, ``credit_amount`` (Deutsche Mark), ``savings``,
+    ``employment_since``, ``installment_rate`` (% of disposable income), ``personal_status``
+    (the original attribute mixing sex and marital status, e.g. ``"male : single"``),
+    ``other_debtors``, ``residence_since``, ``property``, ``age`` (years), ``installment_plans``,
+    ``housing``, ``existing_credits``, ``job``, ``people_liable``, ``telephone`` and
+    ``foreign_worker`` (booleans), and ``credit`` (``good``/``bad``, 700/300). Added columns:
+    ``label`` (1 for good credit), ``sex`` (Female/Male, derived from ``personal_status``: the
+    data record no other sex and no single women) and ``age_group`` (``"under 25"`` or
+    ``"25 and over"``, the split used by Kamiran and Calders, 2009; 149 and 851 people).
+    The protected attributes are ``sex`` and ``age_group`` (:data:`GERMAN_PROTECTED`).
+
+    Returns:
+        A DataFrame of 1,000 rows, one per applicant.
+
+    See: chapters/03_fairness/01_measuring_fairness.
+    """
+    with _path("german.csv.gz").open("rb") as f:
+        df = pd.read_csv(f, compression="gzip")
+    df["label"] = (df["credit"] == "good").astype(int)
+    df["sex"] = df["personal_status"].str.split(" : ").str[0].map({"female": "Female", "male": "Male"})
+    df["age_group"] = pd.Categorical(
+        ["under 25" if a < 25 else "25 and over" for a in df["age"]], categories=["under 25", "25 and over"]
+    )
     return df
