@@ -148,3 +148,17 @@ def test_student_copy_up_to_date_and_only_stubs_may_raise(md):
     instructor = jupytext.read(md)
     n_solution_cells = sum("solution" in c.metadata.get("tags", []) for c in instructor.cells)
     assert stubs == n_solution_cells
+
+
+def test_student_copy_removes_solutions_with_longer_fences():
+    """A solution that shows code needs a four-backtick outer fence; it must go too."""
+    import make_student
+
+    text = (
+        "Before.\n\n```{exercise} Try it\n:label: ex-a\n\nDo it.\n```\n\n"
+        "````{solution} ex-a\n:class: dropdown\n\n```python\nx = 1\n```\n\nSo x is 1.\n````\n\n"
+        "```{solution} ex-b\n:class: dropdown\n\nShort.\n```\nAfter.\n"
+    )
+    out = make_student.SOLUTION_BLOCK.sub("", text)
+    assert "{solution}" not in out and "x = 1" not in out and "Short." not in out
+    assert out.startswith("Before.") and "Do it." in out and out.rstrip().endswith("After.")

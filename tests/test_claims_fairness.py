@@ -197,3 +197,18 @@ def test_individual_causal_claims(seed):
     assert res["svt"][1] <= res["raw"][1] + 0.02
     assert d_fair < 1e-9 and d_naive >= 0.05
     assert np.all(np.diff(gaps) > 0) and gaps[0] <= 0.03 and gaps[-1] >= 0.2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_removing_information_learned_representation_claim(seed):
+    d = fa.make_group_shift_data(n=6000, shift=2.5, seed=seed)
+    tr, te = train_test_split(np.arange(len(d["y"])), test_size=0.5, random_state=seed, stratify=2 * d["y"] + d["z"])
+    H, _ = fa.mlp_representation(d["X"], d["y"], tr, width=32, depth=2, seed=seed)
+    P, h = fa.inlp(H[tr], d["z"][tr], H[te], d["z"][te], n_iters=20, C=10.0, task=(d["y"][tr], d["y"][te]))
+    majority = max(d["z"][te].mean(), 1 - d["z"][te].mean())
+    probe = h["attribute probe"]
+    print(f"seed {seed}: probe {probe.round(3).tolist()}, majority {majority:.3f}, task min {h['task probe'].min():.3f}")
+    assert probe.iloc[0] >= 0.95
+    assert probe.iloc[1] >= 0.75
+    assert abs(probe.iloc[-1] - majority) <= 0.03
+    assert h["task probe"].iloc[0] - h["task probe"].min() <= 0.02

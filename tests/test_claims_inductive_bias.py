@@ -79,9 +79,24 @@ def test_rank_collapse_claim(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_locality_weight_sharing_claim(seed):
+    t = ib.locality_sample_complexity(n_values=(16, 32, 64, 128, 256, 512), k=16, p=8, amplitude=4.0, seed=seed)
+    assert t.loc[16, "cnn"] >= t.loc[256, "fcn"] - 0.02, t
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_generalization_on_unseen_claim(seed):
     r = ib.gotu_run(seed=seed)
     assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_distributional_simplicity_claims(seed):
+    h = ib.distributional_simplicity_run(pad=1, steps=5000, seed=seed)
+    early = h[h.step <= 100]
+    assert (early.test_acc - early.clone1_acc).abs().mean() <= 0.05, early
+    final = h.iloc[-1]
+    assert h.clone1_acc.max() - final.clone1_acc >= 0.03 and final.test_acc >= 0.97, h
 
 
 @pytest.mark.parametrize("seed", SEEDS)

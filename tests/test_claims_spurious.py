@@ -34,7 +34,7 @@ def test_measuring_the_damage_claims(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_repairs_with_group_labels_claims(seed):
-    ds = sp.colored_digits(rho=0.95, seed=seed)
+    ds = sp.colored_digits(rho=0.95, seed=seed, val_rho=0.5)
     base, m_erm = sp.erm(ds, seed=seed)
     methods = {
         "reweight": sp.reweight(ds, weight_decay=1e-2, seed=seed)[1],
@@ -43,7 +43,7 @@ def test_repairs_with_group_labels_claims(seed):
     }
     for name, m in methods.items():
         assert 100 * (m["worst_group_acc"] - m_erm["worst_group_acc"]) >= 15, (name, m, m_erm)
-        if name != "llr":
+        if name != "llr":  # last-layer retraining's cost is reported, not claimed (fails on 3 of seeds 3-6)
             assert 100 * (m_erm["avg_acc"] - m["avg_acc"]) <= 5, (name, m, m_erm)
 
 

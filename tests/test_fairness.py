@@ -250,6 +250,21 @@ def test_inlp_removes_a_planted_direction():
     assert abs((P @ np.eye(d)[0])[0]) < 0.2  # e0 is (almost) removed
 
 
+def test_group_shift_data_and_mlp_representation():
+    d = fa.make_group_shift_data(n=400, shift=2.5, seed=0)
+    assert d["X"].shape == (400, 16) and d["X"].dtype == np.float32
+    assert set(np.unique(d["y"])) == {0, 1} and set(np.unique(d["z"])) == {0, 1}
+    # the group moves only the last eight features
+    gap = d["X"][d["z"] == 1].mean(0) - d["X"][d["z"] == 0].mean(0)
+    assert np.linalg.norm(gap[8:]) > 3 and np.linalg.norm(gap[:8]) < 1
+    H, acc = fa.mlp_representation(d["X"], d["y"], np.arange(200), width=8, depth=1, steps=20, seed=0)
+    assert H.shape == (400, 8) and (H >= 0).all() and 0 <= acc <= 1
+    with pytest.raises(ValueError, match="shift"):
+        fa.make_group_shift_data(shift=0)
+    with pytest.raises(ValueError, match="X must"):
+        fa.mlp_representation(d["X"], d["y"][:10], np.arange(5))
+
+
 def test_random_nullspace_and_errors():
     P = fa.random_nullspace(6, 2, seed=0)
     assert np.allclose(P @ P, P) and np.isclose(np.trace(P), 4)

@@ -228,6 +228,47 @@ def test_initial_guessing_bias_range_and_errors():
 
 
 # ---------------------------------------------------------------- architecture as prior
+# ---------------------------------------------------------------- locality and weight sharing
+def test_patch_signal_data_places_signal_in_one_patch():
+    g = torch.Generator().manual_seed(0)
+    w = torch.zeros(4)
+    w[0] = 2.0
+    X, y = ib.patch_signal_data(2000, k=5, p=4, amplitude=50.0, template=w, generator=g)
+    assert X.shape == (2000, 5, 4) and set(y.unique().tolist()) == {-1.0, 1.0}
+    strong = X[..., 0].abs() > 25
+    assert (strong.sum(1) == 1).all()  # exactly one patch carries the (unit-norm) template
+    assert (torch.sign(X[..., 0][strong]) == y).all()
+    with pytest.raises(ValueError, match="template"):
+        ib.patch_signal_data(10, p=4, template=torch.zeros(4))
+    with pytest.raises(ValueError, match="amplitude"):
+        ib.patch_signal_data(10, amplitude=0.0)
+
+
+def test_make_patch_net_shapes_and_sharing():
+    X = torch.randn(7, 16, 8)
+    for arch, n_params in (("cnn", 81), ("lcn", 1161), ("fcn", 16641)):
+        net = ib.make_patch_net(arch, 16, 8, 8)
+        assert net(X).shape == (7,)
+        assert sum(q.numel() for q in net.parameters()) == n_params
+    cnn = ib.make_patch_net("cnn", 16, 8, 8)
+    perm = torch.randperm(16)
+    assert torch.allclose(cnn(X), cnn(X[:, perm]), atol=1e-6)  # shared filters + max-pool: patch order is irrelevant
+    with pytest.raises(ValueError, match="arch"):
+        ib.make_patch_net("rnn")
+
+
+def test_locality_sample_complexity_small_and_plot():
+    t = ib.locality_sample_complexity(n_values=(8, 16), steps=5, reps=1, n_test=50)
+    assert list(t.index) == [8, 16] and list(t.columns) == ["cnn", "lcn", "fcn"]
+    assert ((t >= 0) & (t <= 1)).all().all()
+    assert ib.plot_sample_complexity(t) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match="arch"):
+        ib.locality_sample_complexity(archs=("mlp",))
+    with pytest.raises(ValueError, match="table"):
+        ib.plot_sample_complexity(pd.DataFrame())
+
+
 # ---------------------------------------------------------------- deep image prior
 def test_piecewise_smooth_image_and_psnr():
     img = ib.piecewise_smooth_image(16)
@@ -320,6 +361,48 @@ def test_gotu_run_small_and_errors():
     with pytest.raises(ValueError, match="gotu_run"):
         ib.plot_gotu({})
     plt.close("all")
+
+
+# ---------------------------------------------------------------- distributional simplicity
+def test_shifted_digits_shapes_and_errors():
+    d = ib.shifted_digits(pad=1, n_train_digits=1000, seed=0)
+    assert d.side == 9 and d.X_train.shape == (4000, 81) and d.X_test.shape == (4 * 797, 81)
+    assert d.y_train.dtype == torch.int64 and abs(d.X_train.mean().item()) < 1e-3
+    assert ib.shifted_digits(pad=0).X_train.shape == (1200, 64)
+    with pytest.raises(ValueError, match="pad"):
+        ib.shifted_digits(pad=-1)
+    with pytest.raises(ValueError, match="n_train_digits"):
+        ib.shifted_digits(n_train_digits=1797)
+
+
+def test_moment_clones_match_moments():
+    g = torch.Generator().manual_seed(0)
+    X = torch.cat([torch.randn(500, 3, generator=g) * torch.tensor([1.0, 2.0, 0.5]), torch.randn(500, 3, generator=g) + 5])
+    y = torch.repeat_interleave(torch.arange(2), 500)
+    c2, yc = ib.moment_clones(X, y, order=2, n=20000)
+    assert c2.shape == (20000, 3) and (yc == 0).sum() == 10000
+    assert torch.allclose(c2[yc == 0].std(0), X[y == 0].std(0), rtol=0.1)
+    assert torch.allclose(c2[yc == 1].mean(0), X[y == 1].mean(0), atol=0.05)
+    c1, _ = ib.moment_clones(X, y, order=1, n=20000)
+    s = c1[yc == 0].std(0)
+    assert (s.max() - s.min()) < 0.1  # isotropic noise
+    assert s.pow(2).sum().item() == pytest.approx(X[y == 0].var(0).sum().item(), rel=0.1)  # same total variance
+    with pytest.raises(ValueError, match="order"):
+        ib.moment_clones(X, y, order=3)
+    with pytest.raises(ValueError, match="at least 2"):
+        ib.moment_clones(X[:501], y[:501])
+    with pytest.raises(ValueError, match="X must be"):
+        ib.moment_clones(X[:, 0], y)
+
+
+def test_distributional_simplicity_run_small_and_plot():
+    h = ib.distributional_simplicity_run(width=16, steps=30, n_clones=100)
+    assert list(h.step) == [0, 10, 20, 30]
+    assert set(h.columns) == {"step", "test_acc", "clone1_acc", "clone2_acc"}
+    assert ib.plot_distributional_simplicity(h) is not None
+    plt.close("all")
+    with pytest.raises(ValueError, match="history"):
+        ib.plot_distributional_simplicity(pd.DataFrame({"step": [0]}))
 
 
 # ---------------------------------------------------------------- random labels

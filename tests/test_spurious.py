@@ -196,6 +196,49 @@ def test_methods_reject_bad_input(small_ds):
         sp.erm(small_ds, stepz=3)
     with pytest.raises(ValueError, match="n_subsets"):
         sp.last_layer_retrain(small_ds, n_subsets=0)
+    with pytest.raises(ValueError, match="Cs"):
+        sp.last_layer_retrain(small_ds, Cs=[])
+    with pytest.raises(ValueError, match="C must be in"):
+        sp.last_layer_retrain(small_ds, C=0.0)
+    with pytest.raises(ValueError, match="val_rho"):
+        sp.colored_digits(0.95, val_rho=1.5)
+
+
+def test_colored_digits_val_rho_changes_only_the_validation_colors():
+    skewed, balanced = sp.colored_digits(0.95, seed=0), sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    for split in ("train", "test_id", "test"):
+        assert torch.equal(getattr(skewed, split).X, getattr(balanced, split).X)
+    assert torch.equal(skewed.val.y, balanced.val.y)
+    agree = (balanced.val.a == balanced.val.y).float().mean()
+    assert 0.4 < agree < 0.6 and (skewed.val.a == skewed.val.y).float().mean() > 0.9
+
+
+def test_dfr_fit_matches_sklearn_on_one_balanced_subset():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(4), 25)
+    y = g // 2
+    Z = rng.normal(size=(100, 3)) + y[:, None] * np.array([2.0, 0.0, 0.0])
+    coef, b = sp._dfr_fit(Z, y, g, 4, C=1.0, n_subsets=1, seed=0)
+    ref = LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear").fit(Z, y)
+    np.testing.assert_allclose(coef, ref.coef_[0], atol=1e-2)  # same fit, up to solver tolerance
+    assert coef[0] > 0 and abs(b - ref.intercept_[0]) < 1e-2
+
+
+def test_last_layer_retrain_chooses_C_on_held_out_data_only(small_ds):
+    import dataclasses
+
+    ds = sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    base = sp.fit_classifier(ds.train.X, ds.train.y, steps=30)
+    _, m = sp.last_layer_retrain(ds, base_model=base, n_subsets=2, Cs=(0.3, 3.0), n_splits=1)
+    assert m["C"] in (0.3, 3.0) and set(m["val_scores"]) == {0.3, 3.0}
+    # the choice cannot depend on the test split: scramble the test labels, same C
+    scrambled = dataclasses.replace(ds, test=dataclasses.replace(ds.test, y=1 - ds.test.y))
+    _, m2 = sp.last_layer_retrain(scrambled, base_model=base, n_subsets=2, Cs=(0.3, 3.0), n_splits=1)
+    assert m2["C"] == m["C"] and m2["val_scores"] == m["val_scores"]
+    _, m3 = sp.last_layer_retrain(ds, base_model=base, n_subsets=2, C=1.0)
+    assert m3["C"] == 1.0 and m3["val_scores"] == {}
 
 
 def test_evaluate_hand_made_model():

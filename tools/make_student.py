@@ -5,7 +5,8 @@ Usage: python tools/make_student.py [--check]
 
 Marking in the sources (``chapters/**/*.md``):
 
-* a ```` ```{solution} label ```` block inside a Markdown cell is removed;
+* a ```` ```{solution} label ```` block inside a Markdown cell is removed (its fence may be
+  longer than three backticks, as it must be when the solution shows code);
 * a gated solution, ```` ```{solution-start} label ```` ... ```` ```{solution-end} ````, may
   span several cells: its Markdown is removed, and each code cell in it (tag it
   ``solution``) becomes a stub that raises ``NotImplementedError`` and carries the tags
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from booktools import COLAB_RE, notebook_files, student_colab_url, student_path  # noqa: E402
 from sync_notebooks import normalize  # noqa: E402
 
-SOLUTION_BLOCK = re.compile(r"\n?```\{solution\}[^\n]*\n.*?\n```[ \t]*(?=\n|$)", re.S)
+SOLUTION_BLOCK = re.compile(r"\n?(`{3,})\{solution\}[^\n]*\n.*?\n\1[ \t]*(?=\n|$)", re.S)
 GATE_START = re.compile(r"(`{3,})\{solution-start\}\s*([\w-]+)[^\n]*\n(?:[^\n]*\n)*?\1[ \t]*(?:\n|$)")
 GATE_END = re.compile(r"(`{3,})\{solution-end\}[^\n]*\n\1[ \t]*(?:\n|$)")
 STUDENT_NOTE = (

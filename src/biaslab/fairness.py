@@ -43,6 +43,10 @@ __all__ = [
     "amplification_summary",
     "feedback_loop",
     "weat_test",
+    "inlp",
+    "probe_accuracy",
+    "make_group_shift_data",
+    "mlp_representation",
     "WEAT_WORDS",
     "SEAT_TEMPLATES",
 ]
@@ -1267,6 +1271,78 @@ def digit_representation(
     train(model, Xt[train_idx], yt[train_idx], _ce, steps=steps, lr=1e-3, batch_size=128, seed=seed, eval_every=steps)
     with torch.no_grad():
         return model[:-1](Xt).numpy()
+
+
+def make_group_shift_data(n: int = 6000, shift: float = 2.5, seed: int = 0) -> dict[str, np.ndarray]:
+    """Tabular data in which a binary group ``z`` shifts features the task does not need.
+
+    Eight task features ``u`` ~ N(0, I) decide the label, ``y = 1[w . u + 0.5 noise > 0]``
+    for a random ``w``; the group ``z`` (a fair coin, independent of ``y``) moves eight
+    further features by ``+shift`` or ``-shift`` along one random unit direction, the way a
+    group can change how a record looks without changing its label.
+
+    Args:
+        n: rows.
+        shift: distance of each group's mean from zero along the group direction (> 0).
+        seed: seeds everything.
+
+    Returns:
+        ``{"X": (n, 16) float32, "y": label, "z": group}``.
+
+    See: chapters/03_fairness/04_removing_information.
+    """
+    n = _check_positive_int(n, "n")
+    if not isinstance(shift, (int, float)) or shift <= 0:
+        raise ValueError(f"shift must be a positive number, got {shift!r}")
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n, 8))
+    w = rng.normal(size=8)
+    y = (u @ w + 0.5 * rng.normal(size=n) > 0).astype(int)
+    z = rng.integers(0, 2, n)
+    v = rng.normal(size=8)
+    v /= np.linalg.norm(v)
+    X = np.hstack([u, rng.normal(size=(n, 8)) + shift * (2 * z[:, None] - 1) * v])
+    return {"X": X.astype(np.float32), "y": y, "z": z}
+
+
+def mlp_representation(
+    X: np.ndarray, y: np.ndarray, train_idx: np.ndarray, width: int = 32, depth: int = 2,
+    steps: int = 600, seed: int = 0,
+) -> tuple[np.ndarray, float]:
+    """Train an MLP classifier on the rows ``train_idx``; return its last hidden layer.
+
+    The network is ``make_mlp(d, n_classes, width, depth)`` trained with Adam (lr 1e-3,
+    batch 128, cross-entropy).
+
+    Args:
+        X: inputs (n, d).
+        y: integer labels (n,).
+        train_idx: rows used for training.
+        width: hidden units per layer.
+        depth: hidden layers.
+        steps: Adam steps.
+        seed: seeds initialization and batches.
+
+    Returns:
+        ``(H, accuracy)``: the hidden activations (n, width) after the last ReLU for every
+        row of ``X``, and the network's accuracy on the rows not in ``train_idx``.
+
+    See: chapters/03_fairness/04_removing_information.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    y = _as_1d(y, "y").astype(int)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"X must be 2-D with one row per label, got {X.shape} and {len(y)} labels")
+    train_idx = np.asarray(train_idx)
+    test = np.setdiff1d(np.arange(len(y)), train_idx)
+    torch.manual_seed(seed)
+    model = make_mlp(X.shape[1], int(y.max()) + 1, width=width, depth=depth)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    train(model, Xt[train_idx], yt[train_idx], _ce, steps=steps, lr=1e-3, batch_size=128, seed=seed, eval_every=steps)
+    with torch.no_grad():
+        H = model[:-1](Xt).numpy()
+        acc = float((model(Xt[test]).argmax(1) == yt[test]).float().mean()) if len(test) else float("nan")
+    return H, acc
 
 
 OCCUPATIONS: dict[str, tuple[str, ...]] = {

@@ -56,12 +56,21 @@ __all__ = [
     "plot_deep_image_prior",
     "rank_collapse_residual",
     "attention_stack_residuals",
+    "patch_signal_data",
+    "make_patch_net",
+    "locality_sample_complexity",
+    "plot_sample_complexity",
     "plot_random_functions",
     "plot_redshift",
     "plot_rank_collapse",
     "boolean_cube",
     "gotu_run",
     "plot_gotu",
+    "ShiftedDigits",
+    "shifted_digits",
+    "moment_clones",
+    "distributional_simplicity_run",
+    "plot_distributional_simplicity",
     "random_labels",
     "random_label_run",
     "steps_to_accuracy",
@@ -1108,6 +1117,200 @@ def attention_stack_residuals(
     return np.median(np.array(runs), axis=0)
 
 
+# ======================================================================================
+# Architecture as prior: locality and weight sharing
+# ======================================================================================
+def patch_signal_data(
+    n: int,
+    k: int = 16,
+    p: int = 8,
+    amplitude: float = 4.0,
+    template: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A signal that can sit in any one of ``k`` patches: the label is its sign.
+
+    Each input has ``k`` patches of ``p`` standard Gaussian entries. In one patch, chosen
+    uniformly at random per input, ``amplitude * y * template`` is added, where
+    ``y = +-1`` is the label and ``template`` a fixed unit vector. A simple version of the
+    "dynamic signal distribution" task: local (the signal fills one patch) and translation
+    invariant (any patch).
+
+    Args:
+        n: number of inputs.
+        k, p: number of patches and patch dimension.
+        amplitude: signal strength in units of the noise's standard deviation (> 0).
+        template: unit vector of length ``p`` (drawn from ``generator`` if ``None``).
+        generator: a seeded ``torch.Generator``.
+
+    Returns:
+        ``(X, y)``: ``X`` of shape ``(n, k, p)``, ``y`` of shape ``(n,)`` with values +-1.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    n = _check_positive_int(n, "n")
+    k = _check_positive_int(k, "k")
+    p = _check_positive_int(p, "p")
+    amplitude = _check_fraction(amplitude, "amplitude", 0.0, float("inf"))
+    if template is None:
+        template = torch.randn(p, generator=generator)
+    template = torch.as_tensor(template, dtype=torch.float32)
+    if template.shape != (p,) or template.norm() == 0:
+        raise ValueError(f"template must be a non-zero vector of length p={p}, got shape {tuple(template.shape)}")
+    template = template / template.norm()
+    y = torch.randint(0, 2, (n,), generator=generator).float() * 2 - 1
+    X = torch.randn(n, k, p, generator=generator)
+    where = torch.randint(0, k, (n,), generator=generator)
+    X[torch.arange(n), where] += amplitude * y[:, None] * template
+    return X, y
+
+
+class _PatchCNN(nn.Module):
+    def __init__(self, k: int, p: int, channels: int):
+        super().__init__()
+        self.filters, self.readout = nn.Linear(p, channels), nn.Linear(channels, 1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.readout(F.relu(self.filters(X)).amax(1)).squeeze(-1)
+
+
+class _PatchLCN(nn.Module):
+    def __init__(self, k: int, p: int, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(k, p, channels).uniform_(-1, 1) / math.sqrt(p))
+        self.bias = nn.Parameter(torch.empty(k, channels).uniform_(-1, 1) / math.sqrt(p))
+        self.readout = nn.Linear(channels, 1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        h = torch.einsum("nkp,kpc->nkc", X, self.weight) + self.bias
+        return self.readout(F.relu(h).amax(1)).squeeze(-1)
+
+
+def make_patch_net(arch: str, k: int = 16, p: int = 8, channels: int = 8) -> nn.Module:
+    """A CNN, a locally connected net (LCN) or a fully connected net (FCN) over ``k`` patches.
+
+    - ``"cnn"``: ``channels`` filters of size ``p`` shared by all patches (locality and weight
+      sharing), ReLU, max-pooling over patches, linear read-out.
+    - ``"lcn"``: the same, but every patch has its own filters (locality, no sharing).
+    - ``"fcn"``: one hidden layer of ``channels * k`` ReLU units connected to all ``k * p``
+      inputs, linear read-out (neither).
+
+    Args:
+        arch: ``"cnn"``, ``"lcn"`` or ``"fcn"``.
+        k, p: number of patches and patch dimension.
+        channels: filters per patch (hidden width ``channels * k`` for the FCN).
+
+    Returns:
+        A module mapping ``(n, k, p)`` inputs to ``(n,)`` logits.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    k, p, channels = (_check_positive_int(v, name) for v, name in ((k, "k"), (p, "p"), (channels, "channels")))
+    if arch == "cnn":
+        return _PatchCNN(k, p, channels)
+    if arch == "lcn":
+        return _PatchLCN(k, p, channels)
+    if arch == "fcn":
+        return nn.Sequential(nn.Flatten(), nn.Linear(k * p, channels * k), nn.ReLU(), nn.Linear(channels * k, 1), nn.Flatten(0))
+    raise ValueError(f"arch must be 'cnn', 'lcn' or 'fcn', got {arch!r}")
+
+
+def locality_sample_complexity(
+    n_values: Sequence[int] = (16, 32, 64, 128, 256, 512),
+    archs: Sequence[str] = ("cnn", "lcn", "fcn"),
+    k: int = 16,
+    p: int = 8,
+    amplitude: float = 4.0,
+    channels: int = 8,
+    steps: int = 300,
+    lr: float = 1e-2,
+    reps: int = 4,
+    n_test: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test accuracy of CNN, LCN and FCN on :func:`patch_signal_data`, over training-set sizes.
+
+    For each size and repetition, a fresh training set and network are drawn; the network is
+    trained full batch with Adam on the logistic loss for ``steps`` steps and scored on
+    ``n_test`` fresh inputs. The template is fixed per ``seed``.
+
+    Args:
+        n_values: training-set sizes (positive).
+        archs: architectures, see :func:`make_patch_net`.
+        k, p, amplitude: task, see :func:`patch_signal_data`.
+        channels: network size, see :func:`make_patch_net`.
+        steps, lr: Adam steps and learning rate.
+        reps: repetitions per cell (the mean is reported).
+        n_test: test inputs.
+        seed: seed of everything.
+
+    Returns:
+        DataFrame indexed by ``n``, one column of mean test accuracy per architecture.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    ns = [_check_positive_int(n, "each entry of n_values") for n in n_values]
+    if not ns or not archs:
+        raise ValueError("n_values and archs must be non-empty")
+    for a in archs:
+        make_patch_net(a, 2, 2, 1)  # validates the names early
+    steps = _check_positive_int(steps, "steps")
+    reps = _check_positive_int(reps, "reps")
+    n_test = _check_positive_int(n_test, "n_test")
+    template = torch.randn(p, generator=torch.Generator().manual_seed(10_000 + seed))
+    out = {}
+    for a_i, arch in enumerate(archs):
+        col = {}
+        for n in ns:
+            accs = []
+            for r in range(reps):
+                g = torch.Generator().manual_seed(seed * 1000 + r)
+                X, y = patch_signal_data(n, k, p, amplitude, template, g)
+                Xt, yt = patch_signal_data(n_test, k, p, amplitude, template, g)
+                torch.manual_seed(seed * 1000 + r)
+                model = make_patch_net(arch, k, p, channels)
+                opt = torch.optim.Adam(model.parameters(), lr=lr)
+                for _ in range(steps):
+                    loss = F.softplus(-y * model(X)).mean()
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                with torch.no_grad():
+                    accs.append(((model(Xt) > 0).float() * 2 - 1 == yt).float().mean().item())
+            col[n] = float(np.mean(accs))
+        out[arch] = col
+    table = pd.DataFrame(out)
+    table.index.name = "n"
+    return table
+
+
+def plot_sample_complexity(table: pd.DataFrame, ax=None):
+    """Test accuracy against training-set size (log x-axis), one line per architecture.
+
+    Args:
+        table: from :func:`locality_sample_complexity`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/02_architecture_as_prior.
+    """
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise ValueError("table must be a non-empty DataFrame from locality_sample_complexity")
+    ax = _axes(ax)
+    labels = {"cnn": "CNN (local, shared)", "lcn": "LCN (local, not shared)", "fcn": "FCN (dense)"}
+    for col in table.columns:
+        ax.plot(table.index, table[col], "o-", label=labels.get(col, col))
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(table.index), [str(n) for n in table.index])
+    ax.axhline(0.5, color="0.5", ls=":", lw=0.8)
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel("test accuracy")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
 def plot_random_functions(
     activations: Sequence[str] = _PRIOR_ACTIVATIONS,
     weight_scales: Sequence[float] = (1.0, 6.0),
@@ -1317,6 +1520,203 @@ def plot_gotu(result: dict[str, object], ax=None):
     ax.set_xticks([0, 1])
     ax.set_xticklabels(["interpolant = -1", "interpolant = +1"])
     ax.set_ylabel("output on an unseen input")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+# ======================================================================================
+# Simplicity bias: distributional simplicity (moment clones of digits)
+# ======================================================================================
+@dataclass
+class ShiftedDigits:
+    """Digits pasted at every offset of a slightly larger canvas, standardized per pixel."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    side: int
+
+
+def shifted_digits(pad: int = 1, n_train_digits: int = 1200, seed: int = 0) -> ShiftedDigits:
+    """scikit-learn's 8x8 digits at every offset of an ``(8 + pad)``-pixel canvas.
+
+    The digits are split into ``n_train_digits`` training digits and the rest for testing;
+    each digit appears at all ``(pad + 1)**2`` offsets, so the test set holds unseen digits
+    at seen positions. The shifts blur the class means, which makes higher-order structure
+    (the shape, wherever it sits) matter for classification. Pixels are standardized with
+    the training set's mean and standard deviation (plus 0.1).
+
+    Args:
+        pad: extra pixels on each axis (0 gives the plain digits), 0 to 8.
+        n_train_digits: digits in the training split (10 .. 1700).
+        seed: seed of the split.
+
+    Returns:
+        A :class:`ShiftedDigits` with flattened float inputs and int64 labels.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    from sklearn.datasets import load_digits
+
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or not 0 <= pad <= 8:
+        raise ValueError(f"pad must be an integer in [0, 8], got {pad!r}")
+    n_train_digits = _check_positive_int(n_train_digits, "n_train_digits", 10)
+    if n_train_digits > 1700:
+        raise ValueError(f"n_train_digits must be <= 1700 to leave a test set, got {n_train_digits}")
+    X0, y0 = load_digits(return_X_y=True)
+    X0 = X0.reshape(-1, 8, 8) / 16.0
+    perm = np.random.default_rng(seed).permutation(len(X0))
+    side = 8 + pad
+
+    def paste(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = np.zeros(((pad + 1) ** 2, len(idx), side, side))
+        for k, (a, b) in enumerate((a, b) for a in range(pad + 1) for b in range(pad + 1)):
+            out[k, :, a : a + 8, b : b + 8] = X0[idx]
+        return out.reshape(-1, side * side), np.tile(y0[idx], (pad + 1) ** 2)
+
+    Xtr, ytr = paste(perm[:n_train_digits])
+    Xte, yte = paste(perm[n_train_digits:])
+    mu, sd = Xtr.mean(0), Xtr.std(0) + 0.1
+    f = lambda a: torch.as_tensor((a - mu) / sd, dtype=torch.float32)  # noqa: E731
+    return ShiftedDigits(f(Xtr), torch.as_tensor(ytr), f(Xte), torch.as_tensor(yte), side)
+
+
+def moment_clones(X: torch.Tensor, y: torch.Tensor, order: int = 2, n: int = 2000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gaussian "clones" of a labelled dataset that keep only its low-order statistics.
+
+    ``order=1``: each class ``c`` is replaced by ``N(mu_c, s_c^2 I)``, its mean plus
+    isotropic noise of the same total variance (first moment only). ``order=2``: by
+    ``N(mu_c, Sigma_c)``, its mean and full covariance (first two moments). Everything a
+    classifier could exploit beyond those moments is gone.
+
+    Args:
+        X: inputs of shape ``(n_samples, d)``.
+        y: integer labels ``0 .. k-1`` of shape ``(n_samples,)``, each class with >= 2 samples.
+        order: 1 or 2.
+        n: clones in total, split evenly over the classes.
+        seed: seed of the sampling.
+
+    Returns:
+        ``(X_clones, y_clones)``.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    X, y = torch.as_tensor(X), torch.as_tensor(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise ValueError(f"X must be (n_samples, d) and y (n_samples,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    n = _check_positive_int(n, "n")
+    Xn, yn = X.double().cpu().numpy(), y.cpu().numpy()
+    classes = np.unique(yn)
+    if any((yn == c).sum() < 2 for c in classes):
+        raise ValueError("every class in y needs at least 2 samples")
+    rng = np.random.default_rng(seed)
+    d, per = Xn.shape[1], max(1, n // len(classes))
+    xs, ys = [], []
+    for c in classes:
+        A = Xn[yn == c]
+        mu, S = A.mean(0), np.cov(A.T).reshape(d, d) + 1e-3 * np.eye(d)
+        if order == 1:
+            xs.append(mu + math.sqrt(np.trace(S) / d) * rng.standard_normal((per, d)))
+        else:
+            xs.append(rng.multivariate_normal(mu, S, per, method="cholesky"))
+        ys.append(np.full(per, c))
+    return torch.as_tensor(np.concatenate(xs), dtype=X.dtype if X.is_floating_point() else torch.float32), torch.as_tensor(np.concatenate(ys))
+
+
+def distributional_simplicity_run(
+    pad: int = 1,
+    width: int = 256,
+    depth: int = 2,
+    lr: float = 0.05,
+    steps: int = 5000,
+    batch_size: int = 64,
+    eval_every: int = 100,
+    n_clones: int = 2000,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> pd.DataFrame:
+    """Train an MLP on shifted digits and track its accuracy on real test digits and on clones.
+
+    The MLP is trained with plain SGD on minibatches of :func:`shifted_digits`; clones of
+    order 1 and 2 (:func:`moment_clones`) are drawn from the training set's statistics and
+    never trained on. Accuracy is recorded every 10 steps up to step 100 and every
+    ``eval_every`` steps after.
+
+    Args:
+        pad: canvas padding of :func:`shifted_digits`.
+        width, depth: MLP shape (ReLU).
+        lr: SGD learning rate.
+        steps: SGD steps.
+        batch_size: minibatch size (drawn with replacement).
+        eval_every: evaluation interval after step 100.
+        n_clones: clones per order.
+        seed: seed of the split, the clones, the weights and the batches.
+        device: where to train (CPU if ``None``).
+
+    Returns:
+        DataFrame with ``step``, ``test_acc``, ``clone1_acc`` (mean-only clones) and
+        ``clone2_acc`` (mean-and-covariance clones).
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    steps = _check_positive_int(steps, "steps")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    eval_every = _check_positive_int(eval_every, "eval_every")
+    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    device = torch.device(device or "cpu")
+    data = shifted_digits(pad, seed=seed)
+    c1, y1 = moment_clones(data.X_train, data.y_train, 1, n_clones, seed)
+    c2, y2 = moment_clones(data.X_train, data.y_train, 2, n_clones, seed + 1)
+    sets = {"test_acc": (data.X_test, data.y_test), "clone1_acc": (c1, y1), "clone2_acc": (c2, y2)}
+    sets = {k: (a.to(device), b.to(device)) for k, (a, b) in sets.items()}
+    Xtr, ytr = data.X_train.to(device), data.y_train.to(device)
+    torch.manual_seed(seed)
+    model = make_mlp(Xtr.shape[1], 10, width=width, depth=depth).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for step in range(steps + 1):
+        if step % eval_every == 0 or (step <= 100 and step % 10 == 0) or step == steps:
+            with torch.no_grad():
+                rows.append({"step": step, **{k: (model(a).argmax(1) == b).float().mean().item() for k, (a, b) in sets.items()}})
+        if step == steps:
+            break
+        idx = torch.randint(0, len(Xtr), (batch_size,), generator=g).to(device)
+        loss = F.cross_entropy(model(Xtr[idx]), ytr[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def plot_distributional_simplicity(history: pd.DataFrame, ax=None):
+    """Accuracy on test digits and on the two clone sets against step (log x-axis).
+
+    Args:
+        history: from :func:`distributional_simplicity_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+
+    See: chapters/01_inductive_bias/04_simplicity_bias.
+    """
+    cols = ("test_acc", "clone1_acc", "clone2_acc")
+    if not isinstance(history, pd.DataFrame) or any(c not in history for c in ("step", *cols)):
+        raise ValueError(f"history must be a DataFrame with 'step' and {list(cols)} columns")
+    ax = _axes(ax)
+    h = history[history.step > 0]
+    labels = {"test_acc": "real test digits", "clone1_acc": "clones: class means only",
+              "clone2_acc": "clones: means and covariances"}
+    for c, style in zip(cols, ("-", "--", ":")):
+        ax.plot(h.step, h[c], style, marker="o", ms=3, label=labels[c])
+    ax.set_xscale("log")
+    ax.axhline(0.1, color="0.5", lw=0.8, ls=":")
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel("accuracy")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 

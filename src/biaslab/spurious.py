@@ -207,7 +207,7 @@ def _group_data(X: torch.Tensor, y: np.ndarray, a: np.ndarray) -> GroupData:
     return GroupData(X, y_t, 2 * y_t + a_t, a_t)
 
 
-def colored_digits(rho: float = 0.95, seed: int = 0) -> SpuriousDataset:
+def colored_digits(rho: float = 0.95, seed: int = 0, val_rho: float | None = None) -> SpuriousDataset:
     """Colored digits: scikit-learn's 8x8 handwritten digits with a color shortcut.
 
     The label is ``digit >= 5``. Each image is drawn in one of two color channels (red or
@@ -217,9 +217,15 @@ def colored_digits(rho: float = 0.95, seed: int = 0) -> SpuriousDataset:
     (small digit, green) and 2 (large digit, red) are the minority groups when ``rho`` is
     high. Splits (60/15/25 %) of the 1,797 images are drawn with ``seed``.
 
+    ``val_rho`` sets the agreement in the validation split alone: ``val_rho=0.5`` gives a
+    held-out split whose color is independent of the label, like the validation split of the
+    Waterbirds benchmark. It changes only the validation colors; the training and test splits
+    are the same as with ``val_rho=None``.
+
     Args:
         rho: probability that color agrees with the label in training (0.5 = no shortcut).
         seed: seeds the split and the colors.
+        val_rho: agreement probability in the validation split (``None``: the same as ``rho``).
 
     Returns:
         A :class:`SpuriousDataset`.
@@ -227,13 +233,14 @@ def colored_digits(rho: float = 0.95, seed: int = 0) -> SpuriousDataset:
     See: chapters/02_spurious_correlations/02_measuring_the_damage.
     """
     rho = _check_rho(rho, "rho")
+    val_rho = rho if val_rho is None else _check_rho(val_rho, "val_rho")
     seed = _check_positive_int(seed, "seed", minimum=0)
     images, labels, parts = _digits_split(seed)
     rng = np.random.default_rng(seed + 1000)
     splits = {}
     for name in ("train", "val", "test"):
         idx = parts[name]
-        a = _attribute(labels[idx], rho, rng)
+        a = _attribute(labels[idx], val_rho if name == "val" else rho, rng)
         splits[name] = _group_data(_colorize(images[idx], a), labels[idx], a)
     idx = parts["test"]
     a_bal = _balanced_attribute(labels[idx], rng)
@@ -245,7 +252,7 @@ def colored_digits(rho: float = 0.95, seed: int = 0) -> SpuriousDataset:
         test=test,
         n_groups=4,
         group_names=["small digit, red", "small digit, green", "large digit, red", "large digit, green"],
-        info={"name": "colored_digits", "rho": rho, "seed": seed},
+        info={"name": "colored_digits", "rho": rho, "val_rho": val_rho, "seed": seed},
     )
 
 
@@ -775,40 +782,89 @@ def _balanced_subset(data: GroupData, per_group: int, n_groups: int, seed: int) 
     return torch.from_numpy(np.concatenate(idx))
 
 
+def _l1_logistic(C: float):
+    """An L1-penalized logistic regression (liblinear), across scikit-learn versions."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    major, minor = (int(v) for v in sklearn.__version__.split(".")[:2])
+    if (major, minor) >= (1, 8):
+        return LogisticRegression(C=C, l1_ratio=1.0, solver="liblinear", max_iter=3000)
+    return LogisticRegression(C=C, penalty="l1", solver="liblinear", max_iter=3000)
+
+
+def _dfr_fit(Z: np.ndarray, y: np.ndarray, g: np.ndarray, n_groups: int, C: float, n_subsets: int,
+             seed: int) -> tuple[np.ndarray, float]:
+    """Average the weights of L1 logistic regressions fitted on random group-balanced subsets."""
+    counts = np.bincount(g, minlength=n_groups)
+    if counts.min() == 0:
+        raise ValueError(f"every group needs held-out points; got group counts {counts.tolist()}")
+    rng = np.random.default_rng(seed)
+    coefs, intercepts = [], []
+    for _ in range(n_subsets):
+        idx = np.concatenate([rng.choice(np.flatnonzero(g == k), counts.min(), replace=False) for k in range(n_groups)])
+        if len(np.unique(y[idx])) < 2:
+            raise ValueError("a balanced subset holds a single class; the held-out split is too small")
+        clf = _l1_logistic(C).fit(Z[idx], y[idx])
+        coefs.append(clf.coef_[0])
+        intercepts.append(clf.intercept_[0])
+    return np.mean(coefs, 0), float(np.mean(intercepts))
+
+
+def _linear_worst_group(coef: np.ndarray, b: float, Z: np.ndarray, y: np.ndarray, g: np.ndarray) -> float:
+    pred = (Z @ coef + b > 0).astype(np.int64)
+    return min(float((pred[g == k] == y[g == k]).mean()) for k in np.unique(g))
+
+
 def last_layer_retrain(
     ds: SpuriousDataset,
     base_model: nn.Module | None = None,
     n_subsets: int = 10,
-    C: float = 1.0,
+    C: float | None = None,
+    Cs: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+    n_splits: int = 5,
     **kwargs,
-) -> tuple[nn.Module, dict[str, float]]:
-    """Last-layer retraining: keep an ERM model's features, refit only the last layer on
-    small group-balanced subsets of a held-out split (logistic regression, scikit-learn).
+) -> tuple[nn.Module, dict]:
+    """Last-layer retraining (deep feature reweighting): keep an ERM model's features and
+    refit only its last layer on group-balanced subsets of a held-out split.
 
-    Each subset takes every group's points down to the size of the smallest group in
-    ``ds.val``; the logistic-regression weights (on standardized features) are averaged over
-    ``n_subsets`` random subsets, as in deep feature reweighting.
+    The recipe of Kirichenko et al.: standardize the held-out features, fit an
+    L1-penalized logistic regression (scikit-learn, liblinear) on each of ``n_subsets``
+    random subsets in which every group is cut down to the size of the smallest group, and
+    average the weights. When ``C`` is ``None`` the regularization strength is chosen from
+    ``Cs`` on the held-out split alone: for each of ``n_splits`` random halvings of
+    ``ds.val`` (stratified by group), fit on one half and score worst-group accuracy on the
+    other, both ways round; the ``C`` with the best mean score is then refitted on the whole
+    held-out split. The test splits are never looked at.
 
     Args:
         ds: the dataset; the balanced subsets are drawn from ``ds.val``.
         base_model: a trained ERM model (trained here with ``**kwargs`` when ``None``).
         n_subsets: number of balanced subsets to average over.
-        C: inverse L2 strength of the logistic regression.
+        C: inverse L1 strength; ``None`` to choose it from ``Cs`` as above.
+        Cs: candidate values of ``C``.
+        n_splits: random halvings of the held-out split used to choose ``C``.
         **kwargs: training settings of :func:`fit_classifier` for the base model.
 
     Returns:
         ``(model, metrics)``: a copy of the base model with a new last layer;
-        ``metrics["n_balanced"]`` is the size of one balanced subset.
+        ``metrics["n_balanced"]`` is the size of one balanced subset, ``metrics["C"]`` the
+        regularization used, ``metrics["val_scores"]`` the held-out worst-group accuracy of
+        each candidate (empty when ``C`` is given) and ``metrics["n_nonzero"]`` the number
+        of features the new last layer uses.
 
     See: chapters/02_spurious_correlations/03_repairs_with_group_labels.
     """
     import copy
 
-    from sklearn.linear_model import LogisticRegression
-
     ds = _check_dataset(ds)
     n_subsets = _check_positive_int(n_subsets, "n_subsets")
-    C = _check_fraction(C, "C", 0.0, float("inf"))
+    n_splits = _check_positive_int(n_splits, "n_splits")
+    if C is not None:
+        C = _check_fraction(C, "C", 0.0, float("inf"))
+    Cs = [float(c) for c in Cs]
+    if not Cs or min(Cs) <= 0:
+        raise ValueError(f"Cs must be a non-empty list of positive numbers, got {Cs}")
     kw = _fit_kwargs(kwargs)
     seed = int(kw.get("seed", 0))
     if base_model is None:
@@ -820,23 +876,39 @@ def last_layer_retrain(
     counts = np.bincount(g, minlength=ds.n_groups)
     if counts.min() == 0:
         raise ValueError(f"every group needs held-out points; ds.val has group counts {counts.tolist()}")
-    rng = np.random.default_rng(seed)
-    coefs, intercepts = [], []
-    for _ in range(n_subsets):
-        idx = np.concatenate([rng.choice(np.flatnonzero(g == k), counts.min(), replace=False) for k in range(ds.n_groups)])
-        clf = LogisticRegression(C=C, max_iter=2000).fit(Zs[idx], yv[idx])
-        coefs.append(clf.coef_[0])
-        intercepts.append(clf.intercept_[0])
-    coef = np.mean(coefs, 0) / sd  # undo the standardization
-    b = float(np.mean(intercepts) - (np.mean(coefs, 0) * mu / sd).sum())
+    scores: dict[float, float] = {}
+    if C is None:
+        if counts.min() < 2:
+            raise ValueError(f"choosing C needs >= 2 held-out points per group; ds.val has {counts.tolist()}")
+        rng = np.random.default_rng(seed)
+        halves = []
+        for _ in range(n_splits):
+            half = np.zeros(len(yv), dtype=bool)
+            for k in range(ds.n_groups):
+                members = rng.permutation(np.flatnonzero(g == k))
+                half[members[: len(members) // 2]] = True
+            halves += [(half, ~half), (~half, half)]
+        for c in Cs:
+            accs = []
+            for fit_on, score_on in halves:
+                coef, b = _dfr_fit(Zs[fit_on], yv[fit_on], g[fit_on], ds.n_groups, c, n_subsets, seed)
+                accs.append(_linear_worst_group(coef, b, Zs[score_on], yv[score_on], g[score_on]))
+            scores[c] = float(np.mean(accs))
+        C = max(Cs, key=lambda c: scores[c])
+    coef_s, b_s = _dfr_fit(Zs, yv, g, ds.n_groups, C, n_subsets, seed)
+    coef = coef_s / sd  # undo the standardization
+    b = float(b_s - (coef_s * mu / sd).sum())
     model = copy.deepcopy(base_model)
     head = model[-1]
     with torch.no_grad():
-        c = torch.tensor(coef, dtype=head.weight.dtype, device=head.weight.device)
-        head.weight.copy_(torch.stack([-c / 2, c / 2]))
+        c_t = torch.tensor(coef, dtype=head.weight.dtype, device=head.weight.device)
+        head.weight.copy_(torch.stack([-c_t / 2, c_t / 2]))
         head.bias.copy_(torch.tensor([-b / 2, b / 2], dtype=head.bias.dtype, device=head.bias.device))
-    metrics = evaluate(model, ds)
+    metrics: dict = evaluate(model, ds)
     metrics["n_balanced"] = int(counts.min() * ds.n_groups)
+    metrics["C"] = float(C)
+    metrics["val_scores"] = scores
+    metrics["n_nonzero"] = int((np.abs(coef_s) > 1e-10).sum())
     return model, metrics
 
 
