@@ -9,7 +9,7 @@ See: chapters/03_fairness/index.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,26 @@ ADULT_NUMERIC = ("age", "education_num", "capital_gain", "capital_loss", "hours_
 ADULT_CATEGORICAL = ("workclass", "marital_status", "occupation", "relationship", "native_country")
 
 
+def _design_matrix(
+    df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+    transforms: dict[str, Callable[[Any], Any]], data_name: str, loader: str,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Shared body of the tabular feature builders: check columns, transform and standardize
+    the numeric ones, one-hot encode the categorical ones."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in (*numeric, *categorical, "label") if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks the {data_name} columns {missing}; load it with biaslab.datasets.{loader}()")
+    num = df[list(numeric)].astype(float).copy()
+    for col, fn in transforms.items():
+        num[col] = fn(num[col])
+    num = (num - num.mean()) / num.std()
+    onehot = pd.get_dummies(df[list(categorical)].astype(str), dtype=float)
+    X = pd.concat([num, onehot], axis=1)
+    return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
+
+
 def adult_features(
     df: pd.DataFrame, include_protected: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -124,19 +144,9 @@ def adult_features(
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in (*ADULT_NUMERIC, *ADULT_CATEGORICAL, "label") if c not in df.columns]
-    if missing:
-        raise ValueError(f"df lacks the Adult columns {missing}; load it with biaslab.datasets.adult()")
-    num = df[list(ADULT_NUMERIC)].astype(float).copy()
-    num["capital_gain"] = np.log1p(num["capital_gain"])
-    num["capital_loss"] = np.log1p(num["capital_loss"])
-    num = (num - num.mean()) / num.std()
     cats = list(ADULT_CATEGORICAL) + (["sex", "race"] if include_protected else [])
-    onehot = pd.get_dummies(df[cats].astype(str), dtype=float)
-    X = pd.concat([num, onehot], axis=1)
-    return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
+    return _design_matrix(df, ADULT_NUMERIC, cats, {"capital_gain": np.log1p, "capital_loss": np.log1p},
+                          "Adult", "adult")
 
 
 GERMAN_NUMERIC = ("duration", "credit_amount", "installment_rate", "residence_since", "existing_credits", "people_liable")
@@ -163,17 +173,8 @@ def german_features(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in (*GERMAN_NUMERIC, *GERMAN_CATEGORICAL, "label") if c not in df.columns]
-    if missing:
-        raise ValueError(f"df lacks the German credit columns {missing}; load it with biaslab.datasets.german()")
-    num = df[list(GERMAN_NUMERIC)].astype(float).copy()
-    num["credit_amount"] = np.log(num["credit_amount"])
-    num = (num - num.mean()) / num.std()
-    onehot = pd.get_dummies(df[list(GERMAN_CATEGORICAL)].astype(str), dtype=float)
-    X = pd.concat([num, onehot], axis=1)
-    return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
+    return _design_matrix(df, GERMAN_NUMERIC, GERMAN_CATEGORICAL, {"credit_amount": np.log},
+                          "German credit", "german")
 
 
 def selection_gap_interval(
