@@ -223,6 +223,21 @@ def test_attribute_monotonicity(sprites):
         dz.attribute_monotonicity(codes, x[:-1])
 
 
+def test_position_map_stripes(sprites):
+    x, y = sprites.values[:, 3], sprites.values[:, 4]
+    grid = dz.position_map(x, sprites)
+    assert grid.shape == (sprites.factor_sizes[4], sprites.factor_sizes[3])
+    assert np.allclose(grid, grid[0])  # a pure x code: identical rows (vertical stripes)
+    assert np.all(np.diff(grid[0]) > 0)
+    assert np.allclose(dz.position_map(y, sprites).T, dz.position_map(y, sprites).T[0])
+    with pytest.raises(ValueError, match="one value per image"):
+        dz.position_map(x[:-1], sprites)
+    import matplotlib
+    matplotlib.use("Agg")
+    ax = dz.plot_position_map(x + y, sprites, title="x + y")
+    assert ax.get_title() == "x + y"
+
+
 def test_sae_recovers_planted_features_and_errors():
     data = dz.sparse_feature_data(n=500, n_features=6, dim=8, p_active=0.2, seed=0)
     assert data.X.shape == (500, 8) and torch.allclose(data.features.norm(dim=1), torch.ones(6))

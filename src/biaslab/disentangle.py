@@ -1823,6 +1823,52 @@ def plot_sprites(data: Sprites, idx: Sequence[int], ax=None, ncols: int = 12):
     return ax
 
 
+def position_map(code: np.ndarray, data: Sprites) -> np.ndarray:
+    """Mean of one latent coordinate at every sprite position: an ``(n_y, n_x)`` array.
+
+    A pure slider for x changes only from column to column (vertical stripes); a coordinate
+    that mixes x with y has tilted stripes.
+
+    Args:
+        code: one value per image ``(n,)`` (a column of the codes).
+        data: the sprites the codes belong to.
+
+    See: chapters/05_disentanglement/04_attribute_control.
+    """
+    c = np.asarray(code, dtype=np.float64).reshape(-1)
+    if len(c) != len(data):
+        raise ValueError(f"code must have one value per image: got {len(c)} for {len(data)} images")
+    ny, nx = int(data.factor_sizes[4]), int(data.factor_sizes[3])
+    total = np.zeros((ny, nx))
+    count = np.zeros((ny, nx))
+    np.add.at(total, (data.factors[:, 4], data.factors[:, 3]), c)
+    np.add.at(count, (data.factors[:, 4], data.factors[:, 3]), 1)
+    return total / np.maximum(count, 1)
+
+
+def plot_position_map(code: np.ndarray, data: Sprites, ax=None, title: str | None = None):
+    """Heat map of :func:`position_map`: x position across, y position down.
+
+    See: chapters/05_disentanglement/04_attribute_control.
+    """
+    import matplotlib.pyplot as plt
+
+    grid = position_map(code, data)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.5, 3.2))
+    from matplotlib.ticker import MaxNLocator
+
+    im = ax.imshow(grid, cmap="coolwarm", origin="upper", aspect="equal")
+    ax.set(xlabel="x position (index)", ylabel="y position (index)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    plt.colorbar(im, ax=ax, fraction=0.046, label="mean code")
+    return ax
+
+
 def plot_mi_matrix(mi: np.ndarray, factor_names: Sequence[str], ax=None, title: str | None = None):
     """Heat map of a normalized mutual-information matrix (latents x factors).
 
