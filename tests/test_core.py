@@ -146,3 +146,18 @@ def test_check_claim_fails_loudly():
 def test_plot_style_sets_palette():
     biaslab.plot_style()
     assert matplotlib.rcParams["axes.spines.top"] is False
+
+
+def test_every_public_helper_is_exported():
+    """The API page documents ``__all__``: a public function or class missing from it is
+    invisible on the site and breaks the ``{func}`` links of the chapters."""
+    import importlib
+    import inspect
+
+    for name in ("core", "inductive_bias", "spurious", "fairness", "causal", "disentangle", "datasets"):
+        mod = importlib.import_module(f"biaslab.{name}")
+        exported = set(getattr(mod, "__all__", []))
+        public = {n for n, obj in vars(mod).items()
+                  if not n.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+                  and obj.__module__ == mod.__name__}
+        assert public <= exported, (name, sorted(public - exported))

@@ -67,6 +67,8 @@ __all__ = [
     "plot_traversal",
     "plot_sprites",
     "plot_mi_matrix",
+    "position_map",
+    "plot_position_map",
 ]
 
 SHAPES = ("square", "ellipse", "triangle")

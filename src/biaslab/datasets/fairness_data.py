@@ -108,7 +108,7 @@ def german() -> pd.DataFrame:
     ``label`` (1 for good credit), ``sex`` (Female/Male, derived from ``personal_status``: the
     data record no other sex and no single women) and ``age_group`` (``"under 25"`` or
     ``"25 and over"``, the split used by Kamiran and Calders, 2009; 149 and 851 people).
-    The protected attributes are ``sex`` and ``age_group`` (:data:`GERMAN_PROTECTED`).
+    The protected attributes are ``sex`` and ``age_group`` (``GERMAN_PROTECTED``).
 
     Returns:
         A DataFrame of 1,000 rows, one per applicant.
