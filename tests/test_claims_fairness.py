@@ -1,5 +1,6 @@
 """Every claim of chapter 3, re-checked with seeds 1 and 2 (the notebooks run seed 0)."""
 
+import os
 import numpy as np
 import torch
 import pytest
@@ -9,7 +10,8 @@ from sklearn.model_selection import train_test_split
 from biaslab import datasets
 from biaslab import fairness as fa
 
-SEEDS = [1, 2]
+# Seeds 1 and 2 by default; BIASLAB_CLAIM_SEEDS="3,4" re-checks every claim with other seeds.
+SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
 
 
 @pytest.fixture(scope="module")

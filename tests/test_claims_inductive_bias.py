@@ -4,13 +4,15 @@ Each test calls the same biaslab functions with the same settings as its noteboo
 asserts the same thresholds: a claim that holds for one lucky seed fails here.
 """
 
+import os
 import math
 
 import pytest
 
 from biaslab import inductive_bias as ib
 
-SEEDS = [1, 2]
+# Seeds 1 and 2 by default; BIASLAB_CLAIM_SEEDS="3,4" re-checks every claim with other seeds.
+SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
