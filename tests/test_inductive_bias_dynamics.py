@@ -92,6 +92,23 @@ def test_matrix_sensing_data_has_requested_spectrum():
         ib.matrix_sensing_data(singular_values=(1.0, -1.0))
 
 
+def test_matrix_sensing_data_orthogonal_measurements():
+    # m <= d^2: orthogonal rows of squared norm d^2, so (1/m) A^T A is d^2/m times a projection
+    kw = dict(d=6, singular_values=(2.0, 1.0), n_measurements=20, seed=0)
+    data = ib.matrix_sensing_data(**kw, measurements="orthogonal")
+    gauss = ib.matrix_sensing_data(**kw, measurements="gaussian")
+    assert torch.allclose(data.W_star, gauss.W_star)
+    A = data.A.reshape(20, 36)
+    assert torch.allclose(A @ A.T, 36 * torch.eye(20), atol=1e-3)
+    assert torch.allclose(data.y, (data.A * data.W_star).sum((1, 2)))
+    # m > d^2: (1/m) A^T A is the identity
+    full = ib.matrix_sensing_data(d=4, singular_values=(1.0,), n_measurements=30, seed=0, measurements="orthogonal")
+    B = full.A.reshape(30, 16)
+    assert torch.allclose(B.T @ B / 30, torch.eye(16), atol=1e-4)
+    with pytest.raises(ValueError, match="measurements"):
+        ib.matrix_sensing_data(measurements="uniform")
+
+
 def test_matrix_sensing_run_fits_with_full_measurements():
     data = ib.matrix_sensing_data(d=4, singular_values=(1.0,), n_measurements=64, seed=0)
     h = ib.matrix_sensing_run(0.1, data=data, depth=1, steps=300, lr=0.05, eval_every=100)

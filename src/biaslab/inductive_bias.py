@@ -2238,22 +2238,33 @@ class MatrixSensingData:
 
 def matrix_sensing_data(
     d: int = 16,
-    singular_values: Sequence[float] = (3.0, 2.0, 1.0),
+    singular_values: Sequence[float] = (4.0, 2.0, 1.0),
     n_measurements: int = 200,
     seed: int = 0,
+    measurements: str = "orthogonal",
 ) -> MatrixSensingData:
-    """A random ``d x d`` matrix with the given singular values, seen through Gaussian measurements.
+    """A random ``d x d`` matrix with the given singular values, seen through random linear measurements.
 
     ``W* = U diag(s) V^T`` with random orthonormal ``U, V``; each measurement is
-    ``<A_i, W*>`` with ``A_i`` of i.i.d. standard normal entries. With fewer measurements than
-    ``d^2`` entries, infinitely many matrices fit them; a low-rank ``W*`` is still identifiable
-    once ``n_measurements`` exceeds its ``r (2d - r)`` degrees of freedom.
+    ``<A_i, W*>``. With fewer measurements than ``d^2`` entries, infinitely many matrices fit
+    them; a low-rank ``W*`` is still identifiable once ``n_measurements`` exceeds its
+    ``r (2d - r)`` degrees of freedom.
+
+    With ``measurements="gaussian"`` the ``A_i`` have i.i.d. standard normal entries. With
+    ``"orthogonal"`` the same Gaussian draws are orthogonalized (as vectors of length ``d^2``)
+    and rescaled to the same average squared norm ``d^2``, so that
+    ``(1/m) sum_i vec(A_i) vec(A_i)^T`` is ``d^2/m`` times a projection (the identity once ``m >= d^2``). Both give an unbiased
+    back-projection ``(1/m) sum_i y_i A_i`` of ``W*``, which is the direction gradient
+    descent first moves in from a small initialization; the orthogonal one has a smaller
+    error (squared Frobenius norm ``(d^2/m - 1) ||W*||^2`` instead of about
+    ``(d^2/m) ||W*||^2`` for ``m < d^2``), so its singular values stay closer to those of ``W*``.
 
     Args:
         d: matrix size.
         singular_values: the nonzero singular values (positive, at most ``d`` of them).
         n_measurements: number of measurements ``m``.
         seed: seed of ``W*`` and the measurements.
+        measurements: ``"gaussian"`` or ``"orthogonal"`` (see above).
 
     Returns:
         A :class:`MatrixSensingData`.
@@ -2265,12 +2276,22 @@ def matrix_sensing_data(
     s = [float(v) for v in singular_values]
     if not s or len(s) > d or any(not v > 0 for v in s):
         raise ValueError(f"singular_values must be 1..{d} positive numbers, got {list(singular_values)}")
+    if measurements not in ("gaussian", "orthogonal"):
+        raise ValueError(f"measurements must be 'gaussian' or 'orthogonal', got {measurements!r}")
     g = torch.Generator().manual_seed(int(seed))
     U, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
     V, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
     r = len(s)
     W_star = (U[:, :r] * torch.tensor(s)) @ V[:, :r].T
     A = torch.randn(m, d, d, generator=g)
+    if measurements == "orthogonal":
+        G = A.reshape(m, d * d)
+        if m <= d * d:  # orthonormal rows, scaled to squared norm d^2
+            Q, _ = torch.linalg.qr(G.T)
+            A = (d * Q.T).reshape(m, d, d).contiguous()
+        else:  # orthonormal columns: (1/m) A^T A = identity
+            Q, _ = torch.linalg.qr(G)
+            A = (math.sqrt(m) * Q).reshape(m, d, d).contiguous()
     y = (A * W_star).sum((1, 2))
     return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
 
