@@ -428,3 +428,5 @@ def test_debias_by_independence_small_run():
     assert 0 <= m["worst_group_acc"] <= m["avg_acc"] <= 1
     with pytest.raises(ValueError, match="lam"):
         sp.debias_by_independence(ds, lam=-1.0)
+    with pytest.raises(ValueError, match="score"):
+        sp.debias_by_independence(ds, score="margin")

@@ -1469,6 +1469,7 @@ def debias_by_independence(
     lam: float = 1.0,
     bias_steps: int = 500,
     within_class: bool = True,
+    score: str = "prob",
     **kwargs,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Train against a model that is biased by design (in the spirit of ReBias).
@@ -1476,9 +1477,18 @@ def debias_by_independence(
     First a logistic regression on ``bias_input(X)`` (by default the ink of each color
     channel, which shows color but not shape) is fitted to the labels: it can only learn the
     shortcut. Then the main MLP minimizes the cross-entropy plus ``lam`` times
-    :func:`conditional_independence_penalty` between its logit difference and the biased
-    model's, so that within each class its output must not follow the bias. No group or
-    color labels are used: only the *kind* of bias enters, through ``bias_input``.
+    :func:`conditional_independence_penalty` between its predicted probability of class 1
+    (or, with ``score="logit"``, its logit difference) and the biased model's logit
+    difference, so that within each class its prediction must not follow the bias. No group
+    or color labels are used: only the *kind* of bias enters, through ``bias_input``.
+
+    Why the probability by default: the logit differences of confidently classified majority
+    examples keep growing during training, so they set the scale of a logit correlation and
+    the few bias-conflicting examples barely move it. A network can then reach zero logit
+    correlation while its predictions still follow the bias (colored digits at rho = 0.95,
+    seed 4, 1,000 steps: mean predicted probability of "large" 0.21 for green small training
+    digits against 0.08 for red ones). A probability is bounded, and a wrongly predicted
+    bias-conflicting example sits at the far end of [0, 1], where it weighs most.
 
     Args:
         ds: the dataset (group labels used for evaluation only).
@@ -1487,6 +1497,8 @@ def debias_by_independence(
         bias_steps: Adam steps of the biased model (learning rate 0.01).
         within_class: compute the penalty within each class (default); ``False`` asks for
             independence over all training points at once.
+        score: what must be independent of the bias: ``"prob"`` (the predicted probability
+            of class 1, default) or ``"logit"`` (the logit difference).
         **kwargs: training settings of :func:`fit_classifier` for the main model.
 
     Returns:
@@ -1502,6 +1514,8 @@ def debias_by_independence(
     lam = _check_nonnegative(lam, "lam")
     if not callable(bias_input):
         raise TypeError("bias_input must be a function of the inputs")
+    if score not in ("prob", "logit"):
+        raise ValueError(f"score must be 'prob' or 'logit', got {score!r}")
     kw = _fit_kwargs(kwargs)
     seed = kw.get("seed", 0)
     Xb = bias_input(ds.train.X)
@@ -1516,9 +1530,9 @@ def debias_by_independence(
 
     def loss_fn(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         y = t[:, 0].long()
-        score = logits[:, 1] - logits[:, 0]
+        s = torch.softmax(logits, 1)[:, 1] if score == "prob" else logits[:, 1] - logits[:, 0]
         groups = y if within_class else torch.zeros_like(y)
-        return F.cross_entropy(logits, y) + lam * conditional_independence_penalty(score, t[:, 1], groups)
+        return F.cross_entropy(logits, y) + lam * conditional_independence_penalty(s, t[:, 1], groups)
 
     train(model, ds.train.X, target, loss_fn, steps=kw["steps"], lr=kw["lr"], weight_decay=kw["weight_decay"],
           batch_size=kw["batch_size"], eval_every=kw["steps"], seed=seed)
