@@ -107,8 +107,9 @@ def test_amplification_multi_attribute_claim(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_amplification_feedback_claim(seed):
-    a = fa.feedback_loop("argmax", rounds=15, base_rate=0.6, model_share=0.8, seed=seed)
-    s = fa.feedback_loop("sample", rounds=15, base_rate=0.6, model_share=0.8, seed=seed)
+    kw = dict(rounds=15, base_rate=0.6, model_share=0.8, separation=0.8, n_initial=10000, n_per_round=10000, n_test=100000)
+    a = fa.feedback_loop("argmax", seed=seed, **kw)
+    s = fa.feedback_loop("sample", seed=seed, **kw)
     print(f"seed {seed}: argmax min {a['predicted rate'].iloc[1:].min():.3f}, sample max dev {(s['predicted rate'].iloc[1:] - 0.6).abs().max():.3f}")
     assert a["predicted rate"].iloc[1:].min() >= 0.65
     assert (s["predicted rate"].iloc[1:] - 0.6).abs().max() <= 0.03
