@@ -313,15 +313,31 @@ def test_mechanism_parameters_and_cross_correlation():
 # ---------------------------------------------------------------- causal representations
 def test_segment_sources_shapes_and_isotropy():
     d = ca.segment_sources(n_segments=10, n_per_segment=500, seed=0)
-    assert d["x"].shape == (5000, 5) and d["s"].shape == (5000, 3) and d["u"].max() == 9
+    assert d["x"].shape == (5000, 10) and d["s"].shape == (5000, 5) and d["u"].max() == 9
     # pooled source variances are all close to 1
-    assert torch.allclose(d["s"].var(0), torch.ones(3), atol=0.15)
+    assert torch.allclose(d["s"].var(0), torch.ones(5), atol=0.15)
     with pytest.raises(ValueError, match="obs_dim"):
         ca.segment_sources(n_sources=4, obs_dim=3)
 
 
+def test_whiten_gives_identity_covariance_and_an_orthogonal_mixing():
+    d = ca.segment_sources(n_segments=10, n_per_segment=500, n_sources=3, obs_dim=6, noise=0.0, seed=0)
+    w = ca.whiten(d["x"], 3)
+    assert w.shape == (5000, 3)
+    assert torch.allclose(w.T @ w / len(w), torch.eye(3), atol=1e-4)
+    # w = s M exactly (no noise); M is orthogonal up to the sampling error of cov(s) = I
+    M = torch.linalg.lstsq(d["s"], w).solution
+    assert torch.allclose(M.T @ M, torch.eye(3), atol=0.15)
+    with pytest.raises(ValueError, match="dim"):
+        ca.whiten(d["x"], 7)
+    with pytest.raises(ValueError, match="nonzero variance"):
+        ca.whiten(d["x"], 6)
+    with pytest.raises(TypeError, match="2-D"):
+        ca.whiten(d["x"][:, 0], 1)
+
+
 def test_linear_vae_loss_is_finite_and_ivae_has_a_prior_per_segment():
-    d = ca.segment_sources(n_segments=4, n_per_segment=50, seed=0)
+    d = ca.segment_sources(n_segments=4, n_per_segment=50, n_sources=3, obs_dim=5, seed=0)
     m = ca.LinearVAE(5, 3, n_segments=4)
     assert torch.isfinite(m.loss(d["x"], d["u"]))
     assert m.prior_logvar.weight.shape == (4, 3)

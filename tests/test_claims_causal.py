@@ -62,7 +62,7 @@ def test_heterogeneity_claims(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_identifiable_vae_claim(seed):
-    data = ca.segment_sources(n_segments=40, n_per_segment=100, seed=seed)
+    data = ca.segment_sources(n_segments=40, n_per_segment=100, n_sources=5, obs_dim=10, seed=seed)
     vae = ca.fit_latent_model(data, identifiable=False, seed=seed)
     ivae = ca.fit_latent_model(data, identifiable=True, seed=seed)
     assert ivae >= 0.9, (ivae, vae)

@@ -54,6 +54,7 @@ __all__ = [
     "mechanism_parameters",
     "max_cross_correlation",
     "segment_sources",
+    "whiten",
     "LinearVAE",
     "fit_latent_model",
     "action_latent_data",
@@ -1497,13 +1498,15 @@ def max_cross_correlation(params: pd.DataFrame) -> float:
 # causal representations: identifiable VAE with an auxiliary segment variable
 # --------------------------------------------------------------------------------------
 def segment_sources(
-    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 3, obs_dim: int = 5, noise: float = 0.05, seed: int = 0
+    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0
 ) -> dict[str, torch.Tensor]:
     """Gaussian sources whose variances change across observed segments, mixed linearly.
 
     Source ``i`` in segment ``u`` is ``N(0, lambda[u, i])`` with ``lambda`` log-uniform in
-    [0.1, 3]; observations are ``x = A s + noise``. Without the segment label, Gaussian
-    sources are identifiable only up to a rotation; with it, up to permutation and scaling.
+    [0.1, 3], rescaled so that every source has average variance 1 over the segments;
+    observations are ``x = s A + noise`` with a Gaussian random mixing ``A``. Without the
+    segment label, Gaussian sources are identifiable only up to a rotation; with it, up to
+    permutation and scaling.
 
     Args:
         n_segments, n_per_segment: segments and samples per segment.
@@ -1531,6 +1534,36 @@ def segment_sources(
     return {"x": x, "u": u, "s": s}
 
 
+def whiten(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """PCA whitening: centre ``x``, project it on its ``dim`` leading principal directions and
+    scale each projection to unit variance.
+
+    If ``x = s A + small noise`` with sources of identity covariance, the whitened data are
+    ``s R`` for an orthogonal ``R`` (up to sampling error): whitening removes the scales and
+    angles of the mixing but not its rotation, which second moments cannot see.
+
+    Args:
+        x: ``(n, d)`` observations.
+        dim: number of directions kept, ``1 <= dim <= d``.
+
+    Returns:
+        ``(n, dim)`` tensor with (sample) covariance the identity.
+
+    See: chapters/04_causal_representation_learning/05_causal_representations.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 2:
+        raise TypeError(f"x must be a 2-D tensor (n, d), got {type(x).__name__} {getattr(x, 'shape', '')}")
+    dim = _check_positive_int(dim, "dim")
+    if dim > x.shape[1]:
+        raise ValueError(f"dim must be <= the number of columns of x ({x.shape[1]}), got {dim}")
+    xc = x - x.mean(0)
+    evals, evecs = torch.linalg.eigh(xc.T @ xc / len(x))
+    evals, evecs = evals.flip(0)[:dim], evecs.flip(1)[:, :dim]
+    if evals[-1] <= 1e-12 * evals[0]:
+        raise ValueError(f"x has fewer than {dim} directions with nonzero variance")
+    return xc @ evecs / evals.sqrt()
+
+
 class LinearVAE(nn.Module):
     """A VAE with a linear Gaussian encoder and decoder; with ``n_segments`` it is an
     identifiable VAE (iVAE): the prior ``p(z | u) = N(0, diag(lambda_u))`` has a learned
@@ -1543,7 +1576,8 @@ class LinearVAE(nn.Module):
         super().__init__()
         self.enc = nn.Linear(obs_dim, latent_dim)
         # one posterior variance shared by all latents, so that nothing but the prior can
-        # prefer one rotation of the latent space over another
+        # prefer one rotation of the latent space over another; it matches the true posterior
+        # only when the decoder's columns are orthogonal, which is why fit_latent_model whitens
         self.enc_logvar = nn.Parameter(torch.tensor(-2.0))
         self.dec = nn.Linear(latent_dim, obs_dim)
         self.dec_logvar = nn.Parameter(torch.tensor(-2.0))
@@ -1562,7 +1596,9 @@ class LinearVAE(nn.Module):
         return (rec + kl).mean()
 
 
-def fit_latent_model(data: dict[str, torch.Tensor], identifiable: bool, steps: int = 2000, lr: float = 2e-2, seed: int = 0) -> float:
+def fit_latent_model(
+    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0, whiten_x: bool = True
+) -> float:
     """Train a :class:`LinearVAE` (iVAE when ``identifiable``) and return the MCC of its
     posterior means against the true sources.
 
@@ -1571,6 +1607,11 @@ def fit_latent_model(data: dict[str, torch.Tensor], identifiable: bool, steps: i
         identifiable: use the segment label in the prior.
         steps, lr: full-batch Adam.
         seed: seeds the initialization and the sampling noise.
+        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
+            Whitening uses only the pooled covariance, which is the same for every rotation
+            of the sources, so it tells neither model where the sources are; it makes the
+            mixing orthogonal, the case where the model's single posterior variance can
+            match the true posterior, and it makes the optimization well conditioned.
 
     Returns:
         The mean correlation coefficient (:func:`mcc`).
@@ -1579,6 +1620,8 @@ def fit_latent_model(data: dict[str, torch.Tensor], identifiable: bool, steps: i
     """
     torch.manual_seed(int(seed))
     x, u, s = data["x"], data["u"], data["s"]
+    if whiten_x:
+        x = whiten(x, s.shape[1])
     model = LinearVAE(x.shape[1], s.shape[1], int(u.max()) + 1 if identifiable else None)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     threads = torch.get_num_threads()
