@@ -117,7 +117,7 @@ def test_lda_parallelogram_claim(analogy_embeddings, seed):
 def test_householder_projector_claim(sprites, seed):
     vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
     k = int(dz.active_units(vae, sprites).sum())
-    hh_vae, _ = dz.householder_finetune(vae, sprites, rank=k, steps=300, seed=seed)
+    hh_vae, _ = dz.householder_finetune(vae, sprites, rank=k, steps=300, lr=5e-4, seed=seed)
     out = {}
     for name, m in (("plain", vae), ("householder", hh_vae)):
         vals, D = dz.sefa_directions(m)
