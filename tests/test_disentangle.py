@@ -374,6 +374,8 @@ def test_householder_projector_orthonormal_and_exact_init():
 
 
 def test_householder_finetune_keeps_model_and_rank(sprites, small_vae):
+    control, _ = dz.householder_finetune(small_vae, sprites, rank=None, steps=5, seed=0)
+    assert isinstance(control.decoder[0], torch.nn.Linear) and control is not small_vae
     ft, hist = dz.householder_finetune(small_vae, sprites, rank=2, steps=5, seed=0)
     assert isinstance(ft.decoder[0], dz.HouseholderProjector) and isinstance(small_vae.decoder[0], torch.nn.Linear)
     vals, D = dz.sefa_directions(ft)

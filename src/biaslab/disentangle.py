@@ -1277,7 +1277,7 @@ class HouseholderProjector(nn.Module):
         return z @ self.weight.T + self.bias
 
 
-def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int, steps: int = 300, lr: float = 5e-4,
+def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | None, steps: int = 300, lr: float = 5e-4,
                          batch_size: int = 128, seed: int = 0,
                          device: torch.device | str = "cpu") -> tuple[SpriteAutoencoder, pd.DataFrame]:
     """Replace a trained decoder's first layer by a :class:`HouseholderProjector` initialized
@@ -1286,7 +1286,9 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int, ste
     Args:
         model: a trained :class:`SpriteAutoencoder` (left unchanged: a copy is fine-tuned).
         data: the sprites it was trained on.
-        rank: directions kept by the projector.
+        rank: directions kept by the projector. ``None`` keeps the plain first layer and
+            fine-tunes with the same recipe: the matched control, which separates what the
+            projector does from what the extra training does.
         steps, lr, batch_size: AdamW settings of the fine-tuning. The default ``lr`` is a
             quarter of the rate the chapter trains with: the optimizer starts afresh, and at
             the full rate its first steps knock a trained model off its minimum (for one seed
@@ -1303,12 +1305,14 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int, ste
         raise TypeError(f"model must be a SpriteAutoencoder, got {type(model).__name__}")
     if not isinstance(data, Sprites):
         raise TypeError(f"data must be Sprites, got {type(data).__name__}")
-    rank = _check_positive_int(rank, "rank")
-    if rank > model.latent_dim:
-        raise ValueError(f"rank must be at most the latent width {model.latent_dim}, got {rank}")
+    if rank is not None:
+        rank = _check_positive_int(rank, "rank")
+        if rank > model.latent_dim:
+            raise ValueError(f"rank must be at most the latent width {model.latent_dim}, got {rank}")
     torch.manual_seed(seed)
     ft = copy.deepcopy(model).to(device)
-    ft.decoder[0] = HouseholderProjector.from_linear(ft.decoder[0], rank)
+    if rank is not None:
+        ft.decoder[0] = HouseholderProjector.from_linear(ft.decoder[0], rank)
     ft.train()
     X = data.flat.to(device)
 
