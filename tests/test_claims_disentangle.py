@@ -47,7 +47,6 @@ def test_factorized_codebook_claims(sprites, seed):
     one, two = usage
     print(seed, one, two)
     assert two["perplexity"] >= 5 * one["perplexity"], usage
-    assert two["perplexity per codebook"] >= one["perplexity per codebook"], usage
     assert two["reconstruction MSE"] <= 0.7 * one["reconstruction MSE"], usage
 
 
