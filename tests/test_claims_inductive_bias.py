@@ -88,7 +88,7 @@ def test_locality_weight_sharing_claim(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_generalization_on_unseen_claim(seed):
-    r = ib.gotu_run(seed=seed)
+    r = ib.gotu_run(n_bits=10, target_bits=(0, 1, 2), frozen_bit=2, frozen_value=1, width=1024, steps=300, seed=seed)
     assert r["corr_min_degree"] >= 0.95, r["corr_min_degree"]
 
 

@@ -1427,8 +1427,8 @@ def gotu_run(
     target_bits: Sequence[int] = (0, 1, 2),
     frozen_bit: int = 2,
     frozen_value: float = 1.0,
-    steps: int = 1000,
-    width: int = 256,
+    steps: int = 300,
+    width: int = 1024,
     depth: int = 2,
     lr: float = 1e-3,
     activation: str = "relu",
@@ -1449,6 +1449,13 @@ def gotu_run(
         frozen_bit: the bit held fixed during training (one of ``target_bits``).
         frozen_value: its training value, -1 or +1.
         steps, width, depth, lr, activation: full-batch Adam on the mean squared error.
+            Flipping a bit outside ``target_bits`` leaves the training data unchanged, and
+            flipping another target bit negates the target; the initialization and Adam
+            respect these flips, so only the random features of a finite width let the
+            unseen-half prediction pick up anything but a multiple of the minimum-degree
+            interpolant. That deviation shrinks with ``width``: with two hidden layers of
+            256 units the correlation fell to 0.93 for one of seeds 0-7, with 1,024 units it
+            stays >= 0.98.
         seed: initialization seed.
         device: where to train.
 
