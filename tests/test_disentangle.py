@@ -385,3 +385,14 @@ def test_householder_finetune_keeps_model_and_rank(sprites, small_vae):
         dz.householder_finetune(small_vae, sprites, rank=5)
     with pytest.raises(TypeError, match="Sprites"):
         dz.householder_finetune(small_vae, sprites.flat, rank=2)
+
+
+def test_reconstruction_error_metrics(sprites):
+    model = dz.SpriteAutoencoder(kind="qlae", latent_dim=4)
+    with torch.no_grad():
+        z = torch.from_numpy(dz.encode(model, sprites)).float()
+        by_hand = float(((torch.sigmoid(model.decode(z)) - sprites.flat) ** 2).sum(1).mean())
+    assert dz.reconstruction_error(model, sprites, metric="mse") == pytest.approx(by_hand, rel=1e-6)
+    assert dz.reconstruction_error(model, sprites) > dz.reconstruction_error(model, sprites, metric="mse")
+    with pytest.raises(ValueError, match="metric"):
+        dz.reconstruction_error(model, sprites, metric="l1")

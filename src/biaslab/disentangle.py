@@ -1326,23 +1326,31 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
     return ft, hist
 
 
-def reconstruction_error(model: SpriteAutoencoder, data: Sprites | torch.Tensor) -> float:
-    """Mean summed binary cross-entropy per image when decoding the test-time latent.
+def reconstruction_error(model: SpriteAutoencoder, data: Sprites | torch.Tensor, metric: str = "bce") -> float:
+    """Reconstruction error per image when decoding the test-time latent (the quantized code
+    of a QLAE, the posterior mean of a VAE).
 
     Args:
         model: a trained :class:`SpriteAutoencoder`.
         data: sprites or images.
+        metric: ``"bce"``, the summed binary cross-entropy of the pixels (the training
+            loss, in nats), or ``"mse"``, the summed squared error of the pixel
+            intensities (comparable across models with different likelihoods).
 
     Returns:
-        Nats per image.
+        Mean over images of the per-image sum.
 
     See: chapters/05_disentanglement/05_directions_in_generators.
     """
+    if metric not in ("bce", "mse"):
+        raise ValueError(f"metric must be 'bce' or 'mse', got {metric!r}")
     X = data.flat if isinstance(data, Sprites) else data
     dev = next(model.parameters()).device
     with torch.no_grad():
         X = model._check_input(X.float().to(dev))
         logits = model.decode(model.latent(X))
+        if metric == "mse":
+            return float(((torch.sigmoid(logits) - X) ** 2).sum(1).mean())
         return float(F.binary_cross_entropy_with_logits(logits, X, reduction="sum") / len(X))
 
 
@@ -1836,7 +1844,7 @@ def position_map(code: np.ndarray, data: Sprites) -> np.ndarray:
     """Mean of one latent coordinate at every sprite position: an ``(n_y, n_x)`` array.
 
     A pure slider for x changes only from column to column (vertical stripes); a coordinate
-    that mixes x with y has tilted stripes.
+    that also depends on y has tilted or bent contours.
 
     Args:
         code: one value per image ``(n,)`` (a column of the codes).
@@ -1861,12 +1869,11 @@ def plot_position_map(code: np.ndarray, data: Sprites, ax=None, title: str | Non
     See: chapters/05_disentanglement/04_attribute_control.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     grid = position_map(code, data)
     if ax is None:
         _, ax = plt.subplots(figsize=(3.5, 3.2))
-    from matplotlib.ticker import MaxNLocator
-
     im = ax.imshow(grid, cmap="coolwarm", origin="upper", aspect="equal")
     ax.set(xlabel="x position (index)", ylabel="y position (index)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
