@@ -198,7 +198,7 @@ def test_methods_reject_bad_input(small_ds):
         sp.last_layer_retrain(small_ds, n_subsets=0)
     with pytest.raises(ValueError, match="Cs"):
         sp.last_layer_retrain(small_ds, Cs=[])
-    with pytest.raises(ValueError, match="C must be in"):
+    with pytest.raises(ValueError, match="C must be a finite number > 0"):
         sp.last_layer_retrain(small_ds, C=0.0)
     with pytest.raises(ValueError, match="val_rho"):
         sp.colored_digits(0.95, val_rho=1.5)

@@ -1,7 +1,12 @@
 """biaslab: the helper package of the book "What Neural Networks Learn and Why".
 
-The shared core is imported at the top level; each theme lives in its own module:
-``biaslab.inductive_bias``, ...
+The package is laid out like the book: one subpackage per chapter
+(``biaslab.inductive_bias``, ``biaslab.spurious``, ``biaslab.fairness``, ``biaslab.causal``,
+``biaslab.disentangle``) with one module per section, named after the section's file. The
+top level holds what every chapter uses: seeding, the device rule and the one training loop
+(:mod:`biaslab.core`), input checks (:mod:`biaslab.validation`), the figure style
+(:mod:`biaslab.plotting`), the offline data sets (:mod:`biaslab.datasets`) and the pretrained
+sentence encoder (:mod:`biaslab.pretrained`).
 """
 
 from .core import (
@@ -10,10 +15,12 @@ from .core import (
     get_device,
     make_activation,
     make_mlp,
-    plot_style,
+    num_threads,
+    resolve_device,
     seed_everything,
     train,
 )
+from .plotting import plot_style
 
 __version__ = "0.1.0"
 
@@ -23,7 +30,9 @@ __all__ = [
     "get_device",
     "make_activation",
     "make_mlp",
+    "num_threads",
     "plot_style",
+    "resolve_device",
     "seed_everything",
     "train",
 ]

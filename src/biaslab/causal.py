@@ -17,7 +17,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .core import _check_positive_int, make_mlp
+from .core import make_mlp
+from .validation import as_1d, check_positive_int
 
 __all__ = [
     "SCM",
@@ -319,7 +320,7 @@ class SCM:
 
     def sample_noise(self, n: int, seed: int = 0) -> dict[str, torch.Tensor]:
         """Draw ``n`` values of every exogenous noise variable."""
-        n = _check_positive_int(n, "n")
+        n = check_positive_int(n, "n")
         gen = torch.Generator().manual_seed(int(seed))
         return {v: self.noise[v](n, gen) for v in self.order}
 
@@ -720,7 +721,7 @@ def att_tarnet(
     if torch.device(device).type == "cpu":
         torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
     try:
-        for _ in range(_check_positive_int(steps, "steps")):
+        for _ in range(check_positive_int(steps, "steps")):
             idx = torch.randint(0, n, (batch_size,), generator=gen).to(device)
             opt.zero_grad(set_to_none=True)
             pred = net(xt[idx]).gather(1, tt[idx, None]).squeeze(1)
@@ -768,15 +769,6 @@ def nsw_estimates(nsw: pd.DataFrame, cps: pd.DataFrame, seed: int = 0, device: t
 # --------------------------------------------------------------------------------------
 # bivariate orientation: additive vs location-scale noise models
 # --------------------------------------------------------------------------------------
-def _as_1d(x: Any, name: str) -> np.ndarray:
-    a = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=float)
-    if a.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
-    if len(a) < 20:
-        raise ValueError(f"{name} needs at least 20 values, got {len(a)}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
 
 
 def _standardize(a: np.ndarray) -> np.ndarray:
@@ -799,7 +791,7 @@ def spacing_entropy(x: Any, min_spacing: float = 1e-3) -> float:
 
     See: chapters/04_causal_representation_learning/02_cause_effect_pairs.
     """
-    a = np.sort(_as_1d(x, "x"))
+    a = np.sort(as_1d(x, "x", min_length=20, finite=True))
     n = len(a)
     m = max(1, int(round(np.sqrt(n) / 2)))
     i = np.arange(n)
@@ -829,7 +821,7 @@ def conditional_nll(x: Any, y: Any, scale: bool = True, n_knots: int = 8, alpha:
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import SplineTransformer
 
-    x, y = _as_1d(x, "x"), _as_1d(y, "y")
+    x, y = as_1d(x, "x", min_length=20, finite=True), as_1d(y, "y", min_length=20, finite=True)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     B = SplineTransformer(n_knots=n_knots, degree=3).fit_transform(x[:, None])
@@ -862,7 +854,7 @@ def direction_score(x: Any, y: Any, scale: bool = True) -> float:
 
     See: chapters/04_causal_representation_learning/02_cause_effect_pairs.
     """
-    x, y = _standardize(_as_1d(x, "x")), _standardize(_as_1d(y, "y"))
+    x, y = _standardize(as_1d(x, "x", min_length=20, finite=True)), _standardize(as_1d(y, "y", min_length=20, finite=True))
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     forward = spacing_entropy(x) + conditional_nll(x, y, scale)
@@ -888,7 +880,7 @@ def location_scale_pair(n: int = 1000, heteroscedasticity: float = 1.0, seed: in
 
     See: chapters/04_causal_representation_learning/02_cause_effect_pairs.
     """
-    n = _check_positive_int(n, "n", minimum=20)
+    n = check_positive_int(n, "n", minimum=20)
     if heteroscedasticity < 0:
         raise ValueError(f"heteroscedasticity must be >= 0, got {heteroscedasticity}")
     rng = np.random.default_rng(seed)
@@ -915,7 +907,7 @@ def orientation_accuracy(
 
     See: chapters/04_causal_representation_learning/02_cause_effect_pairs.
     """
-    n_pairs = _check_positive_int(n_pairs, "n_pairs")
+    n_pairs = check_positive_int(n_pairs, "n_pairs")
     hits = {"location-scale": 0, "additive (homoscedastic)": 0}
     for i in range(n_pairs):
         x, y = location_scale_pair(n, heteroscedasticity, seed=1000 * int(seed) + i)
@@ -995,8 +987,8 @@ def random_linear_sem(
 
     See: chapters/04_causal_representation_learning/03_structure_learning.
     """
-    d = _check_positive_int(d, "d", minimum=2)
-    n = _check_positive_int(n, "n")
+    d = check_positive_int(d, "d", minimum=2)
+    n = check_positive_int(n, "n")
     lo, hi = noise_range
     if not 0 < lo <= hi:
         raise ValueError(f"noise_range must satisfy 0 < low <= high, got {noise_range}")
@@ -1264,7 +1256,7 @@ def dropout_chain(n: int = 3000, dropout: float = 0.5, seed: int = 0) -> pd.Data
 
     See: chapters/04_causal_representation_learning/03_structure_learning.
     """
-    n = _check_positive_int(n, "n", minimum=20)
+    n = check_positive_int(n, "n", minimum=20)
     if not 0 < dropout < 1:
         raise ValueError(f"dropout must be in (0, 1), got {dropout}")
     rng = np.random.default_rng(seed)
@@ -1327,7 +1319,7 @@ def dropout_rejection_rates(reps: int = 200, n: int = 1000, dropout: float = 0.5
 
     See: chapters/04_causal_representation_learning/03_structure_learning.
     """
-    reps = _check_positive_int(reps, "reps")
+    reps = check_positive_int(reps, "reps")
     hits = {"no dropouts": 0, "naive (zeros kept)": 0, "test-wise deletion": 0}
     for r in range(reps):
         df = dropout_chain(n, dropout, seed=1000 * int(seed) + r)
@@ -1393,8 +1385,8 @@ def drifting_pair(
 
     See: chapters/04_causal_representation_learning/04_heterogeneity.
     """
-    n_domains = _check_positive_int(n_domains, "n_domains", minimum=2)
-    n_per_domain = _check_positive_int(n_per_domain, "n_per_domain", minimum=5)
+    n_domains = check_positive_int(n_domains, "n_domains", minimum=2)
+    n_per_domain = check_positive_int(n_per_domain, "n_per_domain", minimum=5)
     rng = np.random.default_rng(seed)
     c = np.repeat(np.arange(n_domains), n_per_domain).astype(float)
     cause_changes = rng.random() < 0.5
@@ -1435,7 +1427,7 @@ def cdnod_vs_pc(n_problems: int = 40, alpha: float = 0.01, seed: int = 0) -> pd.
     from causallearn.search.ConstraintBased.CDNOD import cdnod
     from causallearn.search.ConstraintBased.PC import pc
 
-    n_problems = _check_positive_int(n_problems, "n_problems")
+    n_problems = check_positive_int(n_problems, "n_problems")
 
     def verdict(d: tuple[int, int] | None, truth: tuple[int, int]) -> str:
         return "undirected" if d is None else ("correct" if d == truth else "reversed")
@@ -1465,8 +1457,8 @@ def mechanism_parameters(n_envs: int = 500, n_per_env: int = 200, seed: int = 0)
 
     See: chapters/04_causal_representation_learning/04_heterogeneity.
     """
-    n_envs = _check_positive_int(n_envs, "n_envs", minimum=3)
-    n_per_env = _check_positive_int(n_per_env, "n_per_env", minimum=5)
+    n_envs = check_positive_int(n_envs, "n_envs", minimum=3)
+    n_per_env = check_positive_int(n_per_env, "n_per_env", minimum=5)
     rng = np.random.default_rng(seed)
     out: dict[str, list[dict[str, float]]] = {"causal": [], "anticausal": []}
     for _ in range(n_envs):
@@ -1520,15 +1512,15 @@ def segment_sources(
 
     See: chapters/04_causal_representation_learning/05_causal_representations.
     """
-    n_segments = _check_positive_int(n_segments, "n_segments", minimum=2)
-    n_sources = _check_positive_int(n_sources, "n_sources")
-    obs_dim = _check_positive_int(obs_dim, "obs_dim")
+    n_segments = check_positive_int(n_segments, "n_segments", minimum=2)
+    n_sources = check_positive_int(n_sources, "n_sources")
+    obs_dim = check_positive_int(obs_dim, "obs_dim")
     if obs_dim < n_sources:
         raise ValueError(f"obs_dim must be >= n_sources, got {obs_dim} < {n_sources}")
     g = torch.Generator().manual_seed(int(seed))
     lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(0.1), np.log(3.0), generator=g))
     lam = lam / lam.mean(0)  # every source has average variance 1: the pooled covariance is isotropic
-    u = torch.arange(n_segments).repeat_interleave(_check_positive_int(n_per_segment, "n_per_segment"))
+    u = torch.arange(n_segments).repeat_interleave(check_positive_int(n_per_segment, "n_per_segment"))
     s = torch.randn(len(u), n_sources, generator=g) * lam[u].sqrt()
     A = torch.randn(n_sources, obs_dim, generator=g)
     x = s @ A + noise * torch.randn(len(u), obs_dim, generator=g)
@@ -1554,7 +1546,7 @@ def whiten(x: torch.Tensor, dim: int) -> torch.Tensor:
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
         raise TypeError(f"x must be a 2-D tensor (n, d), got {type(x).__name__} {getattr(x, 'shape', '')}")
-    dim = _check_positive_int(dim, "dim")
+    dim = check_positive_int(dim, "dim")
     if dim > x.shape[1]:
         raise ValueError(f"dim must be <= the number of columns of x ({x.shape[1]}), got {dim}")
     xc = x - x.mean(0)
@@ -1628,7 +1620,7 @@ def fit_latent_model(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
     try:
-        for _ in range(_check_positive_int(steps, "steps")):
+        for _ in range(check_positive_int(steps, "steps")):
             opt.zero_grad(set_to_none=True)
             model.loss(x, u).backward()
             opt.step()
@@ -1673,7 +1665,7 @@ def action_latent_data(n: int = 5000, action_range: float = 1.5, noise: float = 
 
     See: chapters/04_causal_representation_learning/05_causal_representations.
     """
-    n = _check_positive_int(n, "n", minimum=20)
+    n = check_positive_int(n, "n", minimum=20)
     if not action_range > 0 or not noise > 0:
         raise ValueError(f"action_range and noise must be positive, got {action_range} and {noise}")
     g = torch.Generator().manual_seed(int(seed))
@@ -1778,7 +1770,7 @@ def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, step
         rec = ((dec(phi) - Xs) ** 2).mean()
         return rec + lam * linear_invariance_penalty(phi, A) if lam > 0 else rec
 
-    _fit(list(enc.parameters()) + list(dec.parameters()), loss, _check_positive_int(steps, "steps"))
+    _fit(list(enc.parameters()) + list(dec.parameters()), loss, check_positive_int(steps, "steps"))
     enc.requires_grad_(False)
     return lambda x: enc((x - mean) / std)
 
@@ -1812,7 +1804,7 @@ def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch
     m, s = phi.mean(), phi.std()
     torch.manual_seed(int(seed))
     nu = _elu_mlp(1, 1)
-    _fit(nu.parameters(), lambda: ((nu((phi - m) / s) - Y) ** 2).mean(), _check_positive_int(steps, "steps"))
+    _fit(nu.parameters(), lambda: ((nu((phi - m) / s) - Y) ** 2).mean(), check_positive_int(steps, "steps"))
     with torch.no_grad():
         return np.array([nu((coef[0] + coef[1] * float(a) + v_hat - m) / s).mean().item() for a in np.asarray(actions, dtype=float).ravel()])
 
@@ -1844,7 +1836,7 @@ def intervention_extrapolation(
     data = action_latent_data(n, action_range, noise, seed)
     A, X, Y, Z = data["A"], data["X"], data["Y"], data["Z"]
     a = np.linspace(-3.5, 3.5, 29) if grid is None else np.asarray(grid, dtype=float).ravel()
-    steps = _check_positive_int(steps, "steps")
+    steps = check_positive_int(steps, "steps")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny networks: one thread is faster than two
     try:

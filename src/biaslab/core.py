@@ -1,21 +1,24 @@
-"""Shared core of the book: seeding, device choice, a plain training loop, plot style, claims.
+"""Shared core of the book: seeding, the device rule, models every chapter uses, the one
+training loop, and the claim check.
 
-Everything a section needs that is not specific to one theme lives here, and nothing else.
-See: the book's introduction ("How the demos work").
+Everything several chapters need that is not a validator (:mod:`biaslab.validation`) or a
+plot helper (:mod:`biaslab.plotting`) lives here, and nothing else.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import random
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from .validation import check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "ClaimFailed",
@@ -23,42 +26,13 @@ __all__ = [
     "get_device",
     "make_mlp",
     "make_activation",
-    "plot_style",
+    "num_threads",
+    "resolve_device",
     "seed_everything",
     "train",
     "Snake",
     "ACTIVATIONS",
 ]
-
-
-# --------------------------------------------------------------------------------------
-# input checks shared by every module
-# --------------------------------------------------------------------------------------
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``; raise a clear error otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_fraction(value: Any, name: str, low: float = 0.0, high: float = 1.0) -> float:
-    """Return ``value`` as a float in the open/closed interval (low, high]; raise otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not (low < float(value) <= high):
-        raise ValueError(f"{name} must be in ({low}, {high}], got {value}")
-    return float(value)
-
-
-def _check_nonnegative(value: Any, name: str) -> float:
-    """Return ``value`` as a float >= 0; raise a clear error otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if float(value) < 0 or math.isnan(float(value)):
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -72,8 +46,6 @@ def seed_everything(seed: int = 0) -> int:
 
     Returns:
         The seed, so that a notebook can print it.
-
-    See: every section's setup cell.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
@@ -97,18 +69,63 @@ def get_device(verbose: bool = True) -> torch.device:
 
     Returns:
         A ``torch.device``; pass it to the training functions of every theme module.
-
-    See: every section's setup cell.
     """
-    if torch.cuda.is_available():
-        device = torch.device("cuda")
+    device = resolve_device(None)
+    if device.type == "cuda":
         label = f"GPU ({torch.cuda.get_device_name(0)})"
     else:
-        device = torch.device("cpu")
         label = f"CPU ({torch.get_num_threads()} threads)"
     if verbose:
         print(f"biaslab: running on {label}")
     return device
+
+
+def resolve_device(device: torch.device | str | None = None) -> torch.device:
+    """The book's one device rule: ``None`` means the GPU when present, else the CPU.
+
+    Every public function of ``biaslab`` that builds or trains a model takes ``device`` and
+    passes it here, so that a notebook that hands over the device its setup cell chose (or
+    none at all) runs on the GPU in Colab and on the CPU elsewhere, with no code change.
+
+    Args:
+        device: ``None``, a ``torch.device``, or a string such as ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        A ``torch.device``.
+
+    Raises:
+        TypeError: when ``device`` is of another type.
+        ValueError: when the string names no device torch knows.
+    """
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(device, torch.device):
+        return device
+    if isinstance(device, str):
+        try:
+            return torch.device(device)
+        except RuntimeError as e:
+            raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from e
+    raise TypeError(f"device must be None, a string or a torch.device, got {type(device).__name__}")
+
+
+@contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` CPU threads for torch, then restore the previous number.
+
+    Tiny models (a linear VAE, a two-layer MLP on a few hundred points) train faster on one
+    thread than on two, because thread hand-offs cost more than the arithmetic.
+
+    Args:
+        n: the number of threads inside the block (>= 1).
+    """
+    n = check_positive_int(n, "n")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------------------
@@ -119,8 +136,6 @@ class Snake(nn.Module):
 
     It keeps ReLU's monotone trend while adding a periodic component, so that a network
     built from it can continue a periodic signal beyond the training interval.
-
-    See: chapters/01_inductive_bias/spectral_bias (periodic extrapolation).
     """
 
     def __init__(self, a: float = 1.0, learnable: bool = False) -> None:
@@ -192,13 +207,11 @@ def make_mlp(
 
     Returns:
         An ``nn.Sequential`` with PyTorch's default initialization.
-
-    See: chapters/01_inductive_bias/spectral_bias.
     """
-    in_dim = _check_positive_int(in_dim, "in_dim")
-    out_dim = _check_positive_int(out_dim, "out_dim")
-    width = _check_positive_int(width, "width")
-    depth = _check_positive_int(depth, "depth")
+    in_dim = check_positive_int(in_dim, "in_dim")
+    out_dim = check_positive_int(out_dim, "out_dim")
+    width = check_positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
     make_activation(activation)  # validates the name early
     layers: list[nn.Module] = []
     d = in_dim
@@ -212,60 +225,136 @@ def make_mlp(
 # --------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------
+Batch = Union[torch.Tensor, tuple[torch.Tensor, ...], None]
+
+
+def _index(data: Batch, idx: Any) -> Batch:
+    if data is None:
+        return None
+    if isinstance(data, tuple):
+        return tuple(d[idx] for d in data)
+    return data[idx]
+
+
+def _to(data: Batch, device: torch.device) -> Batch:
+    if data is None:
+        return None
+    if isinstance(data, tuple):
+        return tuple(d.to(device) for d in data)
+    return data.to(device)
+
+
+def _length(data: Batch, name: str) -> int | None:
+    if data is None:
+        return None
+    parts = data if isinstance(data, tuple) else (data,)
+    if not parts or not all(isinstance(d, torch.Tensor) for d in parts):
+        raise TypeError(f"{name} must be a torch tensor or a tuple of torch tensors")
+    lengths = {len(d) for d in parts}
+    if len(lengths) != 1:
+        raise ValueError(f"the tensors of {name} must have the same length, got {sorted(lengths)}")
+    return lengths.pop()
+
+
+def _make_scheduler(scheduler: str | Callable[..., Any] | None, opt: torch.optim.Optimizer, steps: int, lr: float):
+    if scheduler is None:
+        return None
+    if scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    if scheduler == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    if callable(scheduler):
+        return scheduler(opt, steps)
+    raise ValueError(f"scheduler must be None, 'cosine', 'onecycle' or a callable (optimizer, steps), got {scheduler!r}")
+
+
 def train(
     model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: Batch,
+    y: Batch,
+    loss_fn: Callable[[torch.Tensor, Any], torch.Tensor] | None,
     steps: int,
     lr: float = 1e-3,
     optimizer: str = "adam",
     weight_decay: float = 0.0,
     batch_size: int | None = None,
-    eval_every: int = 50,
+    eval_every: int | Sequence[int] = 50,
     eval_fn: Callable[[nn.Module, int], dict[str, float]] | None = None,
     seed: int = 0,
     optimizer_kwargs: dict[str, Any] | None = None,
     no_decay: Sequence[str] | None = None,
+    *,
+    replacement: bool = False,
+    objective: Callable[[nn.Module, Any, Any], torch.Tensor] | None = None,
+    params: Iterable[torch.nn.Parameter] | None = None,
+    scheduler: str | Callable[[torch.optim.Optimizer, int], Any] | None = None,
+    stop_when: Callable[[dict[str, float]], bool] | None = None,
+    on_step: Callable[[nn.Module, int, torch.Tensor], None] | None = None,
+    device: torch.device | str | None = None,
 ) -> pd.DataFrame:
-    """A plain training loop that returns a history instead of printing.
+    """The book's one training loop: it returns a history instead of printing.
 
     Args:
-        model: the network; it is trained in place on the device of its parameters.
-        X, y: training inputs and targets (moved to the model's device).
-        loss_fn: ``loss_fn(model(xb), yb)`` returns a scalar tensor.
+        model: the network; it is trained in place.
+        X, y: training inputs and targets: tensors, or tuples of tensors of one length (e.g.
+            ``(labels, weights)``), indexed together for every minibatch. ``y`` may be
+            ``None`` when ``objective`` needs no targets.
+        loss_fn: ``loss_fn(model(xb), yb)`` returns a scalar tensor; ``None`` when
+            ``objective`` is given.
         steps: number of optimizer steps.
-        lr: learning rate.
+        lr: learning rate (> 0).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``.
         weight_decay: decoupled for AdamW, L2 for the others.
-        batch_size: ``None`` for full-batch training, else minibatches drawn without
-            replacement, reshuffled every epoch.
-        eval_every: call ``eval_fn`` (and record the loss) every this many steps, and at
-            step 0 and the last step.
-        eval_fn: ``eval_fn(model, step) -> dict`` of extra numbers to record.
-        seed: seeds the minibatch order.
+        batch_size: ``None`` for full-batch training, else the minibatch size.
+        eval_every: record every this many steps (and at step 0 and the last step), or an
+            explicit sequence of the steps to record.
+        eval_fn: ``eval_fn(model, step) -> dict`` of extra numbers to record; it runs in
+            ``eval`` mode under ``torch.no_grad()``.
+        seed: seeds the minibatch draws.
         optimizer_kwargs: extra keyword arguments for the optimizer (e.g. ``betas``).
         no_decay: names of parameters (as in ``model.named_parameters()``) exempt from
             weight decay, e.g. a codebook; ``None`` decays every parameter.
+        replacement: draw each minibatch independently, with replacement
+            (``torch.randint``), instead of walking through reshuffled epochs.
+        objective: ``objective(model, xb, yb) -> loss`` for losses that are not a function of
+            ``model(xb)`` alone (an ELBO, a weighted loss); replaces ``loss_fn``.
+        params: the tensors to optimize (default ``model.parameters()``).
+        scheduler: ``None``, ``"cosine"`` (cosine decay to zero), ``"onecycle"`` (10% warm-up
+            to ``lr``, then cosine decay), or ``scheduler(optimizer, steps)`` returning a
+            PyTorch scheduler; it is stepped after every optimizer step.
+        stop_when: ``stop_when(row) -> bool``, checked after every recorded row: training
+            stops early when it returns true (e.g. ``lambda r: r["train_acc"] >= 0.95``).
+        on_step: ``on_step(model, step, loss)``, called after every optimizer step, to record
+            something or to apply an extra update.
+        device: where to train: the model and data are moved there; ``None`` keeps the
+            model's own device.
 
     Returns:
-        A DataFrame with one row per evaluation: ``step``, ``loss`` and ``eval_fn``'s keys.
-
-    See: the book's introduction ("How the demos work").
+        A DataFrame with one row per evaluation: ``step``, ``loss`` (the full-data loss at step
+        0, the minibatch loss after) and ``eval_fn``'s keys.
     """
-    steps = _check_positive_int(steps, "steps")
-    eval_every = _check_positive_int(eval_every, "eval_every")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
-    weight_decay = _check_nonnegative(weight_decay, "weight_decay")
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("X and y must be torch tensors")
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive(lr, "lr")
+    weight_decay = check_nonnegative(weight_decay, "weight_decay")
+    if isinstance(eval_every, Sequence):
+        record_at = {check_positive_int(s, "each entry of eval_every", 0) for s in eval_every} | {0, steps}
+    else:
+        every = check_positive_int(eval_every, "eval_every")
+        record_at = None
+    if objective is None and loss_fn is None:
+        raise TypeError("give loss_fn, or objective for a loss that is not a function of model(X)")
+    if X is None:
+        raise TypeError("X must be a torch tensor or a tuple of torch tensors")
+    n = _length(X, "X")
+    ny = _length(y, "y")
+    if ny is not None and ny != n:
+        raise ValueError(f"X and y must have the same length, got {n} and {ny}")
     if batch_size is not None:
-        batch_size = _check_positive_int(batch_size, "batch_size")
-    kwargs = dict(optimizer_kwargs or {})
-    params = list(model.parameters())
-    groups: list[torch.nn.Parameter] | list[dict[str, Any]] = params
+        batch_size = check_positive_int(batch_size, "batch_size")
+    if device is not None:
+        model.to(resolve_device(device))
+    param_list = list(model.parameters() if params is None else params)
+    groups: list[torch.nn.Parameter] | list[dict[str, Any]] = param_list
     if no_decay is not None:
         if isinstance(no_decay, str) or not isinstance(no_decay, Sequence):
             raise TypeError("no_decay must be a sequence of parameter names, e.g. ['codebook']")
@@ -277,6 +366,7 @@ def train(
         groups = [{"params": [p for name, p in named.items() if name not in exempt]},
                   {"params": [named[name] for name in exempt], "weight_decay": 0.0}]
         groups = [g for g in groups if g["params"]]
+    kwargs = dict(optimizer_kwargs or {})
     if optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam(groups, lr=lr, weight_decay=weight_decay, **kwargs)
     elif optimizer == "adamw":
@@ -285,71 +375,69 @@ def train(
         opt = torch.optim.SGD(groups, lr=lr, weight_decay=weight_decay, **kwargs)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam', 'adamw' or 'sgd'")
-    device = params[0].device if params else torch.device("cpu")
-    X, y = X.to(device), y.to(device)
+    sched = _make_scheduler(scheduler, opt, steps, lr)
+    if device is not None:
+        dev = resolve_device(device)
+    else:
+        dev = param_list[0].device if param_list else torch.device("cpu")
+    X, y = _to(X, dev), _to(y, dev)
+
+    def loss_of(xb: Batch, yb: Batch) -> torch.Tensor:
+        return objective(model, xb, yb) if objective is not None else loss_fn(model(xb), yb)
+
     gen = torch.Generator().manual_seed(int(seed))
-    n = len(X)
-    order = torch.randperm(n, generator=gen)
+    order = torch.randperm(n, generator=gen) if batch_size is not None and not replacement else None
     pos = 0
     rows: list[dict[str, float]] = []
 
-    def record(step: int, loss: float) -> None:
+    def record(step: int, loss: float) -> bool:
         row: dict[str, float] = {"step": step, "loss": loss}
         if eval_fn is not None:
+            was_training = model.training
             model.eval()
             with torch.no_grad():
                 row.update(eval_fn(model, step))
-            model.train()
+            model.train(was_training)
         rows.append(row)
+        return stop_when is not None and bool(stop_when(row))
+
+    def due(step: int) -> bool:
+        return step in record_at if record_at is not None else (step % every == 0 or step == steps)
 
     model.train()
     with torch.no_grad():
-        record(0, float(loss_fn(model(X), y)))
-    for step in range(1, steps + 1):
-        if batch_size is None or batch_size >= n:
+        stop = record(0, float(loss_of(X, y)))
+    step = 0
+    while not stop and step < steps:
+        step += 1
+        if batch_size is None or (batch_size >= n and not replacement):
             xb, yb = X, y
         else:
-            if pos + batch_size > n:
-                order, pos = torch.randperm(n, generator=gen), 0
-            idx = order[pos : pos + batch_size].to(device)
-            pos += batch_size
-            xb, yb = X[idx], y[idx]
+            if replacement:
+                idx = torch.randint(0, n, (batch_size,), generator=gen)
+            else:
+                if pos + batch_size > n:
+                    order, pos = torch.randperm(n, generator=gen), 0
+                idx = order[pos : pos + batch_size]
+                pos += batch_size
+            idx = idx.to(dev)
+            xb, yb = _index(X, idx), _index(y, idx)
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), yb)
+        loss = loss_of(xb, yb)
         loss.backward()
         opt.step()
-        if step % eval_every == 0 or step == steps:
-            record(step, float(loss.detach()))
+        if sched is not None:
+            sched.step()
+        if on_step is not None:
+            on_step(model, step, loss.detach())
+        if due(step):
+            stop = record(step, float(loss.detach()))
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------
-# figures and claims
+# claims
 # --------------------------------------------------------------------------------------
-def plot_style() -> None:
-    """Apply the book's figure style: seaborn's colorblind palette, a clean grid, readable
-    fonts. Call once in a notebook's setup cell.
-
-    See: every section's setup cell.
-    """
-    import matplotlib as mpl
-    import seaborn as sns
-
-    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
-    mpl.rcParams.update(
-        {
-            "figure.dpi": 100,
-            "savefig.dpi": 150,
-            "figure.figsize": (7.0, 4.0),
-            "axes.titlesize": 12,
-            "axes.titleweight": "bold",
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "legend.frameon": False,
-        }
-    )
-
-
 class ClaimFailed(AssertionError):
     """Raised by :func:`check_claim` when a demo no longer shows its phenomenon."""
 
@@ -367,8 +455,6 @@ def check_claim(condition: bool, name: str, value: Any = None) -> None:
 
     Raises:
         ClaimFailed: when ``condition`` is false; the message names the claim and the value.
-
-    See: the "What we measured" cell of every section.
     """
     if not isinstance(name, str) or not name:
         raise TypeError("name must be a non-empty string describing the claim")

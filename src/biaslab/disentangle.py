@@ -18,7 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .core import _check_nonnegative, _check_positive_int, train
+from .core import train
+from .plotting import get_axes
+from .validation import check_nonnegative, check_positive_int
 
 __all__ = [
     "Sprites",
@@ -150,12 +152,12 @@ def make_sprites(
 
     See: chapters/05_disentanglement/01_identifiability.
     """
-    size = _check_positive_int(size, "size", 8)
-    n_scale = _check_positive_int(n_scale, "n_scale")
-    n_rotation = _check_positive_int(n_rotation, "n_rotation")
-    n_x = _check_positive_int(n_x, "n_x")
-    n_y = _check_positive_int(n_y, "n_y")
-    supersample = _check_positive_int(supersample, "supersample")
+    size = check_positive_int(size, "size", 8)
+    n_scale = check_positive_int(n_scale, "n_scale")
+    n_rotation = check_positive_int(n_rotation, "n_rotation")
+    n_x = check_positive_int(n_x, "n_x")
+    n_y = check_positive_int(n_y, "n_y")
+    supersample = check_positive_int(supersample, "supersample")
     if isinstance(shapes, str) or not isinstance(shapes, Sequence) or len(shapes) == 0:
         raise TypeError(f"shapes must be a non-empty sequence of names from {SHAPES}")
     for s in shapes:
@@ -262,7 +264,7 @@ def mutual_info_matrix(codes: np.ndarray | torch.Tensor, factors: np.ndarray, n_
 
     codes = _as_codes(codes)
     factors = _as_factors(factors, len(codes))
-    n_bins = _check_positive_int(n_bins, "n_bins", 2)
+    n_bins = check_positive_int(n_bins, "n_bins", 2)
     binned = _discretize(codes, n_bins)
     mi = np.zeros((codes.shape[1], factors.shape[1]))
     for i in range(codes.shape[1]):
@@ -465,7 +467,7 @@ def random_rotation(d: int, seed: int = 0) -> torch.Tensor:
 
     See: chapters/05_disentanglement/01_identifiability.
     """
-    d = _check_positive_int(d, "d")
+    d = check_positive_int(d, "d")
     g = torch.Generator().manual_seed(int(seed))
     A = torch.randn(d, d, generator=g, dtype=torch.float64)
     Q, R = torch.linalg.qr(A)
@@ -493,7 +495,7 @@ def reference_codes(data: Sprites, noise: float = 0.01, seed: int = 0) -> dict[s
     if not isinstance(data, Sprites):
         raise TypeError(f"data must be Sprites, got {type(data).__name__}")
     rng = np.random.default_rng(seed)
-    v = data.values + _check_nonnegative(noise, "noise") * rng.normal(size=data.values.shape)
+    v = data.values + check_nonnegative(noise, "noise") * rng.normal(size=data.values.shape)
     aligned = (v - v.mean(0)) / np.maximum(v.std(0), 1e-12)
     Q = random_rotation(aligned.shape[1], seed).numpy().astype(np.float64)
     return {"aligned": aligned, "rotated": aligned @ Q.T, "random": rng.normal(size=aligned.shape)}
@@ -521,7 +523,7 @@ def rotation_experiment(model: "SpriteAutoencoder", data: Sprites, n_rotations: 
 
     See: chapters/05_disentanglement/01_identifiability.
     """
-    n_rotations = _check_positive_int(n_rotations, "n_rotations")
+    n_rotations = check_positive_int(n_rotations, "n_rotations")
     mu = encode(model, data)
     with torch.no_grad():
         x0 = torch.sigmoid(model.decode(torch.from_numpy(mu).float()))
@@ -571,19 +573,19 @@ class SpriteAutoencoder(nn.Module):
         super().__init__()
         if kind not in ("ae", "vae", "qlae"):
             raise ValueError(f"kind must be 'ae', 'vae' or 'qlae', got {kind!r}")
-        self.in_dim = _check_positive_int(in_dim, "in_dim")
-        self.latent_dim = _check_positive_int(latent_dim, "latent_dim")
-        hidden = _check_positive_int(hidden, "hidden")
+        self.in_dim = check_positive_int(in_dim, "in_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        hidden = check_positive_int(hidden, "hidden")
         self.kind = kind
-        self.beta = _check_nonnegative(beta, "beta")
-        self.commitment = _check_nonnegative(commitment, "commitment")
+        self.beta = check_nonnegative(beta, "beta")
+        self.commitment = check_nonnegative(commitment, "commitment")
         out = 2 * latent_dim if kind == "vae" else latent_dim
         self.encoder = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, out))
         self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, in_dim))
         if kind == "qlae":
-            n_values = _check_positive_int(n_values, "n_values", 2)
+            n_values = check_positive_int(n_values, "n_values", 2)
             self.codebook = nn.Parameter(torch.linspace(-1, 1, n_values).repeat(latent_dim, 1))
         self.aux = torch.zeros(())
         self.last_mu: torch.Tensor | None = None
@@ -698,7 +700,7 @@ def train_autoencoder(
             raise ValueError(f"attribute must have one value per image: got {len(a)} for {len(X)} images")
         Y = torch.cat([X, torch.from_numpy(a).unsqueeze(1)], dim=1)
     n_pix = X.shape[1]
-    w_attr = _check_nonnegative(attribute_weight, "attribute_weight")
+    w_attr = check_nonnegative(attribute_weight, "attribute_weight")
 
     def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         rec = F.binary_cross_entropy_with_logits(logits, y[:, :n_pix], reduction="sum") / len(y)
@@ -745,14 +747,14 @@ class VQAutoencoder(nn.Module):
     def __init__(self, in_dim: int = 256, code_dim: int = 8, n_codebooks: int = 1, codebook_size: int = 16,
                  hidden: int = 128) -> None:
         super().__init__()
-        self.in_dim = _check_positive_int(in_dim, "in_dim")
-        code_dim = _check_positive_int(code_dim, "code_dim")
-        self.n_codebooks = _check_positive_int(n_codebooks, "n_codebooks")
-        self.codebook_size = _check_positive_int(codebook_size, "codebook_size", 2)
+        self.in_dim = check_positive_int(in_dim, "in_dim")
+        code_dim = check_positive_int(code_dim, "code_dim")
+        self.n_codebooks = check_positive_int(n_codebooks, "n_codebooks")
+        self.codebook_size = check_positive_int(codebook_size, "codebook_size", 2)
         if code_dim % n_codebooks:
             raise ValueError(f"code_dim ({code_dim}) must be divisible by n_codebooks ({n_codebooks})")
         self.part = code_dim // n_codebooks
-        hidden = _check_positive_int(hidden, "hidden")
+        hidden = check_positive_int(hidden, "hidden")
         self.encoder = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                      nn.Linear(hidden, code_dim))
         self.decoder = nn.Sequential(nn.Linear(code_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
@@ -991,7 +993,7 @@ def active_units(model: SpriteAutoencoder, data: Sprites | torch.Tensor, thresho
     See: chapters/05_disentanglement/02_vae_diagnostics.
     """
     mu = encode(model, data)
-    return mu.var(0) > _check_nonnegative(threshold, "threshold")
+    return mu.var(0) > check_nonnegative(threshold, "threshold")
 
 
 def passive_correlations(codes: np.ndarray, active: np.ndarray) -> dict[str, float]:
@@ -1145,7 +1147,7 @@ def sefa_directions(model: SpriteAutoencoder, k: int | None = None) -> tuple[np.
     """
     W = model.decoder[0].weight.detach().double().cpu()  # (hidden, d)
     d = W.shape[1]
-    k = d if k is None else _check_positive_int(k, "k")
+    k = d if k is None else check_positive_int(k, "k")
     if k > d:
         raise ValueError(f"k must be at most the latent width {d}, got {k}")
     vals, vecs = torch.linalg.eigh(W.T @ W)
@@ -1202,9 +1204,9 @@ class HouseholderProjector(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, rank: int) -> None:
         super().__init__()
-        self.in_dim = _check_positive_int(in_dim, "in_dim")
-        self.out_dim = _check_positive_int(out_dim, "out_dim")
-        self.rank = _check_positive_int(rank, "rank")
+        self.in_dim = check_positive_int(in_dim, "in_dim")
+        self.out_dim = check_positive_int(out_dim, "out_dim")
+        self.rank = check_positive_int(rank, "rank")
         if rank > min(in_dim, out_dim):
             raise ValueError(f"rank must be at most min(in_dim, out_dim) = {min(in_dim, out_dim)}, got {rank}")
         self.u = nn.Parameter(torch.randn(rank, out_dim))
@@ -1306,7 +1308,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
     if not isinstance(data, Sprites):
         raise TypeError(f"data must be Sprites, got {type(data).__name__}")
     if rank is not None:
-        rank = _check_positive_int(rank, "rank")
+        rank = check_positive_int(rank, "rank")
         if rank > model.latent_dim:
             raise ValueError(f"rank must be at most the latent width {model.latent_dim}, got {rank}")
     torch.manual_seed(seed)
@@ -1391,9 +1393,9 @@ def sparse_feature_data(n: int = 4000, n_features: int = 24, dim: int = 32, p_ac
 
     See: chapters/05_disentanglement/06_features_in_models.
     """
-    n = _check_positive_int(n, "n", 2)
-    n_features = _check_positive_int(n_features, "n_features")
-    dim = _check_positive_int(dim, "dim")
+    n = check_positive_int(n, "n", 2)
+    n_features = check_positive_int(n_features, "n_features")
+    dim = check_positive_int(dim, "dim")
     if not 0 < float(p_active) <= 1:
         raise ValueError(f"p_active must be in (0, 1], got {p_active}")
     g = torch.Generator().manual_seed(int(seed))
@@ -1413,8 +1415,8 @@ class SparseAutoencoder(nn.Module):
 
     def __init__(self, dim: int, n_atoms: int) -> None:
         super().__init__()
-        dim = _check_positive_int(dim, "dim")
-        n_atoms = _check_positive_int(n_atoms, "n_atoms")
+        dim = check_positive_int(dim, "dim")
+        n_atoms = check_positive_int(n_atoms, "n_atoms")
         self.dim, self.n_atoms = dim, n_atoms
         W = torch.randn(dim, n_atoms)
         W = W / W.norm(dim=0, keepdim=True)
@@ -1461,7 +1463,7 @@ def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 
     X = data.X if isinstance(data, SparseFeatureData) else data
     if not isinstance(X, torch.Tensor) or X.ndim != 2:
         raise TypeError("data must be SparseFeatureData or a 2-D tensor of activations")
-    l1 = _check_nonnegative(l1, "l1")
+    l1 = check_nonnegative(l1, "l1")
     torch.manual_seed(seed)
     sae = SparseAutoencoder(X.shape[1], n_atoms).to(device)
 
@@ -1760,7 +1762,6 @@ def plot_parallelograms(embeddings: np.ndarray, words: Sequence[str], pairs: Seq
 
     See: chapters/05_disentanglement/06_features_in_models.
     """
-    import matplotlib.pyplot as plt
 
     E = np.asarray(embeddings, dtype=float)
     index = {w: i for i, w in enumerate(words)}
@@ -1775,8 +1776,7 @@ def plot_parallelograms(embeddings: np.ndarray, words: Sequence[str], pairs: Seq
     if P.ndim != 2 or P.shape[0] != E.shape[1] or P.shape[1] < 2:
         raise ValueError(f"projection must have shape ({E.shape[1]}, k >= 2), got {P.shape}")
     Z = E @ P[:, :2]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4.5))
+    ax = get_axes(ax, figsize=(5, 4.5))
     rels = list(dict.fromkeys(r for r, _, _ in pairs))
     for r, a, b in pairs:
         c = f"C{rels.index(r)}"
@@ -1802,7 +1802,6 @@ def plot_traversal(grid: torch.Tensor, row_labels: Sequence[str] | None = None, 
 
     See: chapters/05_disentanglement/02_vae_diagnostics.
     """
-    import matplotlib.pyplot as plt
 
     if grid.ndim != 4:
         raise ValueError(f"grid must have shape (rows, cols, h, w), got {tuple(grid.shape)}")
@@ -1812,8 +1811,7 @@ def plot_traversal(grid: torch.Tensor, row_labels: Sequence[str] | None = None, 
     for i in range(r):
         for j in range(c):
             canvas[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = grid[i, j].numpy()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(0.6 * c + 1, 0.6 * r + 0.5))
+    ax = get_axes(ax, figsize=(0.6 * c + 1, 0.6 * r + 0.5))
     ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1)
     ax.set_xticks([j * (w + pad) + w / 2 for j in range(c)])
     ax.set_xticklabels([])
@@ -1872,8 +1870,7 @@ def plot_position_map(code: np.ndarray, data: Sprites, ax=None, title: str | Non
     from matplotlib.ticker import MaxNLocator
 
     grid = position_map(code, data)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3.5, 3.2))
+    ax = get_axes(ax, figsize=(3.5, 3.2))
     im = ax.imshow(grid, cmap="coolwarm", origin="upper", aspect="equal")
     ax.set(xlabel="x position (index)", ylabel="y position (index)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -1892,8 +1889,7 @@ def plot_mi_matrix(mi: np.ndarray, factor_names: Sequence[str], ax=None, title: 
     """
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4))
+    ax = get_axes(ax, figsize=(4, 4))
     im = ax.imshow(mi, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(factor_names)))
     ax.set_xticklabels(factor_names, rotation=45)

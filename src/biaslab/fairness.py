@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core import _check_fraction, _check_positive_int, make_mlp, train
+from .core import make_mlp, train
+from .plotting import get_axes
+from .validation import as_1d, check_binary, check_fraction, check_groups, check_positive, check_positive_int, check_probabilities, check_same_length
 
 __all__ = [
     "adult_features",
@@ -76,47 +78,14 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------
-def _as_1d(x: Any, name: str) -> np.ndarray:
-    if isinstance(x, (pd.Series, pd.Index)):
-        x = x.to_numpy()
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    if len(arr) == 0:
-        raise ValueError(f"{name} must not be empty")
-    return arr
 
 
-def _check_binary(x: Any, name: str) -> np.ndarray:
-    arr = _as_1d(x, name)
-    vals = set(np.unique(arr).tolist())
-    if not vals <= {0, 1, True, False}:
-        raise ValueError(f"{name} must hold only 0 and 1, got values {sorted(vals)[:5]}")
-    return arr.astype(int)
 
 
-def _check_probabilities(x: Any, name: str) -> np.ndarray:
-    arr = _as_1d(x, name).astype(float)
-    if np.isnan(arr).any() or arr.min() < 0 or arr.max() > 1:
-        raise ValueError(f"{name} must hold probabilities in [0, 1], got range [{arr.min()}, {arr.max()}]")
-    return arr
 
 
-def _check_groups(x: Any, name: str, n: int) -> np.ndarray:
-    arr = _as_1d(x, name)
-    if len(arr) != n:
-        raise ValueError(f"{name} must have the same length as the labels ({n}), got {len(arr)}")
-    if len(np.unique(arr)) < 2:
-        raise ValueError(f"{name} must contain at least two groups, got only {np.unique(arr).tolist()}")
-    return arr
 
 
-def _check_same_length(**arrays: np.ndarray) -> None:
-    lengths = {k: len(v) for k, v in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        raise ValueError(f"arguments must have the same length, got {lengths}")
 
 
 # --------------------------------------------------------------------------------------
@@ -218,9 +187,9 @@ def selection_gap_interval(
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    y_pred = _check_binary(y_pred, "y_pred")
-    groups = _check_groups(sensitive, "sensitive", len(y_pred))
-    n_boot = _check_positive_int(n_boot, "n_boot")
+    y_pred = check_binary(y_pred, "y_pred")
+    groups = check_groups(sensitive, "sensitive", len(y_pred))
+    n_boot = check_positive_int(n_boot, "n_boot")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     ref = groups == reference
@@ -250,8 +219,8 @@ def demographic_parity_gap(y_pred: Any, sensitive: Any) -> float:
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    y_pred = _check_binary(y_pred, "y_pred")
-    groups = _check_groups(sensitive, "sensitive", len(y_pred))
+    y_pred = check_binary(y_pred, "y_pred")
+    groups = check_groups(sensitive, "sensitive", len(y_pred))
     rates = [y_pred[groups == g].mean() for g in np.unique(groups)]
     return float(max(rates) - min(rates))
 
@@ -271,10 +240,10 @@ def equalized_odds_gap(y_true: Any, y_pred: Any, sensitive: Any) -> float:
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    y_true = _check_binary(y_true, "y_true")
-    y_pred = _check_binary(y_pred, "y_pred")
-    _check_same_length(y_true=y_true, y_pred=y_pred)
-    groups = _check_groups(sensitive, "sensitive", len(y_true))
+    y_true = check_binary(y_true, "y_true")
+    y_pred = check_binary(y_pred, "y_pred")
+    check_same_length(y_true=y_true, y_pred=y_pred)
+    groups = check_groups(sensitive, "sensitive", len(y_true))
     tpr, fpr = [], []
     for g in np.unique(groups):
         m = groups == g
@@ -315,10 +284,10 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
     )
     from sklearn.metrics import accuracy_score
 
-    yt = _check_binary(y_true, "y_true")
-    yp = _check_binary(y_pred, "y_pred")
-    _check_same_length(y_true=yt, y_pred=yp)
-    _check_groups(sensitive, "sensitive", len(yt))
+    yt = check_binary(y_true, "y_true")
+    yp = check_binary(y_pred, "y_pred")
+    check_same_length(y_true=yt, y_pred=yp)
+    check_groups(sensitive, "sensitive", len(yt))
     metrics: dict[str, Any] = {
         "count": count,
         "base rate": lambda t, p: float(np.mean(t)),
@@ -330,8 +299,8 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
     }
     params = None
     if y_prob is not None:
-        prob = _check_probabilities(y_prob, "y_prob")
-        _check_same_length(y_true=yt, y_prob=prob)
+        prob = check_probabilities(y_prob, "y_prob")
+        check_same_length(y_true=yt, y_prob=prob)
         metrics["mean score"] = lambda t, p, s: float(np.mean(s))
         params = {"mean score": {"s": prob}}
     return MetricFrame(metrics=metrics, y_true=yt, y_pred=yp, sensitive_features=sensitive, sample_params=params)
@@ -352,11 +321,11 @@ def calibration_by_group(y_true: Any, y_prob: Any, sensitive: Any, n_bins: int =
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    yt = _check_binary(y_true, "y_true")
-    prob = _check_probabilities(y_prob, "y_prob")
-    _check_same_length(y_true=yt, y_prob=prob)
-    groups = _check_groups(sensitive, "sensitive", len(yt))
-    n_bins = _check_positive_int(n_bins, "n_bins", 2)
+    yt = check_binary(y_true, "y_true")
+    prob = check_probabilities(y_prob, "y_prob")
+    check_same_length(y_true=yt, y_prob=prob)
+    groups = check_groups(sensitive, "sensitive", len(yt))
+    n_bins = check_positive_int(n_bins, "n_bins", 2)
     bins = np.minimum((prob * n_bins).astype(int), n_bins - 1)
     df = pd.DataFrame({"group": groups, "bin": bins, "score": prob, "y": yt})
     out = df.groupby(["group", "bin"]).agg(mean_score=("score", "mean"), observed=("y", "mean"), count=("y", "size"))
@@ -406,10 +375,10 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    yt = _check_binary(y_true, "y_true")
-    prob = _check_probabilities(y_prob, "y_prob")
-    _check_same_length(y_true=yt, y_prob=prob)
-    groups = _check_groups(sensitive, "sensitive", len(yt))
+    yt = check_binary(y_true, "y_true")
+    prob = check_probabilities(y_prob, "y_prob")
+    check_same_length(y_true=yt, y_prob=prob)
+    groups = check_groups(sensitive, "sensitive", len(yt))
     pred = (prob >= threshold).astype(int)
     rows = {}
     for g in np.unique(groups):
@@ -440,10 +409,8 @@ def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = No
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+    ax = get_axes(ax, figsize=(5, 4))
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
     for g, d in cal[cal["count"] >= min_count].groupby("group"):
         ax.plot(d["mean score"], d["observed rate"], marker="o", label=str(g))
@@ -467,10 +434,8 @@ def plot_error_rates(rates: pd.DataFrame, ax=None, title: str | None = None):
 
     See: chapters/03_fairness/01_measuring_fairness.
     """
-    import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+    ax = get_axes(ax, figsize=(5, 4))
     rates[["base rate", "FPR", "FNR"]].T.plot.bar(ax=ax, rot=0)
     ax.set(ylabel="rate", ylim=(0, 1))
     ax.legend(title=rates.index.name, fontsize=9)
@@ -507,8 +472,8 @@ def fit_group_thresholds(
     """
     from fairlearn.postprocessing import ThresholdOptimizer
 
-    yb = _check_binary(y, "y")
-    _check_groups(sensitive, "sensitive", len(yb))
+    yb = check_binary(y, "y")
+    check_groups(sensitive, "sensitive", len(yb))
     if len(X) != len(yb):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(yb)}")
     opt = ThresholdOptimizer(
@@ -570,7 +535,7 @@ def make_attribute_task(
 
     See: chapters/03_fairness/02_where_bias_lives.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     if isinstance(p_agree, bool) or not isinstance(p_agree, (int, float)) or not 0 <= p_agree <= 1:
         raise ValueError(f"p_agree must be a probability in [0, 1], got {p_agree!r}")
     g = torch.Generator().manual_seed(int(seed))
@@ -637,7 +602,7 @@ def pretrain_finetune(
     """
     from copy import deepcopy
 
-    _check_fraction(finetune_lr, "finetune_lr", 0.0, float("inf"))
+    check_positive(finetune_lr, "finetune_lr")
     if finetune_sets is None:
         finetune_sets = {"balanced": 0.5, "biased": p_pretrain}
     if not isinstance(finetune_sets, dict) or not finetune_sets:
@@ -803,7 +768,7 @@ def weat_test(
 
     e = _check_embeddings(X=X, Y=Y, A=A, B=B)
     X, Y, A, B = (_unit(e[k]) for k in "XYAB")
-    n_boot = _check_positive_int(n_boot, "n_boot")
+    n_boot = check_positive_int(n_boot, "n_boot")
     d = weat_effect_size(X, Y, A, B)
     s = _assoc(np.concatenate([X, Y]), A, B)
     nx, n = len(X), len(X) + len(Y)
@@ -860,10 +825,8 @@ def plot_weat(
 
     See: chapters/03_fairness/02_where_bias_lives.
     """
-    import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.8 + 0.6 * len(scores)))
+    ax = get_axes(ax, figsize=(8, 0.8 + 0.6 * len(scores)))
     names = list(scores)
     for i, name in enumerate(names):
         v = np.asarray(scores[name])
@@ -906,7 +869,7 @@ def make_multi_attribute_data(
 
     See: chapters/03_fairness/03_amplification.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     if len(p_same) != 2 or not all(0 <= p <= 1 for p in p_same):
         raise ValueError(f"p_same must be two probabilities, got {p_same!r}")
     rng = np.random.default_rng(seed)
@@ -1015,8 +978,8 @@ def bias_amplification(
     for arr, nm in ((t, "attrs_true"), (p, "attrs_pred")):
         if not set(np.unique(arr).tolist()) <= {0, 1}:
             raise ValueError(f"{nm} must hold only 0 and 1")
-    gg = _check_binary(g, "g")
-    _check_groups(gg, "g", len(t))
+    gg = check_binary(g, "g")
+    check_groups(gg, "g", len(t))
     k = t.shape[1]
     names = list(names) if names is not None else [f"a{i + 1}" for i in range(k)]
     rows = []
@@ -1112,9 +1075,9 @@ def feedback_loop(
 
     if labeling not in ("argmax", "sample"):
         raise ValueError(f"labeling must be 'argmax' or 'sample', got {labeling!r}")
-    rounds = _check_positive_int(rounds, "rounds")
-    _check_fraction(base_rate, "base_rate")
-    _check_fraction(model_share, "model_share", -1e-12, 1.0)
+    rounds = check_positive_int(rounds, "rounds")
+    check_fraction(base_rate, "base_rate")
+    check_fraction(model_share, "model_share", -1e-12, 1.0)
     rng = np.random.default_rng(seed)
 
     def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1216,12 +1179,12 @@ def inlp(
     Xte = np.asarray(X_test, dtype=np.float64)
     if Xtr.ndim != 2 or Xte.ndim != 2 or Xtr.shape[1] != Xte.shape[1]:
         raise ValueError(f"X_train and X_test must be 2-D with the same width, got {Xtr.shape} and {Xte.shape}")
-    ztr, zte = _as_1d(z_train, "z_train"), _as_1d(z_test, "z_test")
+    ztr, zte = as_1d(z_train, "z_train"), as_1d(z_test, "z_test")
     if len(ztr) != len(Xtr) or len(zte) != len(Xte):
         raise ValueError("z_train/z_test must have one entry per row of X_train/X_test")
     if len(np.unique(ztr)) < 2:
         raise ValueError("z_train must contain at least two groups")
-    n_iters = _check_positive_int(n_iters, "n_iters")
+    n_iters = check_positive_int(n_iters, "n_iters")
     d = Xtr.shape[1]
     directions = np.zeros((0, d))
     P = np.eye(d)
@@ -1320,7 +1283,7 @@ def make_group_shift_data(n: int = 6000, shift: float = 2.5, seed: int = 0) -> d
 
     See: chapters/03_fairness/04_removing_information.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     if not isinstance(shift, (int, float)) or shift <= 0:
         raise ValueError(f"shift must be a positive number, got {shift!r}")
     rng = np.random.default_rng(seed)
@@ -1359,7 +1322,7 @@ def mlp_representation(
     See: chapters/03_fairness/04_removing_information.
     """
     X = np.asarray(X, dtype=np.float32)
-    y = _as_1d(y, "y").astype(int)
+    y = as_1d(y, "y").astype(int)
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"X must be 2-D with one row per label, got {X.shape} and {len(y)} labels")
     train_idx = np.asarray(train_idx)
@@ -1425,7 +1388,7 @@ def random_nullspace(d: int, k: int, seed: int = 0) -> np.ndarray:
 
     See: chapters/03_fairness/04_removing_information.
     """
-    d = _check_positive_int(d, "d")
+    d = check_positive_int(d, "d")
     if not isinstance(k, (int, np.integer)) or not 0 <= k < d:
         raise ValueError(f"k must be an integer in [0, d), got {k!r}")
     if k == 0:
@@ -1511,9 +1474,9 @@ def adversarial_debiasing(
     """
     from torch import nn
 
-    y = _check_binary(y_train, "y_train")
-    s = _check_binary(s_train, "s_train")
-    _check_same_length(y_train=y, s_train=s)
+    y = check_binary(y_train, "y_train")
+    s = check_binary(s_train, "s_train")
+    check_same_length(y_train=y, s_train=s)
     if len(X_train) != len(y):
         raise ValueError(f"X_train and y_train must have the same length, got {len(X_train)} and {len(y)}")
     if adversary_weight < 0:
@@ -1563,11 +1526,11 @@ def exponentiated_gradient_points(
     from threadpoolctl import threadpool_limits
 
     rows = []
-    yt = _check_binary(y_test, "y_test")
+    yt = check_binary(y_test, "y_test")
     for eps in epsilons:
         with threadpool_limits(1):
             eg = ExponentiatedGradient(LogisticRegression(solver="liblinear"), DemographicParity(difference_bound=eps), eps=eps)
-            eg.fit(X_train, _check_binary(y_train, "y_train"), sensitive_features=np.asarray(s_train))
+            eg.fit(X_train, check_binary(y_train, "y_train"), sensitive_features=np.asarray(s_train))
             pred = eg.predict(X_test, random_state=seed)
         rows.append({"eps": eps, "accuracy": float((pred == yt).mean()), "DP gap": demographic_parity_gap(pred, s_test)})
     return pd.DataFrame(rows)
@@ -1600,7 +1563,7 @@ def make_regional_bias_data(
 
     See: chapters/03_fairness/05_fair_objectives.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     probs = np.asarray(region_probs, dtype=float)
     bias = np.asarray(region_bias, dtype=float)
     if probs.ndim != 1 or len(probs) < 2 or (probs < 0).any() or abs(probs.sum() - 1) > 1e-9:
@@ -1635,10 +1598,10 @@ def worst_region_gap(y_pred: Any, sensitive: Any, region: Any) -> tuple[float, p
 
     See: chapters/03_fairness/05_fair_objectives.
     """
-    y_pred = _check_binary(y_pred, "y_pred")
-    s = _check_binary(sensitive, "sensitive")
-    regions = _as_1d(region, "region")
-    _check_same_length(y_pred=y_pred, sensitive=s, region=regions)
+    y_pred = check_binary(y_pred, "y_pred")
+    s = check_binary(sensitive, "sensitive")
+    regions = as_1d(region, "region")
+    check_same_length(y_pred=y_pred, sensitive=s, region=regions)
     gaps = {}
     for k in np.unique(regions):
         m = regions == k
@@ -1714,9 +1677,9 @@ def road_debiasing(
     """
     from torch import nn
 
-    y = _check_binary(y_train, "y_train")
-    s = _check_binary(s_train, "s_train")
-    _check_same_length(y_train=y, s_train=s)
+    y = check_binary(y_train, "y_train")
+    s = check_binary(s_train, "s_train")
+    check_same_length(y_train=y, s_train=s)
     if len(X_train) != len(y):
         raise ValueError(f"X_train and y_train must have the same length, got {len(X_train)} and {len(y)}")
     if len(np.unique(s)) < 2:
@@ -1725,8 +1688,8 @@ def road_debiasing(
         raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0 or None, got {temperature}")
-    steps = _check_positive_int(steps, "steps")
-    inner_steps = _check_positive_int(inner_steps, "inner_steps")
+    steps = check_positive_int(steps, "steps")
+    inner_steps = check_positive_int(inner_steps, "inner_steps")
     if not isinstance(warmup, (int, np.integer)) or not 0 <= warmup <= steps:
         raise ValueError(f"warmup must be an integer in [0, steps], got {warmup!r}")
     X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
@@ -1870,7 +1833,7 @@ def make_latent_twins(
 
     See: chapters/03_fairness/06_individual_causal.
     """
-    n_pairs = _check_positive_int(n_pairs, "n_pairs")
+    n_pairs = check_positive_int(n_pairs, "n_pairs")
     rng = np.random.default_rng(seed)
     U = rng.normal(size=(n_pairs, rank))
     V = rng.normal(size=(d, rank)) / np.sqrt(rank)
@@ -1911,7 +1874,7 @@ def singular_value_threshold(X: np.ndarray, rank: int | None = None, threshold: 
         raise ValueError("give exactly one of rank and threshold")
     mu = X.mean(0)
     Uu, S, Vt = np.linalg.svd(X - mu, full_matrices=False)
-    keep = np.arange(len(S)) < _check_positive_int(rank, "rank") if rank is not None else S > threshold
+    keep = np.arange(len(S)) < check_positive_int(rank, "rank") if rank is not None else S > threshold
     return (Uu[:, keep] * S[keep]) @ Vt[keep] + mu
 
 
@@ -1927,8 +1890,8 @@ def twin_gap(prob: Any, twin: Any) -> float:
 
     See: chapters/03_fairness/06_individual_causal.
     """
-    p = _check_probabilities(prob, "prob")
-    t = _as_1d(twin, "twin")
+    p = check_probabilities(prob, "prob")
+    t = as_1d(twin, "twin")
     if len(t) != len(p):
         raise ValueError(f"prob and twin must have the same length, got {len(p)} and {len(t)}")
     df = pd.DataFrame({"t": t, "p": p})
@@ -1956,7 +1919,7 @@ def make_fairness_scm(n: int = 5000, effect: float = 1.0, seed: int = 0) -> dict
 
     See: chapters/03_fairness/06_individual_causal.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     rng = np.random.default_rng(seed)
     A = rng.integers(0, 2, n)
     K = rng.normal(size=n)

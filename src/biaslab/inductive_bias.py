@@ -16,14 +16,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .core import (
-    _check_fraction,
-    _check_nonnegative,
-    _check_positive_int,
-    make_activation,
-    make_mlp,
-    train,
-)
+from .core import make_activation, make_mlp, train
+from .plotting import get_axes
+from .validation import check_fraction, check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
     "FourierFeatures",
@@ -99,7 +94,7 @@ def sum_of_sines(
 
     See: chapters/01_inductive_bias/spectral_bias.
     """
-    n = _check_positive_int(n, "n", 2)
+    n = check_positive_int(n, "n", 2)
     freqs = _check_freqs(freqs)
     if amplitudes is None:
         amplitudes = [1.0] * len(freqs)
@@ -117,7 +112,7 @@ def _check_freqs(freqs: Sequence[int]) -> list[int]:
         raise TypeError("freqs must be a non-empty sequence of positive integers")
     out = []
     for k in freqs:
-        out.append(_check_positive_int(k, "each frequency in freqs"))
+        out.append(check_positive_int(k, "each frequency in freqs"))
     return out
 
 
@@ -186,7 +181,7 @@ class FourierFeatures(nn.Module):
 
     def __init__(self, n_freqs: int = 32) -> None:
         super().__init__()
-        n_freqs = _check_positive_int(n_freqs, "n_freqs")
+        n_freqs = check_positive_int(n_freqs, "n_freqs")
         self.register_buffer("k", torch.arange(1, n_freqs + 1, dtype=torch.float32))
         self.out_dim = 2 * n_freqs
 
@@ -221,7 +216,7 @@ def spectral_bias_run(
 
     See: chapters/01_inductive_bias/spectral_bias.
     """
-    fourier_features = int(_check_nonnegative(fourier_features, "fourier_features"))
+    fourier_features = int(check_nonnegative(fourier_features, "fourier_features"))
     x, y = sum_of_sines(n, freqs)
     torch.manual_seed(seed)
     if fourier_features:
@@ -314,8 +309,8 @@ def modular_addition_data(p: int = 47, train_frac: float = 0.6, seed: int = 0) -
 
     See: chapters/01_inductive_bias/grokking.
     """
-    p = _check_positive_int(p, "p", 2)
-    train_frac = _check_fraction(train_frac, "train_frac")
+    p = check_positive_int(p, "p", 2)
+    train_frac = check_fraction(train_frac, "train_frac")
     if train_frac >= 1:
         raise ValueError(f"train_frac must be < 1 to leave a test set, got {train_frac}")
     a, b = torch.meshgrid(torch.arange(p), torch.arange(p), indexing="ij")
@@ -335,10 +330,10 @@ class ModularAdditionMLP(nn.Module):
 
     def __init__(self, p: int, emb_dim: int = 64, hidden: int = 128) -> None:
         super().__init__()
-        p = _check_positive_int(p, "p", 2)
+        p = check_positive_int(p, "p", 2)
         self.p = p
-        self.embed = nn.Embedding(p, _check_positive_int(emb_dim, "emb_dim"))
-        self.mlp = nn.Sequential(nn.Linear(2 * emb_dim, _check_positive_int(hidden, "hidden")), nn.ReLU(), nn.Linear(hidden, p))
+        self.embed = nn.Embedding(p, check_positive_int(emb_dim, "emb_dim"))
+        self.mlp = nn.Sequential(nn.Linear(2 * emb_dim, check_positive_int(hidden, "hidden")), nn.ReLU(), nn.Linear(hidden, p))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if X.ndim != 2 or X.shape[1] != 2:
@@ -457,7 +452,7 @@ def fourier_power_share(embedding: torch.Tensor, top_k: int = 6) -> float:
     See: chapters/01_inductive_bias/grokking.
     """
     spec = embedding_spectrum(embedding)
-    top_k = _check_positive_int(top_k, "top_k")
+    top_k = check_positive_int(top_k, "top_k")
     if top_k > len(spec):
         raise ValueError(f"top_k must be <= p // 2 = {len(spec)}, got {top_k}")
     return float(np.sort(spec)[::-1][:top_k].sum())
@@ -494,11 +489,11 @@ def linear_grokking_run(
 
     See: chapters/01_inductive_bias/grokking (linear estimators).
     """
-    d = _check_positive_int(d, "d")
-    n_train = _check_positive_int(n_train, "n_train")
-    n_test = _check_positive_int(n_test, "n_test")
-    steps = _check_positive_int(steps, "steps")
-    eps = _check_fraction(eps, "eps", 0.0, float("inf"))
+    d = check_positive_int(d, "d")
+    n_train = check_positive_int(n_train, "n_train")
+    n_test = check_positive_int(n_test, "n_test")
+    steps = check_positive_int(steps, "steps")
+    eps = check_positive(eps, "eps")
     g = torch.Generator().manual_seed(seed)
     w_star = torch.randn(d, generator=g, dtype=torch.float64) / math.sqrt(d)
     Xtr = torch.randn(n_train, d, generator=g, dtype=torch.float64)
@@ -522,12 +517,6 @@ def linear_grokking_run(
 # ======================================================================================
 # Plots
 # ======================================================================================
-def _axes(ax):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
 
 
 def plot_frequency_errors(history: pd.DataFrame, ax=None, title: str | None = None, log_steps: bool = False):
@@ -549,7 +538,7 @@ def plot_frequency_errors(history: pd.DataFrame, ax=None, title: str | None = No
     cols = [c for c in history.columns if c.startswith("err_")]
     if not cols:
         raise ValueError("history has no err_<k> columns; make it with spectral_bias_run")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     h = history
     if log_steps:
         keep = np.unique(np.geomspace(1, len(h) - 1, 60).astype(int))
@@ -582,7 +571,7 @@ def plot_extrapolation(results: dict[str, dict], train_range: tuple[float, float
     """
     if not results:
         raise ValueError("results must contain at least one fit")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     x = next(iter(results.values()))["x"].numpy()
     ax.axvspan(*train_range, color="0.92", label="training interval")
     ax.plot(x, np.sin(x), color="black", lw=2, label="sin(x)")
@@ -611,7 +600,7 @@ def plot_grokking(histories: dict[str, pd.DataFrame], ax=None):
 
     if not histories:
         raise ValueError("histories must contain at least one run")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     colors = sns.color_palette("colorblind", len(histories))
     for c, (label, h) in zip(colors, histories.items()):
         h = h[h.step > 0]
@@ -639,7 +628,7 @@ def plot_embedding_spectrum(embeddings: dict[str, torch.Tensor], ax=None):
     """
     if not embeddings:
         raise ValueError("embeddings must contain at least one table")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     n = len(embeddings)
     for i, (label, E) in enumerate(embeddings.items()):
         power = embedding_spectrum(E)
@@ -693,10 +682,10 @@ def random_mlp_function(
     See: chapters/01_inductive_bias/01_priors_before_training.
     """
     act = make_activation(_check_activation_name(activation))
-    weight_scale = _check_fraction(weight_scale, "weight_scale", 0.0, float("inf"))
-    n = _check_positive_int(n, "n", 8)
-    width = _check_positive_int(width, "width")
-    depth = _check_positive_int(depth, "depth")
+    weight_scale = check_positive(weight_scale, "weight_scale")
+    n = check_positive_int(n, "n", 8)
+    width = check_positive_int(width, "width")
+    depth = check_positive_int(depth, "depth")
     x = torch.linspace(-1, 1, n, dtype=torch.float64).unsqueeze(1)
     h, d = x, 1
     for _ in range(depth):
@@ -756,7 +745,7 @@ def redshift_table(
 
     See: chapters/01_inductive_bias/01_priors_before_training.
     """
-    n_nets = _check_positive_int(n_nets, "n_nets")
+    n_nets = check_positive_int(n_nets, "n_nets")
     if len(activations) == 0 or len(weight_scales) == 0:
         raise ValueError("activations and weight_scales must be non-empty")
     g = torch.Generator().manual_seed(seed)
@@ -820,19 +809,19 @@ def initial_guessing_bias(
     See: chapters/01_inductive_bias/01_priors_before_training.
     """
     activation = _check_activation_name(activation, ("relu", "tanh"))
-    depth = _check_positive_int(depth, "depth")
-    n_nets = _check_positive_int(n_nets, "n_nets")
-    n = _check_positive_int(n, "n")
-    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    depth = check_positive_int(depth, "depth")
+    n_nets = check_positive_int(n_nets, "n_nets")
+    n = check_positive_int(n, "n")
+    n_classes = check_positive_int(n_classes, "n_classes", 2)
     gain = math.sqrt(2.0) if activation == "relu" else 5.0 / 3.0
     act = make_activation(activation)
     g = torch.Generator().manual_seed(seed)
     shares = []
     for _ in range(n_nets):
-        h = torch.randn(n, _check_positive_int(in_dim, "in_dim"), generator=g)
+        h = torch.randn(n, check_positive_int(in_dim, "in_dim"), generator=g)
         d = in_dim
         for _ in range(depth):
-            W = torch.randn(d, _check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
+            W = torch.randn(d, check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
             h, d = act(h @ W), width
         logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
         shares.append(majority_class_share(logits))
@@ -856,7 +845,7 @@ def piecewise_smooth_image(n: int = 32) -> torch.Tensor:
 
     See: chapters/01_inductive_bias/01_priors_before_training.
     """
-    n = _check_positive_int(n, "n", 8)
+    n = check_positive_int(n, "n", 8)
     y, x = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
     img = 0.25 + 0.3 * x
     img = torch.where((x - 0.35) ** 2 + (y - 0.4) ** 2 < 0.18**2, torch.tensor(0.9), img)
@@ -882,7 +871,7 @@ def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> flo
     image, reference = torch.as_tensor(image), torch.as_tensor(reference)
     if image.shape != reference.shape:
         raise ValueError(f"image and reference must have the same shape, got {tuple(image.shape)} and {tuple(reference.shape)}")
-    peak = _check_fraction(peak, "peak", 0.0, float("inf"))
+    peak = check_positive(peak, "peak")
     mse = F.mse_loss(image.detach().double(), reference.detach().double()).item()
     return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
@@ -902,8 +891,8 @@ class DIPNet(nn.Module):
 
     def __init__(self, in_channels: int = 8, channels: int = 32):
         super().__init__()
-        in_channels = _check_positive_int(in_channels, "in_channels")
-        c = _check_positive_int(channels, "channels")
+        in_channels = check_positive_int(in_channels, "in_channels")
+        c = check_positive_int(channels, "channels")
 
         def block(i: int, o: int, stride: int = 1) -> list[nn.Module]:
             return [nn.Conv2d(i, o, 3, stride, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.2)]
@@ -956,10 +945,10 @@ def deep_image_prior_run(
     clean = piecewise_smooth_image(32) if image is None else torch.as_tensor(image, dtype=torch.float32)
     if clean.ndim != 2 or clean.shape[0] != clean.shape[1] or clean.shape[0] % 4 or clean.shape[0] < 8:
         raise ValueError(f"image must be a square (n, n) tensor with n >= 8 divisible by 4, got {tuple(clean.shape)}")
-    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
-    steps = _check_positive_int(steps, "steps")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
-    eval_every = _check_positive_int(eval_every, "eval_every")
+    sigma = check_positive(sigma, "sigma")
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive(lr, "lr")
+    eval_every = check_positive_int(eval_every, "eval_every")
     device = torch.device(device or "cpu")
     n = clean.shape[0]
     g = torch.Generator().manual_seed(seed)
@@ -1093,10 +1082,10 @@ def attention_stack_residuals(
 
     See: chapters/01_inductive_bias/02_architecture_as_prior.
     """
-    n_layers = _check_positive_int(n_layers, "n_layers")
-    n_tokens = _check_positive_int(n_tokens, "n_tokens", 2)
-    d = _check_positive_int(d, "d")
-    n_stacks = _check_positive_int(n_stacks, "n_stacks")
+    n_layers = check_positive_int(n_layers, "n_layers")
+    n_tokens = check_positive_int(n_tokens, "n_tokens", 2)
+    d = check_positive_int(d, "d")
+    n_stacks = check_positive_int(n_stacks, "n_stacks")
     g = torch.Generator().manual_seed(seed)
     kw = {"generator": g, "dtype": torch.float64}
     runs = []
@@ -1148,10 +1137,10 @@ def patch_signal_data(
 
     See: chapters/01_inductive_bias/02_architecture_as_prior.
     """
-    n = _check_positive_int(n, "n")
-    k = _check_positive_int(k, "k")
-    p = _check_positive_int(p, "p")
-    amplitude = _check_fraction(amplitude, "amplitude", 0.0, float("inf"))
+    n = check_positive_int(n, "n")
+    k = check_positive_int(k, "k")
+    p = check_positive_int(p, "p")
+    amplitude = check_positive(amplitude, "amplitude")
     if template is None:
         template = torch.randn(p, generator=generator)
     template = torch.as_tensor(template, dtype=torch.float32)
@@ -1205,7 +1194,7 @@ def make_patch_net(arch: str, k: int = 16, p: int = 8, channels: int = 8) -> nn.
 
     See: chapters/01_inductive_bias/02_architecture_as_prior.
     """
-    k, p, channels = (_check_positive_int(v, name) for v, name in ((k, "k"), (p, "p"), (channels, "channels")))
+    k, p, channels = (check_positive_int(v, name) for v, name in ((k, "k"), (p, "p"), (channels, "channels")))
     if arch == "cnn":
         return _PatchCNN(k, p, channels)
     if arch == "lcn":
@@ -1249,14 +1238,14 @@ def locality_sample_complexity(
 
     See: chapters/01_inductive_bias/02_architecture_as_prior.
     """
-    ns = [_check_positive_int(n, "each entry of n_values") for n in n_values]
+    ns = [check_positive_int(n, "each entry of n_values") for n in n_values]
     if not ns or not archs:
         raise ValueError("n_values and archs must be non-empty")
     for a in archs:
         make_patch_net(a, 2, 2, 1)  # validates the names early
-    steps = _check_positive_int(steps, "steps")
-    reps = _check_positive_int(reps, "reps")
-    n_test = _check_positive_int(n_test, "n_test")
+    steps = check_positive_int(steps, "steps")
+    reps = check_positive_int(reps, "reps")
+    n_test = check_positive_int(n_test, "n_test")
     template = torch.randn(p, generator=torch.Generator().manual_seed(10_000 + seed))
     out = {}
     for a_i, arch in enumerate(archs):
@@ -1298,7 +1287,7 @@ def plot_sample_complexity(table: pd.DataFrame, ax=None):
     """
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("table must be a non-empty DataFrame from locality_sample_complexity")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     labels = {"cnn": "CNN (local, shared)", "lcn": "LCN (local, not shared)", "fcn": "FCN (dense)"}
     for col in table.columns:
         ax.plot(table.index, table[col], "o-", label=labels.get(col, col))
@@ -1365,7 +1354,7 @@ def plot_redshift(table: pd.DataFrame, ax=None):
     """
     if not isinstance(table, pd.DataFrame) or table.empty:
         raise ValueError("table must be a non-empty DataFrame from redshift_table")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for act, row in table.iterrows():
         ax.plot([float(c) for c in table.columns], row.values, "o-", label=act)
     ax.set_yscale("log")
@@ -1389,7 +1378,7 @@ def plot_rank_collapse(residuals: dict[str, np.ndarray], ax=None):
     """
     if not residuals:
         raise ValueError("residuals must contain at least one curve")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for label, r in residuals.items():
         r = np.asarray(r)
         ax.plot(np.arange(len(r)), np.maximum(r, 1e-17), "o-", label=label)
@@ -1414,7 +1403,7 @@ def boolean_cube(n_bits: int) -> torch.Tensor:
 
     See: chapters/01_inductive_bias/04_simplicity_bias.
     """
-    n_bits = _check_positive_int(n_bits, "n_bits")
+    n_bits = check_positive_int(n_bits, "n_bits")
     if n_bits > 16:
         raise ValueError(f"n_bits must be <= 16 (the cube is enumerated), got {n_bits}")
     idx = torch.arange(2**n_bits).unsqueeze(1)
@@ -1467,7 +1456,7 @@ def gotu_run(
     See: chapters/01_inductive_bias/04_simplicity_bias.
     """
     X = boolean_cube(n_bits)
-    target_bits = [int(_check_nonnegative(i, "each entry of target_bits")) for i in target_bits]
+    target_bits = [int(check_nonnegative(i, "each entry of target_bits")) for i in target_bits]
     if not target_bits or max(target_bits) >= n_bits or len(set(target_bits)) != len(target_bits):
         raise ValueError(f"target_bits must be distinct indices in [0, {n_bits}), got {target_bits}")
     if frozen_bit not in target_bits:
@@ -1513,7 +1502,7 @@ def plot_gotu(result: dict[str, object], ax=None):
     for k in ("pred_unseen", "min_degree_unseen", "target_unseen"):
         if not isinstance(result, dict) or k not in result:
             raise ValueError(f"result must be the output of gotu_run (missing {k!r})")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     p = result["pred_unseen"].numpy()
     m = result["min_degree_unseen"].numpy()
     t = result["target_unseen"].numpy()
@@ -1568,7 +1557,7 @@ def shifted_digits(pad: int = 1, n_train_digits: int = 1200, seed: int = 0) -> S
 
     if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or not 0 <= pad <= 8:
         raise ValueError(f"pad must be an integer in [0, 8], got {pad!r}")
-    n_train_digits = _check_positive_int(n_train_digits, "n_train_digits", 10)
+    n_train_digits = check_positive_int(n_train_digits, "n_train_digits", 10)
     if n_train_digits > 1700:
         raise ValueError(f"n_train_digits must be <= 1700 to leave a test set, got {n_train_digits}")
     X0, y0 = load_digits(return_X_y=True)
@@ -1614,7 +1603,7 @@ def moment_clones(X: torch.Tensor, y: torch.Tensor, order: int = 2, n: int = 200
         raise ValueError(f"X must be (n_samples, d) and y (n_samples,), got {tuple(X.shape)} and {tuple(y.shape)}")
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     Xn, yn = X.double().cpu().numpy(), y.cpu().numpy()
     classes = np.unique(yn)
     if any((yn == c).sum() < 2 for c in classes):
@@ -1669,10 +1658,10 @@ def distributional_simplicity_run(
 
     See: chapters/01_inductive_bias/04_simplicity_bias.
     """
-    steps = _check_positive_int(steps, "steps")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    eval_every = _check_positive_int(eval_every, "eval_every")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    lr = check_positive(lr, "lr")
     device = torch.device(device or "cpu")
     data = shifted_digits(pad, seed=seed)
     c1, y1 = moment_clones(data.X_train, data.y_train, 1, n_clones, seed)
@@ -1714,7 +1703,7 @@ def plot_distributional_simplicity(history: pd.DataFrame, ax=None):
     cols = ("test_acc", "clone1_acc", "clone2_acc")
     if not isinstance(history, pd.DataFrame) or any(c not in history for c in ("step", *cols)):
         raise ValueError(f"history must be a DataFrame with 'step' and {list(cols)} columns")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     h = history[history.step > 0]
     labels = {"test_acc": "real test digits", "clone1_acc": "clones: class means only",
               "clone2_acc": "clones: means and covariances"}
@@ -1750,7 +1739,7 @@ def random_labels(y: np.ndarray | torch.Tensor, n_classes: int = 10, seed: int =
     See: chapters/01_inductive_bias/06_memorization.
     """
     y = np.asarray(torch.as_tensor(y).cpu().numpy() if isinstance(y, torch.Tensor) else y)
-    n_classes = _check_positive_int(n_classes, "n_classes", 2)
+    n_classes = check_positive_int(n_classes, "n_classes", 2)
     if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= n_classes:
         raise ValueError(f"y must be a non-empty 1-D array of integers in [0, {n_classes})")
     rng = np.random.default_rng(seed)
@@ -1804,12 +1793,12 @@ def random_label_run(
 
     if corruption not in ("none", "labels", "pixels"):
         raise ValueError(f"corruption must be 'none', 'labels' or 'pixels', got {corruption!r}")
-    n_train = _check_positive_int(n_train, "n_train", 10)
+    n_train = check_positive_int(n_train, "n_train", 10)
     if n_train > 1500:
         raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
-    max_steps = _check_positive_int(max_steps, "max_steps")
-    stop_at = _check_fraction(stop_at, "stop_at")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    max_steps = check_positive_int(max_steps, "max_steps")
+    stop_at = check_fraction(stop_at, "stop_at")
+    lr = check_positive(lr, "lr")
     device = torch.device(device or "cpu")
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
@@ -1860,7 +1849,7 @@ def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = 
     """
     if not isinstance(history, pd.DataFrame) or column not in history or "step" not in history:
         raise ValueError(f"history must be a DataFrame with 'step' and {column!r} columns")
-    level = _check_fraction(level, "level")
+    level = check_fraction(level, "level")
     hit = history.loc[history[column] >= level, "step"]
     return float(hit.iloc[0]) if len(hit) else math.inf
 
@@ -1879,7 +1868,7 @@ def plot_random_labels(histories: dict[str, pd.DataFrame], ax=None):
     """
     if not histories:
         raise ValueError("histories must contain at least one run")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for i, (label, h) in enumerate(histories.items()):
         color = f"C{i}"
         ax.plot(h.step, h.train_acc, color=color, label=f"{label}: train")
@@ -1924,16 +1913,16 @@ def random_features_double_descent(
     """
     from sklearn.datasets import load_digits
 
-    ns = [_check_positive_int(N, "each entry of n_features") for N in n_features]
+    ns = [check_positive_int(N, "each entry of n_features") for N in n_features]
     if not ns or sorted(ns) != ns:
         raise ValueError(f"n_features must be a non-empty increasing sequence, got {list(n_features)}")
-    n_train = _check_positive_int(n_train, "n_train", 10)
+    n_train = check_positive_int(n_train, "n_train", 10)
     if n_train > 1500:
         raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
-    label_noise = _check_nonnegative(label_noise, "label_noise")
+    label_noise = check_nonnegative(label_noise, "label_noise")
     if label_noise >= 1:
         raise ValueError(f"label_noise must be in [0, 1), got {label_noise}")
-    ridge = _check_fraction(ridge, "ridge", 0.0, float("inf"))
+    ridge = check_positive(ridge, "ridge")
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     rng = np.random.default_rng(seed)
@@ -1996,7 +1985,7 @@ def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = N
     """
     if not curves:
         raise ValueError("curves must contain at least one sweep")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for label, c in curves.items():
         ax.plot(c["n_features"], c[column], "o-", label=label)
     if n_train is not None:
@@ -2053,8 +2042,8 @@ def eos_regression_data(n: int = 200, d: int = 5, seed: int = 0) -> tuple[torch.
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    n = _check_positive_int(n, "n", 2)
-    d = _check_positive_int(d, "d")
+    n = check_positive_int(n, "n", 2)
+    d = check_positive_int(d, "d")
     g = torch.Generator().manual_seed(int(seed))
     X = torch.randn(n, d, generator=g)
     W = torch.randn(d, 3, generator=g)
@@ -2111,7 +2100,7 @@ def top_hessian_eigenvalue(
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    iters = _check_positive_int(iters, "iters")
+    iters = check_positive_int(iters, "iters")
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("X and y must be torch tensors")
     if len(X) != len(y):
@@ -2169,11 +2158,11 @@ def sharpness_run(
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
-    steps = _check_positive_int(steps, "steps")
-    eval_every = _check_positive_int(eval_every, "eval_every")
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps")
+    eval_every = check_positive_int(eval_every, "eval_every")
     if batch_size is not None:
-        batch_size = _check_positive_int(batch_size, "batch_size")
+        batch_size = check_positive_int(batch_size, "batch_size")
     X, y = eos_regression_data(n=n, seed=seed)
     X, y = X.to(device), y.to(device)
     model = eos_mlp(X.shape[1], width=width, seed=seed).to(device)
@@ -2215,7 +2204,7 @@ def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
     """
     if not histories:
         raise ValueError("histories must contain at least one run")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for i, (label, h) in enumerate(histories.items()):
         color = f"C{i}"
         ax.plot(h["step"], h["sharpness"], color=color, label=label)
@@ -2278,8 +2267,8 @@ def matrix_sensing_data(
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    d = _check_positive_int(d, "d", 2)
-    m = _check_positive_int(n_measurements, "n_measurements")
+    d = check_positive_int(d, "d", 2)
+    m = check_positive_int(n_measurements, "n_measurements")
     s = [float(v) for v in singular_values]
     if not s or len(s) > d or any(not v > 0 for v in s):
         raise ValueError(f"singular_values must be 1..{d} positive numbers, got {list(singular_values)}")
@@ -2332,11 +2321,11 @@ def matrix_sensing_run(
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    init_scale = _check_fraction(init_scale, "init_scale", 0.0, float("inf"))
-    depth = _check_positive_int(depth, "depth")
-    steps = _check_positive_int(steps, "steps")
-    eval_every = _check_positive_int(eval_every, "eval_every")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    init_scale = check_positive(init_scale, "init_scale")
+    depth = check_positive_int(depth, "depth")
+    steps = check_positive_int(steps, "steps")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    lr = check_positive(lr, "lr")
     if data is None:
         data = matrix_sensing_data(seed=seed)
     if not isinstance(data, MatrixSensingData):
@@ -2380,7 +2369,7 @@ def learning_times(history: pd.DataFrame, targets: Sequence[float], level: float
 
     See: chapters/01_inductive_bias/05_implicit_regularization.
     """
-    level = _check_fraction(level, "level")
+    level = check_fraction(level, "level")
     if not isinstance(history, pd.DataFrame) or "step" not in history:
         raise ValueError("history must be a DataFrame with a 'step' column")
     out = []
@@ -2438,8 +2427,8 @@ def plot_incremental_learning(history: pd.DataFrame, targets: Sequence[float], k
     """
     if not isinstance(history, pd.DataFrame) or "sv1" not in history:
         raise ValueError("history must come from matrix_sensing_run")
-    ax = _axes(ax)
-    k = len(targets) + 2 if k is None else _check_positive_int(k, "k")
+    ax = get_axes(ax)
+    k = len(targets) + 2 if k is None else check_positive_int(k, "k")
     for i in range(k):
         col = f"sv{i + 1}"
         if col not in history:
@@ -2469,8 +2458,8 @@ def grid_centers(k: int = 3, spacing: float = 1.0) -> torch.Tensor:
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    k = _check_positive_int(k, "k")
-    spacing = _check_fraction(spacing, "spacing", 0.0, float("inf"))
+    k = check_positive_int(k, "k")
+    spacing = check_positive(spacing, "spacing")
     c = torch.arange(k, dtype=torch.float32) * spacing
     c = c - c.mean()
     return torch.cartesian_prod(c, c)
@@ -2493,8 +2482,8 @@ def gaussian_grid_data(
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    n = _check_positive_int(n, "n")
-    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    n = check_positive_int(n, "n")
+    sigma = check_positive(sigma, "sigma")
     centers = grid_centers(k, spacing)
     g = torch.Generator().manual_seed(int(seed))
     idx = torch.randint(0, len(centers), (n,), generator=g)
@@ -2516,7 +2505,7 @@ def ddpm_schedule(T: int = 100) -> dict[str, torch.Tensor]:
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    T = _check_positive_int(T, "T", 2)
+    T = check_positive_int(T, "T", 2)
     betas = torch.linspace(1e-4, min(0.02 * 1000 / T, 0.5), T)
     alphas = 1 - betas
     return {"betas": betas, "alphas": alphas, "alpha_bars": torch.cumprod(alphas, 0)}
@@ -2533,10 +2522,10 @@ class TinyDenoiser(nn.Module):
 
     def __init__(self, width: int = 128, T: int = 100, n_freqs: int = 8, dim: int = 2) -> None:
         super().__init__()
-        width = _check_positive_int(width, "width")
-        self.T = _check_positive_int(T, "T", 2)
-        n_freqs = _check_positive_int(n_freqs, "n_freqs")
-        self.dim = _check_positive_int(dim, "dim")
+        width = check_positive_int(width, "width")
+        self.T = check_positive_int(T, "T", 2)
+        n_freqs = check_positive_int(n_freqs, "n_freqs")
+        self.dim = check_positive_int(dim, "dim")
         self.register_buffer("freqs", torch.arange(1, n_freqs + 1, dtype=torch.float32))
         self.net = nn.Sequential(
             nn.Linear(dim + 2 * n_freqs, width), nn.SiLU(),
@@ -2583,9 +2572,9 @@ def train_ddpm(
     """
     if not isinstance(X, torch.Tensor) or X.ndim != 2 or len(X) < 1:
         raise ValueError("X must be a non-empty 2-D tensor (n, dim)")
-    steps = _check_positive_int(steps, "steps")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    lr = _check_fraction(lr, "lr", 0.0, float("inf"))
+    steps = check_positive_int(steps, "steps")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_positive(lr, "lr")
     torch.manual_seed(int(seed))
     model = TinyDenoiser(width=width, T=T, dim=X.shape[1]).to(device)
     ab = ddpm_schedule(T)["alpha_bars"].to(device)
@@ -2637,9 +2626,9 @@ def ddpm_sample(model: TinyDenoiser, n: int = 10000, seed: int = 0, track_last: 
     """
     if not isinstance(model, TinyDenoiser):
         raise TypeError(f"model must be a TinyDenoiser, got {type(model).__name__}")
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     T = model.T
-    track_last = _check_positive_int(track_last, "track_last", 2)
+    track_last = check_positive_int(track_last, "track_last", 2)
     if track_last > T:
         raise ValueError(f"track_last must be <= T = {T}, got {track_last}")
     device = next(model.parameters()).device
@@ -2691,7 +2680,7 @@ def gap_fraction(x: torch.Tensor, centers: torch.Tensor, radius: float) -> float
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    radius = _check_fraction(radius, "radius", 0.0, float("inf"))
+    radius = check_positive(radius, "radius")
     return float((distance_to_modes(x, centers) > radius).float().mean())
 
 
@@ -2715,9 +2704,9 @@ def gaussian_mass_beyond(radius: float, sigma: float, dim: int = 2) -> float:
     """
     from scipy.stats import chi2
 
-    radius = _check_nonnegative(radius, "radius")
-    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
-    dim = _check_positive_int(dim, "dim")
+    radius = check_nonnegative(radius, "radius")
+    sigma = check_positive(sigma, "sigma")
+    dim = check_positive_int(dim, "dim")
     return float(chi2.sf((radius / sigma) ** 2, dim))
 
 
@@ -2741,10 +2730,10 @@ def true_posterior_mean(xt: torch.Tensor, t: int, centers: torch.Tensor, sigma: 
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    T = _check_positive_int(T, "T", 2)
+    T = check_positive_int(T, "T", 2)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t < T:
         raise ValueError(f"t must be an integer in [0, {T - 1}], got {t}")
-    sigma = _check_fraction(sigma, "sigma", 0.0, float("inf"))
+    sigma = check_positive(sigma, "sigma")
     a = float(ddpm_schedule(T)["alpha_bars"][t])
     v = a * sigma**2 + 1 - a
     xt, c = xt.double(), centers.double()
@@ -2785,7 +2774,7 @@ def denoiser_along_segment(
     """
     if not isinstance(model, TinyDenoiser):
         raise TypeError(f"model must be a TinyDenoiser, got {type(model).__name__}")
-    n_points = _check_positive_int(n_points, "n_points", 2)
+    n_points = check_positive_int(n_points, "n_points", 2)
     a_, b_ = torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
     if a_.shape != (model.dim,) or b_.shape != (model.dim,) or torch.equal(a_, b_):
         raise ValueError(f"a and b must be two different points of dimension {model.dim}")
@@ -2824,7 +2813,7 @@ def plot_mode_interpolation(
 
     See: chapters/01_inductive_bias/08_generative_models.
     """
-    ax = _axes(ax)
+    ax = get_axes(ax)
     gap = distance_to_modes(samples, centers) > radius
     ax.scatter(samples[~gap, 0], samples[~gap, 1], s=2, alpha=0.2, color="C0", label="generated, near a mode")
     ax.scatter(samples[gap, 0], samples[gap, 1], s=3, alpha=0.5, color="C3", label="generated, in a gap")
@@ -2850,7 +2839,7 @@ def plot_denoiser_profile(profiles: dict[str, pd.DataFrame], ax=None):
     """
     if not profiles:
         raise ValueError("profiles must contain at least one frame")
-    ax = _axes(ax)
+    ax = get_axes(ax)
     for i, (label, df) in enumerate(profiles.items()):
         ax.plot(df["u"], df["learned"], color=f"C{i}", label=f"learned, {label}")
         ax.plot(df["u"], df["exact"], color=f"C{i}", ls="--", label=f"exact, {label}")

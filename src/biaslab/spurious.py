@@ -10,7 +10,7 @@ Each function names the section that teaches it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .core import _check_fraction, _check_nonnegative, _check_positive_int, make_mlp
+from .core import make_mlp
+from .plotting import get_axes
+from .validation import check_fraction, check_nonnegative, check_positive, check_positive_int
 
 __all__ = [
 "GroupData",
@@ -234,7 +236,7 @@ def colored_digits(rho: float = 0.95, seed: int = 0, val_rho: float | None = Non
     """
     rho = _check_rho(rho, "rho")
     val_rho = rho if val_rho is None else _check_rho(val_rho, "val_rho")
-    seed = _check_positive_int(seed, "seed", minimum=0)
+    seed = check_positive_int(seed, "seed", minimum=0)
     images, labels, parts = _digits_split(seed)
     rng = np.random.default_rng(seed + 1000)
     splits = {}
@@ -309,14 +311,14 @@ def waterbirds_like(
 
     See: chapters/02_spurious_correlations/03_repairs_with_group_labels.
     """
-    n_train = _check_positive_int(n_train, "n_train", minimum=8)
+    n_train = check_positive_int(n_train, "n_train", minimum=8)
     minority_frac = _check_rho(minority_frac, "minority_frac")
-    core_noise = _check_nonnegative(core_noise, "core_noise")
-    spurious_noise = _check_nonnegative(spurious_noise, "spurious_noise")
-    d_core = _check_positive_int(d_core, "d_core")
-    d_spurious = _check_positive_int(d_spurious, "d_spurious")
-    d_noise = _check_positive_int(d_noise, "d_noise", minimum=0)
-    seed = _check_positive_int(seed, "seed", minimum=0)
+    core_noise = check_nonnegative(core_noise, "core_noise")
+    spurious_noise = check_nonnegative(spurious_noise, "spurious_noise")
+    d_core = check_positive_int(d_core, "d_core")
+    d_spurious = check_positive_int(d_spurious, "d_spurious")
+    d_noise = check_positive_int(d_noise, "d_noise", minimum=0)
+    seed = check_positive_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
 
     def make(n: int, balanced: bool) -> GroupData:
@@ -374,14 +376,14 @@ def lms_slab(
 
     See: chapters/02_spurious_correlations/01_why_shortcuts.
     """
-    n = _check_positive_int(n, "n", minimum=2)
-    n_slabs = _check_positive_int(n_slabs, "n_slabs", minimum=3)
+    n = check_positive_int(n, "n", minimum=2)
+    n_slabs = check_positive_int(n_slabs, "n_slabs", minimum=3)
     if n_slabs % 2 == 0:
         raise ValueError(f"n_slabs must be odd, got {n_slabs}")
-    d_noise = _check_positive_int(d_noise, "d_noise", minimum=0)
-    margin = _check_fraction(margin, "margin", 0.0, 0.5)
-    linear_predictive = _check_fraction(linear_predictive, "linear_predictive", 0.0, 1.0)
-    seed = _check_positive_int(seed, "seed", minimum=0)
+    d_noise = check_positive_int(d_noise, "d_noise", minimum=0)
+    margin = check_fraction(margin, "margin", 0.0, 0.5)
+    linear_predictive = check_fraction(linear_predictive, "linear_predictive", 0.0, 1.0)
+    seed = check_positive_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n) % 2)
     # linear coordinate
@@ -590,7 +592,7 @@ def fit_classifier(
     n_classes = max(n_classes, 2)
     torch.manual_seed(int(seed))
     if model is None:
-        depth = _check_positive_int(depth, "depth", minimum=0)
+        depth = check_positive_int(depth, "depth", minimum=0)
         if depth == 0:
             model = nn.Linear(X.shape[1], n_classes)
         else:
@@ -688,7 +690,7 @@ def group_dro_update(q: torch.Tensor, group_losses: torch.Tensor, eta: float) ->
         raise ValueError(f"q and group_losses must be 1-D of the same shape, got {tuple(q.shape)} and {tuple(group_losses.shape)}")
     if (q < 0).any() or not torch.isclose(q.sum(), torch.tensor(1.0, dtype=q.dtype), atol=1e-4):
         raise ValueError("q must be a probability vector (non-negative, summing to 1)")
-    eta = _check_nonnegative(eta, "eta")
+    eta = check_nonnegative(eta, "eta")
     q = q * torch.exp(eta * group_losses.detach())
     return q / q.sum()
 
@@ -711,7 +713,7 @@ def group_dro(
     See: chapters/02_spurious_correlations/03_repairs_with_group_labels.
     """
     ds = _check_dataset(ds)
-    eta = _check_nonnegative(eta, "eta")
+    eta = check_nonnegative(eta, "eta")
     kw = _fit_kwargs(kwargs)
     seed, device = kw.pop("seed", 0), kw.pop("device", None)
     device = torch.device(device) if device is not None else torch.device("cpu")
@@ -858,10 +860,10 @@ def last_layer_retrain(
     import copy
 
     ds = _check_dataset(ds)
-    n_subsets = _check_positive_int(n_subsets, "n_subsets")
-    n_splits = _check_positive_int(n_splits, "n_splits")
+    n_subsets = check_positive_int(n_subsets, "n_subsets")
+    n_splits = check_positive_int(n_splits, "n_splits")
     if C is not None:
-        C = _check_fraction(C, "C", 0.0, float("inf"))
+        C = check_positive(C, "C")
     Cs = [float(c) for c in Cs]
     if not Cs or min(Cs) <= 0:
         raise ValueError(f"Cs must be a non-empty list of positive numbers, got {Cs}")
@@ -936,7 +938,7 @@ def cluster_purity(
     """
     from sklearn.cluster import KMeans
 
-    n_clusters = _check_positive_int(n_clusters, "n_clusters", minimum=2)
+    n_clusters = check_positive_int(n_clusters, "n_clusters", minimum=2)
     Z = features(model, data.X).numpy()
     total, pure, hits, minority_total, small_total = 0, 0, 0, 0, 0
     for c in torch.unique(data.y).tolist():
@@ -1008,9 +1010,9 @@ def cue_conflict_sprites(
 
     See: chapters/02_spurious_correlations/01_why_shortcuts.
     """
-    n = _check_positive_int(n, "n")
-    size = _check_positive_int(size, "size", minimum=8)
-    noise = _check_nonnegative(noise, "noise")
+    n = check_positive_int(n, "n")
+    size = check_positive_int(size, "size", minimum=8)
+    noise = check_nonnegative(noise, "noise")
     rng = np.random.default_rng(seed)
     if cues is None:
         y = rng.integers(0, 2, n)
@@ -1139,9 +1141,9 @@ def feature_contamination_data(
 
     See: chapters/02_spurious_correlations/01_why_shortcuts.
     """
-    n = _check_positive_int(n, "n")
-    d_background = _check_positive_int(d_background, "d_background")
-    core_noise = _check_nonnegative(core_noise, "core_noise")
+    n = check_positive_int(n, "n")
+    d_background = check_positive_int(d_background, "d_background")
+    core_noise = check_nonnegative(core_noise, "core_noise")
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
     core = (2 * y - 1) + core_noise * rng.standard_normal(n)
@@ -1162,8 +1164,8 @@ class TwoLayerReLU(nn.Module):
 
     def __init__(self, in_dim: int, width: int = 100) -> None:
         super().__init__()
-        in_dim = _check_positive_int(in_dim, "in_dim")
-        width = _check_positive_int(width, "width", minimum=2)
+        in_dim = check_positive_int(in_dim, "in_dim")
+        width = check_positive_int(width, "width", minimum=2)
         self.hidden = nn.Linear(in_dim, width, bias=False)
         a = torch.ones(width)
         a[width // 2 :] = -1
@@ -1223,12 +1225,6 @@ def feature_contamination_run(
 # ======================================================================================
 # Plots
 # ======================================================================================
-def _axes(ax):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
 
 
 def plot_lms_slab(X: torch.Tensor, y: torch.Tensor, ax=None, n_max: int = 600):
@@ -1236,7 +1232,7 @@ def plot_lms_slab(X: torch.Tensor, y: torch.Tensor, ax=None, n_max: int = 600):
 
     See: chapters/02_spurious_correlations/01_why_shortcuts.
     """
-    ax = _axes(ax)
+    ax = get_axes(ax)
     X, y = X[:n_max].numpy(), y[:n_max].numpy()
     for c, marker in ((0, "o"), (1, "^")):
         ax.scatter(X[y == c, 0], X[y == c, 1], s=10, marker=marker, label=f"class {c}", alpha=0.7)
@@ -1262,7 +1258,7 @@ def plot_bars(values: dict[str, float] | pd.Series, ax=None, ylabel: str = "accu
     """
     import seaborn as sns
 
-    ax = _axes(ax)
+    ax = get_axes(ax)
     values = pd.Series(values, dtype=float)
     colors = sns.color_palette("colorblind", len(values))
     bars = ax.bar(range(len(values)), values.values, color=colors)
@@ -1325,7 +1321,7 @@ def plot_group_accuracies(sweep: pd.DataFrame, group_names: Sequence[str] | None
 
     See: chapters/02_spurious_correlations/02_measuring_the_damage.
     """
-    ax = _axes(ax)
+    ax = get_axes(ax)
     names = list(group_names) if group_names is not None else [f"group {k}" for k in range(4)]
     for k, name in enumerate(names):
         col = f"group_{k}"
@@ -1351,7 +1347,7 @@ def plot_colored_digits(data: GroupData, n: int = 10):
     """
     import matplotlib.pyplot as plt
 
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     n = min(n, len(data))
     fig, axes = plt.subplots(1, n, figsize=(1.1 * n, 1.5))
     axes = np.atleast_1d(axes)
@@ -1396,8 +1392,8 @@ def jtt(
     See: chapters/02_spurious_correlations/04_repairs_without_group_labels.
     """
     ds = _check_dataset(ds)
-    first_steps = _check_positive_int(first_steps, "first_steps")
-    upweight = _check_fraction(upweight, "upweight", 0.0, float("inf"))
+    first_steps = check_positive_int(first_steps, "first_steps")
+    upweight = check_positive(upweight, "upweight")
     kw = _fit_kwargs(kwargs)
     if identifier is None:
         identifier = fit_classifier(ds.train.X, ds.train.y, **{**kw, "steps": first_steps})
@@ -1511,7 +1507,7 @@ def debias_by_independence(
     from .core import train
 
     ds = _check_dataset(ds)
-    lam = _check_nonnegative(lam, "lam")
+    lam = check_nonnegative(lam, "lam")
     if not callable(bias_input):
         raise TypeError("bias_input must be a function of the inputs")
     if score not in ("prob", "logit"):
@@ -1570,7 +1566,7 @@ def counterfactual_augment(
     See: chapters/02_spurious_correlations/05_counterfactual_data.
     """
     ds = _check_dataset(ds)
-    fraction = _check_fraction(fraction, "fraction")
+    fraction = check_fraction(fraction, "fraction")
     transform = color_swap if transform is None else transform
     if not callable(transform):
         raise TypeError("transform must be callable")
@@ -1601,7 +1597,7 @@ def synthetic_copy(X: torch.Tensor, artifact: float = 1.0) -> torch.Tensor:
 
     See: chapters/02_spurious_correlations/05_counterfactual_data.
     """
-    artifact = _check_nonnegative(artifact, "artifact")
+    artifact = check_nonnegative(artifact, "artifact")
     out = color_swap(X)
     out[:, 0] += artifact
     out[:, 64] += artifact
@@ -1658,7 +1654,7 @@ def fake_to_real(
     See: chapters/02_spurious_correlations/05_counterfactual_data.
     """
     ds = _check_dataset(ds)
-    finetune_steps = _check_positive_int(finetune_steps, "finetune_steps")
+    finetune_steps = check_positive_int(finetune_steps, "finetune_steps")
     kw = _fit_kwargs(kwargs)
     X = ds.train.X
     Xs = torch.cat([synthetic_copy(color_swap(X), artifact), synthetic_copy(X, artifact)])
@@ -1697,11 +1693,11 @@ def linear_environments(
     """
     if not noises:
         raise ValueError("noises must name at least one environment")
-    n = _check_positive_int(n, "n", minimum=2)
+    n = check_positive_int(n, "n", minimum=2)
     gen = torch.Generator().manual_seed(int(seed))
     envs = []
     for sigma in noises:
-        sigma = _check_nonnegative(sigma, "noise")
+        sigma = check_nonnegative(sigma, "noise")
         x1 = torch.randn(n, generator=gen)
         y = x1 + torch.randn(n, generator=gen)
         x2 = (-1.0 if flip else 1.0) * y + sigma * torch.randn(n, generator=gen)
@@ -1776,8 +1772,8 @@ def fit_invariant_linear(
         raise ValueError(f"penalty must be 'none', 'irmv1' or 'scale', got {penalty!r}")
     if not envs:
         raise ValueError("envs must not be empty")
-    lam = _check_nonnegative(lam, "lam")
-    steps = _check_positive_int(steps, "steps")
+    lam = check_nonnegative(lam, "lam")
+    steps = check_positive_int(steps, "steps")
     moments = [_moments(X.double(), y.double()) for X, y in envs]
     gen = torch.Generator().manual_seed(int(seed))
     beta = (0.1 * torch.randn(envs[0][0].shape[1], generator=gen)).double().requires_grad_()
@@ -1917,10 +1913,10 @@ def ood_value_curve(
     """
     from scipy.stats import norm
 
-    n_target = _check_positive_int(n_target, "n_target", minimum=2)
-    d = _check_positive_int(d, "d", minimum=2)
-    reps = _check_positive_int(reps, "reps")
-    snr = _check_fraction(snr, "snr", 0.0, float("inf"))
+    n_target = check_positive_int(n_target, "n_target", minimum=2)
+    d = check_positive_int(d, "d", minimum=2)
+    reps = check_positive_int(reps, "reps")
+    snr = check_positive(snr, "snr")
     if not ms or any(isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 0 for m in ms):
         raise ValueError("ms must be a non-empty sequence of non-negative integers")
     rng = np.random.default_rng(seed)
@@ -1978,7 +1974,7 @@ def conflict_pool(
 
     See: chapters/02_spurious_correlations/07_value_of_ood_data.
     """
-    conflict = _check_nonnegative(conflict, "conflict")
+    conflict = check_nonnegative(conflict, "conflict")
     if conflict > 1:
         raise ValueError(f"conflict must be in [0, 1], got {conflict}")
     X, _ = lms_slab(n, n_slabs=n_slabs, d_noise=d_noise, seed=seed)
@@ -2058,9 +2054,9 @@ def diversify_two_heads(
     """
     from .core import train
 
-    alpha = _check_nonnegative(alpha, "alpha")
-    steps = _check_positive_int(steps, "steps")
-    seed = _check_positive_int(seed, "seed", minimum=0)
+    alpha = check_nonnegative(alpha, "alpha")
+    steps = check_positive_int(steps, "steps")
+    seed = check_positive_int(seed, "seed", minimum=0)
     X, y = lms_slab(n_train, n_slabs=n_slabs, d_noise=d_noise, seed=seed)
     P, is_conflict = conflict_pool(n_pool, conflict, n_slabs=n_slabs, d_noise=d_noise, seed=seed + 50)
     Xt, yt = lms_slab(n_test, n_slabs=n_slabs, d_noise=d_noise, seed=seed + 100)
