@@ -10,6 +10,7 @@ import torch
 matplotlib.use("Agg")
 
 from biaslab import causal as ca
+from biaslab.causal import heterogeneity, structure_learning
 from biaslab.datasets import causal_data as cd
 
 
@@ -229,7 +230,7 @@ def test_learn_dag_recovers_a_small_graph_and_is_acyclic():
 
 def test_break_cycles_returns_a_dag():
     W = np.array([[0, 1.0, 0], [0, 0, 2.0], [0.5, 0, 0]])
-    out = ca._break_cycles(W)
+    out = structure_learning._break_cycles(W)
     assert out[2, 0] == 0 and out[0, 1] == 1.0 and out[1, 2] == 2.0
 
 
@@ -296,8 +297,8 @@ def test_drifting_pair_and_edge_direction():
     # the drifting column correlates with the domain index
     assert abs(np.corrcoef(X[:, k], c)[0, 1]) > 0.3
     G = np.array([[0, -1], [1, 0]])  # causal-learn encoding of 0 -> 1
-    assert ca._edge_direction(G, 0, 1) == (0, 1)
-    assert ca._edge_direction(np.array([[0, -1], [-1, 0]]), 0, 1) is None
+    assert heterogeneity._edge_direction(G, 0, 1) == (0, 1)
+    assert heterogeneity._edge_direction(np.array([[0, -1], [-1, 0]]), 0, 1) is None
 
 
 def test_mechanism_parameters_and_cross_correlation():

@@ -154,7 +154,7 @@ def test_every_public_helper_is_exported():
     import importlib
     import inspect
 
-    for name in ("core", "inductive_bias", "spurious", "fairness", "causal", "disentangle", "datasets"):
+    for name in ("core", "validation", "plotting", "pretrained", "inductive_bias", "spurious", "fairness", "causal", "disentangle", "datasets"):
         mod = importlib.import_module(f"biaslab.{name}")
         exported = set(getattr(mod, "__all__", []))
         public = {n for n, obj in vars(mod).items()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from biaslab import spurious as sp
+from biaslab.spurious import repairs_with_group_labels
 
 
 # ---------------------------------------------------------------- group metrics
@@ -220,7 +221,7 @@ def test_dfr_fit_matches_sklearn_on_one_balanced_subset():
     g = np.repeat(np.arange(4), 25)
     y = g // 2
     Z = rng.normal(size=(100, 3)) + y[:, None] * np.array([2.0, 0.0, 0.0])
-    coef, b = sp._dfr_fit(Z, y, g, 4, C=1.0, n_subsets=1, seed=0)
+    coef, b = repairs_with_group_labels._dfr_fit(Z, y, g, 4, C=1.0, n_subsets=1, seed=0)
     ref = LogisticRegression(C=1.0, l1_ratio=1.0, solver="liblinear").fit(Z, y)
     np.testing.assert_allclose(coef, ref.coef_[0], atol=1e-2)  # same fit, up to solver tolerance
     assert coef[0] > 0 and abs(b - ref.intercept_[0]) < 1e-2

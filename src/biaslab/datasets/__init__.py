@@ -4,13 +4,27 @@ Every loader returns a documented ``pandas.DataFrame`` (or a small dataclass of 
 README beside the data files (``biaslab/data/``) names each file's source and licence.
 """
 
-# --- chapter 3 (fairness): census income, recidivism, credit ---------------------------
-from .fairness_data import ADULT_PROTECTED, COMPAS_PROTECTED, GERMAN_PROTECTED, adult, compas, german  # noqa: E402,F401
-
-
-
+# --- chapter 5 (disentanglement): procedural sprites with known factors --------------------
 # --- chapter 4 (causal): protein signalling, cause-effect pairs, job training -----------
-from .causal_data import SachsData, TuebingenPair, load_cps, load_nsw, load_sachs, load_tuebingen_pairs  # noqa: E402,F401
+from .causal_data import (  # noqa: E402,F401
+    SachsData,
+    TuebingenPair,
+    load_cps,
+    load_nsw,
+    load_sachs,
+    load_tuebingen_pairs,
+)
+
+# --- chapter 3 (fairness): census income, recidivism, credit ---------------------------
+from .fairness_data import (  # noqa: E402,F401
+    ADULT_PROTECTED,
+    COMPAS_PROTECTED,
+    GERMAN_PROTECTED,
+    adult,
+    compas,
+    german,
+)
+from .sprites import FACTOR_NAMES, SHAPES, Sprites, make_sprites  # noqa: E402,F401
 
 
 

@@ -8,7 +8,6 @@
   and the CPS comparison group (15,992 men) used to test observational estimators.
 
 Sources and licences: ``biaslab/data/causal/README.md``.
-See: chapters/04_causal_representation_learning.
 """
 
 from __future__ import annotations
@@ -60,8 +59,6 @@ def load_sachs() -> SachsData:
 
     Returns:
         A :class:`SachsData` with ``data`` (7,466 x 11 DataFrame) and ``edges`` (18 pairs).
-
-    See: chapters/04_causal_representation_learning/03_structure_learning.
     """
     with _open("sachs_data.csv.gz").open("rb") as fh:
         data = pd.read_csv(fh, compression="gzip")
@@ -96,8 +93,6 @@ def load_tuebingen_pairs() -> list[TuebingenPair]:
 
     Returns:
         A list of 99 :class:`TuebingenPair`.
-
-    See: chapters/04_causal_representation_learning/02_cause_effect_pairs.
     """
     with _open("tuebingen_pairs.csv.gz").open("rb") as fh:
         raw = pd.read_csv(fh, compression="gzip")
@@ -130,8 +125,6 @@ def load_nsw() -> pd.DataFrame:
         A DataFrame with ``treat`` (1 = offered the program, randomized), covariates ``age``,
         ``educ`` (years), ``black``, ``hisp``, ``marr``, ``nodegree`` (0/1), earnings ``re74``,
         ``re75`` and the outcome ``re78`` (US dollars of 1982).
-
-    See: chapters/04_causal_representation_learning/01_interventions.
     """
     return _load_mixtape("nsw_mixtape.csv.gz")
 
@@ -142,7 +135,5 @@ def load_cps() -> pd.DataFrame:
 
     Returns:
         A DataFrame with the columns of :func:`load_nsw`.
-
-    See: chapters/04_causal_representation_learning/01_interventions.
     """
     return _load_mixtape("cps_mixtape.csv.gz")

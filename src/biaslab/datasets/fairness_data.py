@@ -3,8 +3,6 @@ and the Statlog German credit data.
 
 The files are compressed copies vendored in ``biaslab/data/fairness/`` (see the README
 there for source, licence and the changes made); nothing is downloaded.
-
-See: chapters/03_fairness/01_measuring_fairness.
 """
 
 from __future__ import annotations
@@ -41,8 +39,6 @@ def adult(split: str = "all", dropna: bool = True) -> pd.DataFrame:
 
     Returns:
         A DataFrame, one row per person.
-
-    See: chapters/03_fairness/01_measuring_fairness.
     """
     if split not in ("train", "test", "all"):
         raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
@@ -75,8 +71,6 @@ def compas(filtered: bool = True) -> pd.DataFrame:
 
     Returns:
         A DataFrame, one row per person.
-
-    See: chapters/03_fairness/01_measuring_fairness.
     """
     with _path("compas.csv.gz").open("rb") as f:
         df = pd.read_csv(f, compression="gzip")
@@ -112,8 +106,6 @@ def german() -> pd.DataFrame:
 
     Returns:
         A DataFrame of 1,000 rows, one per applicant.
-
-    See: chapters/03_fairness/01_measuring_fairness.
     """
     with _path("german.csv.gz").open("rb") as f:
         df = pd.read_csv(f, compression="gzip")

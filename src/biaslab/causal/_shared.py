@@ -1,0 +1,133 @@
+"""What two or more sections of the chapter "Causal representation learning: structural causal models, effect estimators, causal" use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import torch
+
+__all__ = [
+    "to_adjacency",
+    "plot_graphs",
+]
+
+
+def to_adjacency(graph: Any, nodes: Sequence[str] | None = None, name: str = "graph") -> np.ndarray:
+    """Turn a graph (``networkx.DiGraph``, edge list or 0/1 matrix) into a 0/1 adjacency matrix.
+
+    Args:
+        graph: a ``DiGraph``, a list of ``(cause, effect)`` pairs, or a square array.
+        nodes: node order for a ``DiGraph`` or edge list (default: sorted node names for an
+            edge list, the graph's own order for a ``DiGraph``).
+        name: the argument name used in error messages.
+
+    Returns:
+        An ``int`` array ``A`` with ``A[i, j] = 1`` for an edge ``i -> j``.
+    """
+    if isinstance(graph, nx.Graph):
+        if not isinstance(graph, nx.DiGraph):
+            raise TypeError(f"{name} must be a directed graph (networkx.DiGraph), got an undirected Graph")
+        order = list(nodes) if nodes is not None else list(graph.nodes)
+        return nx.to_numpy_array(graph, nodelist=order, weight=None).astype(int)
+    if isinstance(graph, (list, tuple)) and (len(graph) == 0 or isinstance(graph[0], (list, tuple))):
+        if nodes is None:
+            nodes = sorted({v for e in graph for v in e})
+        index = {v: i for i, v in enumerate(nodes)}
+        A = np.zeros((len(nodes), len(nodes)), dtype=int)
+        for a, b in graph:
+            A[index[a], index[b]] = 1
+        return A
+    A = np.asarray(graph.detach().cpu() if isinstance(graph, torch.Tensor) else graph)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be a square adjacency matrix, got shape {A.shape}")
+    return (A != 0).astype(int)
+
+
+def plot_graphs(
+    graphs: Mapping[str, Any],
+    nodes: Sequence[str] | None = None,
+    truth: Any = None,
+    axes: Sequence[Any] | None = None,
+    layout: str = "circular",
+) -> list[Any]:
+    """Draw causal graphs side by side with one layout (truth vs learned).
+
+    Edges of a learned graph are coloured against ``truth``: correct (black), reversed
+    (orange), extra (red, dashed); undirected edges (both directions set) are drawn without
+    arrowheads. Missing true edges are drawn in light grey.
+
+    Args:
+        graphs: ``{title: graph}``, each a ``DiGraph``, edge list or adjacency matrix.
+        nodes: node names (for matrices) in the matrix order.
+        truth: the true graph used to colour the others (optional).
+        axes: matplotlib axes, one per graph (default: a new row of subplots).
+        layout: ``"circular"`` or ``"spring"``.
+
+    Returns:
+        The list of axes.
+    """
+    import matplotlib.pyplot as plt
+
+    mats = {k: to_adjacency(g, nodes=nodes, name=k) for k, g in graphs.items()}
+    d = next(iter(mats.values())).shape[0]
+    names = list(nodes) if nodes is not None else [str(i) for i in range(d)]
+    T = to_adjacency(truth, nodes=nodes, name="truth") if truth is not None else None
+    base = nx.DiGraph()
+    base.add_nodes_from(names)
+    if layout == "circular":
+        pos = nx.circular_layout(base)
+    elif layout == "spring":
+        base.add_edges_from((names[i], names[j]) for i, j in zip(*np.nonzero(T if T is not None else next(iter(mats.values())))))
+        pos = nx.spring_layout(base, seed=0)
+    else:
+        raise ValueError(f"layout must be 'circular' or 'spring', got {layout!r}")
+    if axes is None:
+        _, axes = plt.subplots(1, len(mats), figsize=(4.2 * len(mats), 4.2))
+        axes = np.atleast_1d(axes)
+    colors = {"ok": "black", "rev": "#de8f05", "extra": "#d55e00", "missing": "#cccccc"}
+    for ax, (title, A) in zip(axes, mats.items()):
+        g = nx.DiGraph()
+        g.add_nodes_from(names)
+        nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#a1c9f4", node_size=650)
+        nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
+        groups: dict[str, list] = {k: [] for k in colors}
+        undirected: dict[str, list] = {k: [] for k in colors}
+        for i in range(d):
+            for j in range(d):
+                if i == j or not A[i, j]:
+                    continue
+                if A[j, i]:
+                    if i < j:
+                        kind = "ok" if T is None or (T[i, j] or T[j, i]) else "extra"
+                        undirected[kind].append((names[i], names[j]))
+                    continue
+                if T is None or T[i, j]:
+                    kind = "ok"
+                elif T[j, i]:
+                    kind = "rev"
+                else:
+                    kind = "extra"
+                groups[kind].append((names[i], names[j]))
+        if T is not None and A is not T:
+            for i, j in zip(*np.nonzero(T)):
+                if not A[i, j] and not A[j, i]:
+                    groups["missing"].append((names[i], names[j]))
+        for kind, edges in groups.items():
+            if edges:
+                nx.draw_networkx_edges(
+                    g, pos, edgelist=edges, ax=ax, edge_color=colors[kind], arrows=True, arrowsize=14,
+                    style="dashed" if kind == "extra" else "solid", node_size=650, width=1.6,
+                )
+        for kind, edges in undirected.items():
+            if edges:
+                nx.draw_networkx_edges(
+                    g, pos, edgelist=edges, ax=ax, edge_color=colors[kind], arrows=False, width=1.6,
+                    style="dashed" if kind == "extra" else "solid", node_size=650,
+                )
+        ax.set_title(title)
+        ax.set_axis_off()
+    return list(axes)

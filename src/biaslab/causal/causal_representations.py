@@ -1,0 +1,422 @@
+"""Section 4.5, Causal representations: identifying latent variables (``chapters/04_causal_representation_learning/05_causal_representations.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..validation import check_positive_int
+
+__all__ = [
+    "mcc",
+    "segment_sources",
+    "whiten",
+    "LinearVAE",
+    "fit_latent_model",
+    "bent_outcome",
+    "action_latent_data",
+    "interventional_mean",
+    "linear_invariance_penalty",
+    "fit_rep4ex_encoder",
+    "extrapolate_with_representation",
+    "intervention_extrapolation",
+    "extrapolation_mse",
+]
+
+
+def mcc(z_true: Any, z_hat: Any) -> float:
+    """Mean correlation coefficient between true and recovered latent variables.
+
+    Absolute Pearson correlations between every true and every recovered component are
+    matched one-to-one (Hungarian algorithm); the score is the mean over matched pairs, so it
+    is invariant to permutation, sign and scale of the recovered components.
+
+    Args:
+        z_true: array ``(n, k)`` of true sources.
+        z_hat: array ``(n, k)`` of recovered components.
+
+    Returns:
+        A float in ``[0, 1]``; 1 means recovery up to permutation and scaling.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    a = np.asarray(z_true.detach().cpu() if isinstance(z_true, torch.Tensor) else z_true, dtype=float)
+    b = np.asarray(z_hat.detach().cpu() if isinstance(z_hat, torch.Tensor) else z_hat, dtype=float)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"z_true and z_hat must be 2-D (n, k), got shapes {a.shape} and {b.shape}")
+    if a.shape != b.shape:
+        raise ValueError(f"z_true and z_hat must have the same shape, got {a.shape} and {b.shape}")
+    k = a.shape[1]
+    c = np.corrcoef(a.T, b.T)[:k, k:]
+    c = np.nan_to_num(np.abs(c))
+    rows, cols = linear_sum_assignment(-c)
+    return float(c[rows, cols].mean())
+
+
+def segment_sources(
+    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Gaussian sources whose variances change across observed segments, mixed linearly.
+
+    Source ``i`` in segment ``u`` is ``N(0, lambda[u, i])`` with ``lambda`` log-uniform in
+    [0.1, 3], rescaled so that every source has average variance 1 over the segments;
+    observations are ``x = s A + noise`` with a Gaussian random mixing ``A``. Without the
+    segment label, Gaussian sources are identifiable only up to a rotation; with it, up to
+    permutation and scaling.
+
+    Args:
+        n_segments, n_per_segment: segments and samples per segment.
+        n_sources, obs_dim: latent and observed dimensions (``obs_dim >= n_sources``).
+        noise: observation noise standard deviation.
+        seed: seeds everything.
+
+    Returns:
+        ``{"x": (n, obs_dim), "u": (n,) long, "s": (n, n_sources)}``.
+    """
+    n_segments = check_positive_int(n_segments, "n_segments", minimum=2)
+    n_sources = check_positive_int(n_sources, "n_sources")
+    obs_dim = check_positive_int(obs_dim, "obs_dim")
+    if obs_dim < n_sources:
+        raise ValueError(f"obs_dim must be >= n_sources, got {obs_dim} < {n_sources}")
+    g = torch.Generator().manual_seed(int(seed))
+    lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(0.1), np.log(3.0), generator=g))
+    lam = lam / lam.mean(0)  # every source has average variance 1: the pooled covariance is isotropic
+    u = torch.arange(n_segments).repeat_interleave(check_positive_int(n_per_segment, "n_per_segment"))
+    s = torch.randn(len(u), n_sources, generator=g) * lam[u].sqrt()
+    A = torch.randn(n_sources, obs_dim, generator=g)
+    x = s @ A + noise * torch.randn(len(u), obs_dim, generator=g)
+    return {"x": x, "u": u, "s": s}
+
+
+def whiten(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """PCA whitening: centre ``x``, project it on its ``dim`` leading principal directions and
+    scale each projection to unit variance.
+
+    If ``x = s A + small noise`` with sources of identity covariance, the whitened data are
+    ``s R`` for an orthogonal ``R`` (up to sampling error): whitening removes the scales and
+    angles of the mixing but not its rotation, which second moments cannot see.
+
+    Args:
+        x: ``(n, d)`` observations.
+        dim: number of directions kept, ``1 <= dim <= d``.
+
+    Returns:
+        ``(n, dim)`` tensor with (sample) covariance the identity.
+    """
+    if not isinstance(x, torch.Tensor) or x.ndim != 2:
+        raise TypeError(f"x must be a 2-D tensor (n, d), got {type(x).__name__} {getattr(x, 'shape', '')}")
+    dim = check_positive_int(dim, "dim")
+    if dim > x.shape[1]:
+        raise ValueError(f"dim must be <= the number of columns of x ({x.shape[1]}), got {dim}")
+    xc = x - x.mean(0)
+    evals, evecs = torch.linalg.eigh(xc.T @ xc / len(x))
+    evals, evecs = evals.flip(0)[:dim], evecs.flip(1)[:, :dim]
+    if evals[-1] <= 1e-12 * evals[0]:
+        raise ValueError(f"x has fewer than {dim} directions with nonzero variance")
+    return xc @ evecs / evals.sqrt()
+
+
+class LinearVAE(nn.Module):
+    """A VAE with a linear Gaussian encoder and decoder; with ``n_segments`` it is an
+    identifiable VAE (iVAE): the prior ``p(z | u) = N(0, diag(lambda_u))`` has a learned
+    variance per segment ``u``; without it the prior is ``N(0, I)``.
+    """
+
+    def __init__(self, obs_dim: int, latent_dim: int, n_segments: int | None = None) -> None:
+        super().__init__()
+        self.enc = nn.Linear(obs_dim, latent_dim)
+        # one posterior variance shared by all latents, so that nothing but the prior can
+        # prefer one rotation of the latent space over another; it matches the true posterior
+        # only when the decoder's columns are orthogonal, which is why fit_latent_model whitens
+        self.enc_logvar = nn.Parameter(torch.tensor(-2.0))
+        self.dec = nn.Linear(latent_dim, obs_dim)
+        self.dec_logvar = nn.Parameter(torch.tensor(-2.0))
+        self.prior_logvar = nn.Embedding(n_segments, latent_dim) if n_segments else None
+        if self.prior_logvar is not None:
+            nn.init.zeros_(self.prior_logvar.weight)
+
+    def loss(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Negative ELBO per sample (up to a constant)."""
+        mu = self.enc(x)
+        z = mu + torch.randn_like(mu) * (0.5 * self.enc_logvar).exp()
+        rec = ((x - self.dec(z)) ** 2).sum(1) / self.dec_logvar.exp() / 2 + 0.5 * x.shape[1] * self.dec_logvar
+        plv = self.prior_logvar(u) if self.prior_logvar is not None else torch.zeros_like(mu)
+        qv = self.enc_logvar.exp()
+        kl = 0.5 * ((qv + mu**2) / plv.exp() + plv - self.enc_logvar - 1).sum(1)
+        return (rec + kl).mean()
+
+
+def fit_latent_model(
+    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0, whiten_x: bool = True
+) -> float:
+    """Train a :class:`LinearVAE` (iVAE when ``identifiable``) and return the MCC of its
+    posterior means against the true sources.
+
+    Args:
+        data: :func:`segment_sources`.
+        identifiable: use the segment label in the prior.
+        steps, lr: full-batch Adam.
+        seed: seeds the initialization and the sampling noise.
+        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
+            Whitening uses only the pooled covariance, which is the same for every rotation
+            of the sources, so it tells neither model where the sources are; it makes the
+            mixing orthogonal, the case where the model's single posterior variance can
+            match the true posterior, and it makes the optimization well conditioned.
+
+    Returns:
+        The mean correlation coefficient (:func:`mcc`).
+    """
+    torch.manual_seed(int(seed))
+    x, u, s = data["x"], data["u"], data["s"]
+    if whiten_x:
+        x = whiten(x, s.shape[1])
+    model = LinearVAE(x.shape[1], s.shape[1], int(u.max()) + 1 if identifiable else None)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
+    try:
+        for _ in range(check_positive_int(steps, "steps")):
+            opt.zero_grad(set_to_none=True)
+            model.loss(x, u).backward()
+            opt.step()
+    finally:
+        torch.set_num_threads(threads)
+    with torch.no_grad():
+        return mcc(s, model.enc(x))
+
+
+def bent_outcome(z: torch.Tensor) -> torch.Tensor:
+    """The outcome function of the extrapolation toy: slope 1 for ``|z| <= 2``, slope -1 beyond.
+    """
+    return z - 2 * torch.relu(z - 2) + 2 * torch.relu(-z - 2)
+
+
+def _mix_latent(z: torch.Tensor) -> torch.Tensor:
+    """The nonlinear, injective observation map ``R -> R^3`` of the extrapolation toy."""
+    return torch.cat([torch.exp(z / 2), 3 * torch.tanh(z / 2), nn.functional.softplus(2 * z)], 1)
+
+
+def action_latent_data(n: int = 5000, action_range: float = 1.5, noise: float = 0.7, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Actions that shift a hidden latent linearly, seen through a nonlinear observation.
+
+    ``A ~ U[-action_range, action_range]``, ``Z = A + V`` with ``V ~ N(0, noise^2)``, observed
+    ``X = g(Z) + 0.02 eps`` for a fixed injective nonlinear ``g: R -> R^3``, and outcome
+    ``Y = bent_outcome(Z) + 0.3 eps'``. The noise lets ``Z`` reach values (``|Z| > 2``, where the
+    outcome bends) that the training actions alone do not.
+
+    Args:
+        n: samples.
+        action_range: training actions are uniform on ``[-action_range, action_range]``.
+        noise: standard deviation of ``V``.
+        seed: seeds everything.
+
+    Returns:
+        ``{"A", "X", "Y", "Z"}`` as float tensors of shapes ``(n, 1)``, ``(n, 3)``, ``(n, 1)``, ``(n, 1)``.
+    """
+    n = check_positive_int(n, "n", minimum=20)
+    if not action_range > 0 or not noise > 0:
+        raise ValueError(f"action_range and noise must be positive, got {action_range} and {noise}")
+    g = torch.Generator().manual_seed(int(seed))
+    A = torch.empty(n, 1).uniform_(-action_range, action_range, generator=g)
+    Z = A + noise * torch.randn(n, 1, generator=g)
+    X = _mix_latent(Z) + 0.02 * torch.randn(n, 3, generator=g)
+    Y = bent_outcome(Z) + 0.3 * torch.randn(n, 1, generator=g)
+    return {"A": A, "X": X, "Y": Y, "Z": Z}
+
+
+def interventional_mean(actions: Any, noise: float = 0.7, n_mc: int = 200_000) -> np.ndarray:
+    """``E[Y | do(A = a)] = E[bent_outcome(a + V)]`` for each action, by Monte Carlo.
+
+    Args:
+        actions: action values (array-like).
+        noise: standard deviation of ``V`` (as in :func:`action_latent_data`).
+        n_mc: Monte Carlo samples (a fixed seed).
+
+    Returns:
+        An array of the same length as ``actions``.
+    """
+    a = np.asarray(actions, dtype=float).ravel()
+    v = noise * torch.randn(n_mc, generator=torch.Generator().manual_seed(123))
+    return np.array([bent_outcome(float(ai) + v).mean().item() for ai in a])
+
+
+def _elu_mlp(in_dim: int, out_dim: int, width: int = 32, depth: int = 2) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    d = in_dim
+    for _ in range(depth):
+        layers += [nn.Linear(d, width), nn.ELU()]
+        d = width
+    return nn.Sequential(*layers, nn.Linear(d, out_dim))
+
+
+def _fit(params: Any, loss_fn: Callable[[], torch.Tensor], steps: int, lr: float = 3e-3) -> None:
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+
+
+def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int = 5, n_quantiles: int = 40) -> torch.Tensor:
+    """How much the representation, minus its linear regression on the action, still depends on it.
+
+    The residual ``R = phi - (c + A M)`` (least squares, differentiable) is standardized, the
+    samples are split into ``n_bands`` bands of increasing action, and the penalty is the mean
+    squared difference between each band's quantiles of ``R`` and the pooled quantiles, summed over bands. It is
+    zero when ``R`` has the same distribution for every action, as it does when
+    ``phi = affine(Z)`` and ``Z = A M0 + V`` with ``V`` independent of ``A``.
+
+    Args:
+        phi: representation ``(n, 1)``.
+        A: actions ``(n, 1)``.
+        n_bands, n_quantiles: bands of actions, quantile levels compared in each.
+
+    Returns:
+        A scalar tensor.
+    """
+    if phi.ndim != 2 or phi.shape[1] != 1 or A.shape != phi.shape:
+        raise ValueError(f"phi and A must both have shape (n, 1), got {tuple(phi.shape)} and {tuple(A.shape)}")
+    F = torch.cat([torch.ones_like(A), A], 1)
+    R = phi - F @ torch.linalg.lstsq(F, phi).solution
+    R = (R / (R.std() + 1e-6)).ravel()[torch.argsort(A.ravel())]
+    qs = torch.linspace(0.02, 0.98, n_quantiles)
+    pooled = torch.quantile(R, qs)
+    return sum(((torch.quantile(band, qs) - pooled) ** 2).mean() for band in torch.chunk(R, n_bands))
+
+
+def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, steps: int = 1500, seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """An autoencoder with a one-dimensional code, trained with the linear-invariance penalty.
+
+    Minimizes ``|dec(enc(x)) - x|^2 + lam * linear_invariance_penalty(enc(x), A)`` by full-batch
+    Adam. With ``lam = 0`` it is a plain autoencoder.
+
+    Args:
+        A: actions ``(n, 1)``.
+        X: observations ``(n, d)``.
+        lam: weight of :func:`linear_invariance_penalty`.
+        steps: Adam steps.
+        seed: seeds the initialization.
+
+    Returns:
+        The encoder as a function of raw observations (standardized inside).
+    """
+    if X.ndim != 2 or A.shape != (len(X), 1):
+        raise ValueError(f"X must be (n, d) and A (n, 1), got {tuple(X.shape)} and {tuple(A.shape)}")
+    torch.manual_seed(int(seed))
+    mean, std = X.mean(0), X.std(0)
+    Xs = (X - mean) / std
+    enc, dec = _elu_mlp(X.shape[1], 1, depth=1), _elu_mlp(1, X.shape[1])
+
+    def loss() -> torch.Tensor:
+        phi = enc(Xs)
+        rec = ((dec(phi) - Xs) ** 2).mean()
+        return rec + lam * linear_invariance_penalty(phi, A) if lam > 0 else rec
+
+    _fit(list(enc.parameters()) + list(dec.parameters()), loss, check_positive_int(steps, "steps"))
+    enc.requires_grad_(False)
+    return lambda x: enc((x - mean) / std)
+
+
+def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch.Tensor, actions: Any, steps: int = 1500, seed: int = 0) -> np.ndarray:
+    """Predict ``E[Y | do(A = a)]`` from a representation assumed affine in the latent.
+
+    Regress the representation on the action (``phi = c + A M + V_hat``), fit an MLP ``nu`` of
+    the (standardized) representation to ``Y``, and average ``nu(c + a M + V_hat_i)`` over the
+    training residuals ``V_hat_i``: the action moves the representation linearly, the noise
+    keeps its training distribution.
+
+    Args:
+        phi: representation ``(n, 1)`` (e.g. a Rep4Ex encoder's output, or the true latent).
+        A, Y: actions and outcomes ``(n, 1)``.
+        actions: the actions to predict for.
+        steps: Adam steps for ``nu``.
+        seed: seeds the initialization.
+
+    Returns:
+        Predictions, one per action.
+    """
+    if not phi.shape == A.shape == Y.shape or phi.ndim != 2 or phi.shape[1] != 1:
+        raise ValueError(f"phi, A and Y must all have shape (n, 1), got {tuple(phi.shape)}, {tuple(A.shape)}, {tuple(Y.shape)}")
+    phi = phi.detach()
+    F = torch.cat([torch.ones_like(A), A], 1)
+    coef = torch.linalg.lstsq(F, phi).solution
+    v_hat = phi - F @ coef
+    m, s = phi.mean(), phi.std()
+    torch.manual_seed(int(seed))
+    nu = _elu_mlp(1, 1)
+    _fit(nu.parameters(), lambda: ((nu((phi - m) / s) - Y) ** 2).mean(), check_positive_int(steps, "steps"))
+    with torch.no_grad():
+        return np.array([nu((coef[0] + coef[1] * float(a) + v_hat - m) / s).mean().item() for a in np.asarray(actions, dtype=float).ravel()])
+
+
+def intervention_extrapolation(
+    n: int = 5000, action_range: float = 1.5, noise: float = 0.7, lam: float = 10.0, steps: int = 1500,
+    grid: Any = None, seed: int = 0,
+) -> pd.DataFrame:
+    """Rep4Ex vs an MLP from the action, predicting outcomes of actions inside and outside training.
+
+    Data from :func:`action_latent_data`. Predictors of ``E[Y | do(A = a)]``: an MLP from ``A``
+    to ``Y``; :func:`extrapolate_with_representation` on a Rep4Ex encoder
+    (:func:`fit_rep4ex_encoder`); the same on the true latent ``Z`` (an oracle for reference).
+    The truth is :func:`interventional_mean`.
+
+    Args:
+        n, action_range, noise: passed to :func:`action_latent_data`.
+        lam, steps: passed to :func:`fit_rep4ex_encoder` (``steps`` also trains the MLPs).
+        grid: actions to predict for (default: 29 points on ``[-3.5, 3.5]``).
+        seed: seeds data and models.
+
+    Returns:
+        A DataFrame indexed by action with columns ``truth``, ``MLP from A``, ``Rep4Ex``,
+        ``true latent (oracle)`` and a boolean ``unseen`` (outside the training range).
+        ``df.attrs["r2"]`` holds the squared correlation of the Rep4Ex representation with ``Z``.
+    """
+    data = action_latent_data(n, action_range, noise, seed)
+    A, X, Y, Z = data["A"], data["X"], data["Y"], data["Z"]
+    a = np.linspace(-3.5, 3.5, 29) if grid is None else np.asarray(grid, dtype=float).ravel()
+    steps = check_positive_int(steps, "steps")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny networks: one thread is faster than two
+    try:
+        torch.manual_seed(int(seed))
+        mlp = _elu_mlp(1, 1)
+        _fit(mlp.parameters(), lambda: ((mlp(A) - Y) ** 2).mean(), steps)
+        with torch.no_grad():
+            pred_mlp = mlp(torch.tensor(a, dtype=torch.float32)[:, None]).ravel().numpy()
+        enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed)
+        with torch.no_grad():
+            phi = enc(X)
+        pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed)
+        pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+    out = pd.DataFrame(
+        {"truth": interventional_mean(a, noise), "MLP from A": pred_mlp, "Rep4Ex": pred_rep,
+         "true latent (oracle)": pred_oracle, "unseen": np.abs(a) > action_range},
+        index=pd.Index(a, name="action"),
+    )
+    out.attrs["r2"] = float(np.corrcoef(phi.ravel().numpy(), Z.ravel().numpy())[0, 1] ** 2)
+    return out
+
+
+def extrapolation_mse(table: pd.DataFrame, lo: float = 2.0) -> pd.Series:
+    """Mean squared error of each predictor against the truth over actions with ``|a| >= lo``.
+
+    Args:
+        table: :func:`intervention_extrapolation`.
+        lo: the smallest ``|action|`` counted (the unseen ranges).
+
+    Returns:
+        A Series indexed by predictor.
+    """
+    if "truth" not in table.columns:
+        raise ValueError("table must come from intervention_extrapolation (no 'truth' column)")
+    far = table[np.abs(table.index.to_numpy()) >= lo]
+    cols = [c for c in table.columns if c not in ("truth", "unseen")]
+    return ((far[cols].sub(far["truth"], axis=0)) ** 2).mean().rename("MSE on unseen actions")

@@ -1,0 +1,442 @@
+"""Section 5.6, Features inside trained models: sparse autoencoders and circles (``chapters/05_disentanglement/06_features_in_models.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..core import train
+from ..plotting import get_axes
+from ..validation import check_nonnegative, check_positive_int
+
+__all__ = [
+    "SparseFeatureData",
+    "sparse_feature_data",
+    "SparseAutoencoder",
+    "train_sae",
+    "feature_recovery",
+    "circular_structure",
+    "ANALOGY_PAIRS",
+    "analogy_words",
+    "analogy_offsets",
+    "parallelogram_quality",
+    "ParallelogramResult",
+    "lda_parallelograms",
+    "plot_parallelograms",
+]
+
+
+@dataclass
+class SparseFeatureData:
+    """Activations built as sparse non-negative combinations of known unit-norm features.
+
+    Fields: ``X``, the activations ``(n, dim)``; ``features``, the ground-truth unit-norm
+    feature directions ``(n_features, dim)``; ``codes``, the sparse coefficients
+    ``(n, n_features)``.
+    """
+
+    X: torch.Tensor
+    features: torch.Tensor
+    codes: torch.Tensor
+
+
+def sparse_feature_data(n: int = 4000, n_features: int = 24, dim: int = 32, p_active: float = 0.05,
+                        seed: int = 0) -> SparseFeatureData:
+    """Synthetic "model activations": each sample switches on every feature independently with
+    probability ``p_active`` with a magnitude uniform in [0.5, 1.5], and sums the active
+    feature directions. More features than dimensions is allowed (superposition).
+
+    Args:
+        n: samples.
+        n_features: number of ground-truth features.
+        dim: activation dimension.
+        p_active: probability that a feature is on in a sample.
+        seed: seed of the features and the samples.
+
+    Returns:
+        A :class:`SparseFeatureData`.
+    """
+    n = check_positive_int(n, "n", 2)
+    n_features = check_positive_int(n_features, "n_features")
+    dim = check_positive_int(dim, "dim")
+    if not 0 < float(p_active) <= 1:
+        raise ValueError(f"p_active must be in (0, 1], got {p_active}")
+    g = torch.Generator().manual_seed(int(seed))
+    feats = torch.randn(n_features, dim, generator=g)
+    feats = feats / feats.norm(dim=1, keepdim=True)
+    on = (torch.rand(n, n_features, generator=g) < p_active).float()
+    codes = on * (0.5 + torch.rand(n, n_features, generator=g))
+    return SparseFeatureData(codes @ feats, feats, codes)
+
+
+class SparseAutoencoder(nn.Module):
+    """A one-layer sparse autoencoder: ``f = ReLU(W_e (x - b) + c)``, ``x_hat = W_d f + b``,
+    with the decoder's atoms (columns of ``W_d``) kept at unit norm.
+    """
+
+    def __init__(self, dim: int, n_atoms: int) -> None:
+        super().__init__()
+        dim = check_positive_int(dim, "dim")
+        n_atoms = check_positive_int(n_atoms, "n_atoms")
+        self.dim, self.n_atoms = dim, n_atoms
+        W = torch.randn(dim, n_atoms)
+        W = W / W.norm(dim=0, keepdim=True)
+        self.W_d = nn.Parameter(W)
+        self.W_e = nn.Parameter(W.T.clone())
+        self.b = nn.Parameter(torch.zeros(dim))
+        self.c = nn.Parameter(torch.zeros(n_atoms))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Non-negative atom activations ``(n, n_atoms)``."""
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
+        return F.relu((x - self.b) @ self.W_e.T + self.c)
+
+    def atoms(self) -> torch.Tensor:
+        """Unit-norm dictionary atoms ``(n_atoms, dim)``."""
+        return (self.W_d / self.W_d.norm(dim=0, keepdim=True)).T
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.encode(x)
+        self.last_codes = f
+        return f @ self.atoms() + self.b
+
+
+def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 0.05, steps: int = 3000,
+              batch_size: int = 256, lr: float = 3e-3, seed: int = 0,
+              device: torch.device | str = "cpu") -> tuple[SparseAutoencoder, pd.DataFrame]:
+    """Train a :class:`SparseAutoencoder` with squared error plus ``l1`` times the L1 norm of
+    the activations.
+
+    Args:
+        data: :class:`SparseFeatureData` or activations ``(n, dim)``.
+        n_atoms: dictionary size.
+        l1: sparsity weight.
+        steps, batch_size, lr: Adam settings.
+        seed: seed of the initialization and the batches.
+        device: where to train.
+
+    Returns:
+        ``(sae, history)``.
+    """
+    X = data.X if isinstance(data, SparseFeatureData) else data
+    if not isinstance(X, torch.Tensor) or X.ndim != 2:
+        raise TypeError("data must be SparseFeatureData or a 2-D tensor of activations")
+    l1 = check_nonnegative(l1, "l1")
+    torch.manual_seed(seed)
+    sae = SparseAutoencoder(X.shape[1], n_atoms).to(device)
+
+    def loss_fn(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return ((x_hat - x) ** 2).sum(1).mean() + l1 * sae.last_codes.sum(1).mean()
+
+    hist = train(sae, X, X, loss_fn, steps=steps, lr=lr, batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed)
+    sae.eval()
+    sae.last_codes = None
+    return sae, hist
+
+
+def feature_recovery(atoms: torch.Tensor, features: torch.Tensor, threshold: float = 0.9) -> pd.DataFrame:
+    """How well a dictionary recovers known features.
+
+    Args:
+        atoms: learned unit-norm atoms ``(m, dim)``.
+        features: ground-truth unit-norm features ``(k, dim)``.
+        threshold: cosine above which an atom counts as a copy of a feature.
+
+    Returns:
+        DataFrame with one row per feature: ``max cosine`` (best atom) and ``atoms above
+        threshold``.
+    """
+    A = torch.as_tensor(atoms).detach().float().cpu()
+    Fe = torch.as_tensor(features).detach().float().cpu()
+    if A.ndim != 2 or Fe.ndim != 2 or A.shape[1] != Fe.shape[1]:
+        raise ValueError(f"atoms and features must be (m, dim) and (k, dim) with the same dim, got "
+                         f"{tuple(A.shape)} and {tuple(Fe.shape)}")
+    A = A / A.norm(dim=1, keepdim=True)
+    Fe = Fe / Fe.norm(dim=1, keepdim=True)
+    cos = Fe @ A.T  # (k, m)
+    return pd.DataFrame({"max cosine": cos.max(1).values.numpy(),
+                         "atoms above threshold": (cos > threshold).sum(1).numpy()})
+
+
+def circular_structure(embedding: torch.Tensor, frequencies: Sequence[int] | None = None,
+                       top_k: int = 3) -> pd.DataFrame:
+    """Do residues ``a = 0..p-1`` sit on circles in an embedding table, in the order ``2 pi k a / p``?
+
+    For each frequency ``k`` (default: the ``top_k`` frequencies with the most power), the
+    embedding is projected onto the two principal directions of its frequency-``k`` Fourier
+    component; the angle of each residue in that plane is compared with ``2 pi k a / p`` by
+    their *circular correlation* (the mean resultant length of ``phi - theta`` or ``phi + theta``:
+    1 when the angles agree up to a rotation and a reflection), and the spread of the radii by
+    their coefficient of variation.
+
+    Args:
+        embedding: tensor ``(p, d)``, one row per residue.
+        frequencies: frequencies to test (``1..p // 2``).
+        top_k: how many strongest frequencies to test when ``frequencies`` is ``None``.
+
+    Returns:
+        DataFrame indexed by frequency with ``power share``, ``circular corr`` (absolute) and
+        ``radius CV``.
+    """
+    E = torch.as_tensor(embedding).detach().double().cpu()
+    if E.ndim != 2 or E.shape[0] < 5:
+        raise ValueError(f"embedding must have shape (p, d) with p >= 5, got {tuple(E.shape)}")
+    p = E.shape[0]
+    E = E - E.mean(0)
+    coef = torch.fft.fft(E, dim=0)  # (p, d)
+    power = coef[1:p // 2 + 1].abs().pow(2).sum(1)
+    share = power / power.sum()
+    if frequencies is None:
+        frequencies = [int(k) + 1 for k in torch.argsort(power, descending=True)[:top_k]]
+    rows = {}
+    a = torch.arange(p, dtype=torch.float64)
+    for k in frequencies:
+        k = int(k)
+        if not 1 <= k <= p // 2:
+            raise ValueError(f"frequencies must be in [1, {p // 2}], got {k}")
+        # the frequency-k part of the table, then its principal plane
+        wave = torch.stack([torch.cos(2 * math.pi * k * a / p), torch.sin(2 * math.pi * k * a / p)], 1)
+        part = wave @ torch.linalg.lstsq(wave, E).solution
+        _, _, Vh = torch.linalg.svd(part, full_matrices=False)
+        P = E @ Vh[:2].T
+        phi = torch.atan2(P[:, 1], P[:, 0])
+        theta = 2 * math.pi * k * a / p
+        rows[k] = {"power share": float(share[k - 1]), "circular corr": abs(_circ_corr(phi, theta)),
+                   "radius CV": float(P.norm(dim=1).std() / P.norm(dim=1).mean())}
+    out = pd.DataFrame(rows).T
+    out.index.name = "frequency"
+    return out
+
+
+def _circ_corr(phi: torch.Tensor, theta: torch.Tensor) -> float:
+    """Circular association of two angle samples up to a rotation and a reflection: the mean
+    resultant length of ``phi - theta`` (or of ``phi + theta``, whichever is larger). It is 1
+    when ``phi = +-theta + c`` exactly and near 0 for unrelated angles."""
+    d1 = torch.complex(torch.cos(phi - theta), torch.sin(phi - theta)).mean().abs()
+    d2 = torch.complex(torch.cos(phi + theta), torch.sin(phi + theta)).mean().abs()
+    return float(max(d1, d2))
+
+
+ANALOGY_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    # 16 word pairs for each of six relations; the last one ("opposite") has no consistent
+    # direction (hot -> cold and cold -> hot are both opposites) and serves as a control
+    "gender": (("man", "woman"), ("king", "queen"), ("boy", "girl"), ("father", "mother"), ("brother", "sister"),
+               ("husband", "wife"), ("son", "daughter"), ("uncle", "aunt"), ("nephew", "niece"),
+               ("prince", "princess"), ("actor", "actress"), ("waiter", "waitress"),
+               ("grandfather", "grandmother"), ("lord", "lady"), ("monk", "nun"), ("groom", "bride")),
+    "plural": (("cat", "cats"), ("dog", "dogs"), ("house", "houses"), ("car", "cars"), ("tree", "trees"),
+               ("book", "books"), ("bird", "birds"), ("river", "rivers"), ("city", "cities"), ("chair", "chairs"),
+               ("apple", "apples"), ("horse", "horses"), ("flower", "flowers"), ("ship", "ships"),
+               ("cloud", "clouds"), ("song", "songs")),
+    "capital": (("France", "Paris"), ("Germany", "Berlin"), ("Italy", "Rome"), ("Spain", "Madrid"),
+                ("Japan", "Tokyo"), ("China", "Beijing"), ("Russia", "Moscow"), ("Egypt", "Cairo"),
+                ("Greece", "Athens"), ("Portugal", "Lisbon"), ("Austria", "Vienna"), ("Poland", "Warsaw"),
+                ("Norway", "Oslo"), ("Sweden", "Stockholm"), ("Ireland", "Dublin"), ("Kenya", "Nairobi")),
+    "past tense": (("walk", "walked"), ("go", "went"), ("see", "saw"), ("eat", "ate"), ("run", "ran"),
+                   ("write", "wrote"), ("take", "took"), ("give", "gave"), ("speak", "spoke"), ("drink", "drank"),
+                   ("swim", "swam"), ("sing", "sang"), ("jump", "jumped"), ("play", "played"), ("buy", "bought"),
+                   ("think", "thought")),
+    "comparative": (("big", "bigger"), ("small", "smaller"), ("fast", "faster"), ("slow", "slower"),
+                    ("tall", "taller"), ("short", "shorter"), ("old", "older"), ("young", "younger"),
+                    ("strong", "stronger"), ("weak", "weaker"), ("cold", "colder"), ("warm", "warmer"),
+                    ("long", "longer"), ("high", "higher"), ("rich", "richer"), ("dark", "darker")),
+    "opposite": (("hot", "cold"), ("up", "down"), ("good", "bad"), ("happy", "sad"), ("light", "dark"),
+                 ("early", "late"), ("open", "closed"), ("full", "empty"), ("hard", "soft"), ("wet", "dry"),
+                 ("clean", "dirty"), ("love", "hate"), ("win", "lose"), ("begin", "end"), ("push", "pull"),
+                 ("buy", "sell")),
+}
+
+
+def analogy_words(pairs: dict[str, Sequence[tuple[str, str]]] | None = None) -> list[str]:
+    """The sorted set of words that occur in a dictionary of relation pairs.
+
+    Args:
+        pairs: relation name -> list of ``(a, b)`` word pairs; default ``ANALOGY_PAIRS``.
+
+    Returns:
+        A sorted list of distinct words.
+    """
+    pairs = ANALOGY_PAIRS if pairs is None else pairs
+    return sorted({w for ps in pairs.values() for p in ps for w in p})
+
+
+def analogy_offsets(embeddings: np.ndarray, words: Sequence[str],
+                    pairs: dict[str, Sequence[tuple[str, str]]] | None = None) -> pd.DataFrame:
+    """Offset vectors ``e(b) - e(a)`` of every word pair, labelled by relation.
+
+    Args:
+        embeddings: array ``(len(words), dim)``, one row per word.
+        words: the words, in the order of ``embeddings``.
+        pairs: relation name -> list of ``(a, b)``; default ``ANALOGY_PAIRS``.
+
+    Returns:
+        A DataFrame with columns ``relation``, ``a``, ``b`` and ``offset`` (a 1-D array).
+    """
+    pairs = ANALOGY_PAIRS if pairs is None else pairs
+    E = np.asarray(embeddings, dtype=float)
+    if isinstance(words, str):
+        raise TypeError("words must be a sequence of strings, not one string")
+    if E.ndim != 2 or len(E) != len(words):
+        raise ValueError(f"embeddings must have shape (len(words), dim) = ({len(words)}, dim), got {E.shape}")
+    index = {w: i for i, w in enumerate(words)}
+    rows = []
+    for rel, ps in pairs.items():
+        for a, b in ps:
+            if a not in index or b not in index:
+                raise ValueError(f"pair ({a!r}, {b!r}) of relation {rel!r} has a word missing from words")
+            rows.append({"relation": rel, "a": a, "b": b, "offset": E[index[b]] - E[index[a]]})
+    return pd.DataFrame(rows)
+
+
+def parallelogram_quality(offsets: np.ndarray, relations: Sequence[str]) -> pd.Series:
+    """Mean cosine between the offsets of different pairs of the same relation.
+
+    Two pairs ``(a, b)`` and ``(c, d)`` of a relation form a parallelogram when ``b - a`` and
+    ``d - c`` are parallel: cosine 1. A relation scores the mean cosine over all its pairs of
+    pairs; a set of random directions in high dimension scores about 0.
+
+    Args:
+        offsets: array ``(n, dim)`` of offset vectors.
+        relations: length-``n`` labels; each relation needs at least two offsets.
+
+    Returns:
+        A Series indexed by relation.
+    """
+    D = np.asarray(offsets, dtype=float)
+    lab = np.asarray(relations)
+    if D.ndim != 2 or len(lab) != len(D):
+        raise ValueError(f"offsets must be (n, dim) with one relation label per row, got {D.shape} and {len(lab)} labels")
+    Dn = D / np.maximum(np.linalg.norm(D, axis=1, keepdims=True), 1e-12)
+    out = {}
+    for rel in pd.unique(lab):
+        X = Dn[lab == rel]
+        if len(X) < 2:
+            raise ValueError(f"relation {rel!r} needs at least two offsets, got {len(X)}")
+        C = X @ X.T
+        out[rel] = float((C.sum() - np.trace(C)) / (len(X) * (len(X) - 1)))
+    return pd.Series(out, name="parallelogram quality")
+
+
+@dataclass
+class ParallelogramResult:
+    """Held-out parallelogram quality before and after linear projections of the offsets.
+
+    Fields: ``table`` (relations x ``raw``/``PCA``/``LDA``, mean cosine between held-out
+    offsets of the same relation, with a ``mean`` row), ``lda`` and ``pca`` (the linear maps
+    ``(dim, k)`` fitted on the training pairs), ``train`` and ``test`` (the offset tables of
+    :func:`analogy_offsets`, split by pair).
+    """
+
+    table: pd.DataFrame
+    lda: np.ndarray
+    pca: np.ndarray
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def lda_parallelograms(embeddings: np.ndarray, words: Sequence[str],
+                       pairs: dict[str, Sequence[tuple[str, str]]] | None = None,
+                       test_frac: float = 0.5, seed: int = 0) -> ParallelogramResult:
+    """Do analogy parallelograms sharpen once a linear discriminant projection removes distractors?
+
+    Splits each relation's pairs into training and held-out pairs (``seed``), fits a shrinkage
+    linear discriminant analysis (scikit-learn) that separates the training offsets by relation,
+    and scores :func:`parallelogram_quality` of the held-out offsets in the raw space, after the
+    LDA map, and after a PCA map of the same dimension fitted on the same training offsets
+    (the control: a projection that keeps the largest directions of the offsets without using
+    the relation labels).
+
+    Args:
+        embeddings: array ``(len(words), dim)``.
+        words: the words, in the order of ``embeddings``.
+        pairs: relation name -> pairs; default ``ANALOGY_PAIRS``.
+        test_frac: share of each relation's pairs held out.
+        seed: seed of the split.
+
+    Returns:
+        A :class:`ParallelogramResult`.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    test_frac = float(test_frac)
+    if not 0 < test_frac < 1:
+        raise ValueError(f"test_frac must be in (0, 1), got {test_frac}")
+    off = analogy_offsets(embeddings, words, pairs)
+    rng = np.random.default_rng(seed)
+    is_test = np.zeros(len(off), dtype=bool)
+    for rel in pd.unique(off.relation):
+        idx = np.where(off.relation == rel)[0]
+        n_test = int(round(test_frac * len(idx)))
+        if n_test < 2 or len(idx) - n_test < 2:
+            raise ValueError(f"relation {rel!r} has {len(idx)} pairs: too few for test_frac={test_frac}")
+        is_test[rng.choice(idx, n_test, replace=False)] = True
+    train_df, test_df = off[~is_test].reset_index(drop=True), off[is_test].reset_index(drop=True)
+    D_tr, D_te = np.stack(train_df.offset), np.stack(test_df.offset)
+    k = train_df.relation.nunique() - 1
+    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto", n_components=k).fit(D_tr, train_df.relation)
+    # the linear part of lda.transform (offsets are differences, so the centring cancels)
+    M_lda = lda.transform(np.eye(D_tr.shape[1])) - lda.transform(np.zeros((1, D_tr.shape[1])))
+    M_pca = PCA(n_components=k).fit(D_tr).components_.T
+    table = pd.DataFrame({"raw": parallelogram_quality(D_te, test_df.relation),
+                          "PCA": parallelogram_quality(D_te @ M_pca, test_df.relation),
+                          "LDA": parallelogram_quality(D_te @ M_lda, test_df.relation)})
+    table.loc["mean"] = table.mean()
+    return ParallelogramResult(table, M_lda, M_pca, train_df, test_df)
+
+
+def plot_parallelograms(embeddings: np.ndarray, words: Sequence[str], pairs: Sequence[tuple[str, str, str]],
+                        projection: np.ndarray | None = None, ax=None, title: str | None = None):
+    """Draw word pairs as arrows ``a -> b`` in two dimensions, coloured by relation.
+
+    Args:
+        embeddings: array ``(len(words), dim)``.
+        words: the words, in the order of ``embeddings``.
+        pairs: ``(relation, a, b)`` triples to draw.
+        projection: a ``(dim, k >= 2)`` linear map; its first two columns are drawn. Default:
+            the top two principal components of the drawn words.
+        ax: matplotlib axes.
+        title: axes title.
+
+    Returns:
+        The axes.
+    """
+
+    E = np.asarray(embeddings, dtype=float)
+    index = {w: i for i, w in enumerate(words)}
+    used = sorted({w for _, a, b in pairs for w in (a, b)})
+    if any(w not in index for w in used):
+        raise ValueError(f"pairs use words missing from words: {[w for w in used if w not in index]}")
+    if projection is None:
+        X = E[[index[w] for w in used]]
+        _, _, Vt = np.linalg.svd(X - X.mean(0), full_matrices=False)
+        projection = Vt[:2].T
+    P = np.asarray(projection, dtype=float)
+    if P.ndim != 2 or P.shape[0] != E.shape[1] or P.shape[1] < 2:
+        raise ValueError(f"projection must have shape ({E.shape[1]}, k >= 2), got {P.shape}")
+    Z = E @ P[:, :2]
+    ax = get_axes(ax, figsize=(5, 4.5))
+    rels = list(dict.fromkeys(r for r, _, _ in pairs))
+    for r, a, b in pairs:
+        c = f"C{rels.index(r)}"
+        za, zb = Z[index[a]], Z[index[b]]
+        ax.annotate("", xy=zb, xytext=za, arrowprops=dict(arrowstyle="->", color=c, lw=1.3))
+        ax.scatter([za[0], zb[0]], [za[1], zb[1]], color=c, s=[12, 0])
+        ax.text(*za, a, fontsize=7, color=c, ha="right", va="top")
+        ax.text(*zb, b, fontsize=7, color=c, ha="left", va="bottom")
+    for i, r in enumerate(rels):
+        ax.plot([], [], color=f"C{i}", label=r)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.set(xticks=[], yticks=[])
+    if title:
+        ax.set_title(title)
+    return ax

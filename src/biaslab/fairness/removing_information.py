@@ -1,0 +1,274 @@
+"""Section 3.4, Removing information from representations (``chapters/03_fairness/04_removing_information.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core import make_mlp, train
+from ..validation import (
+    as_1d,
+    check_positive_int,
+)
+from ._shared import _ce
+
+__all__ = [
+    "probe_accuracy",
+    "inlp",
+    "make_group_shift_data",
+    "mlp_representation",
+    "OCCUPATIONS",
+    "GENDERED_SUBJECTS",
+    "gendered_sentences",
+    "random_nullspace",
+    "mlp_probe_accuracy",
+]
+
+
+def _fit_score(clf: Any, X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any) -> float:
+    """Fit a scikit-learn classifier on one BLAS thread and return its held-out accuracy
+    (the shared body of the probes below)."""
+    from threadpoolctl import threadpool_limits
+
+    if len(X_train) != len(y_train) or len(X_test) != len(y_test):
+        raise ValueError("X and y must have the same length (train and test)")
+    with threadpool_limits(1):  # small problems: one BLAS thread is fastest and shares the CPU
+        clf.fit(X_train, y_train)
+        return float(clf.score(X_test, y_test))
+
+
+def probe_accuracy(
+    X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any, C: float = 1.0, max_iter: int = 2000
+) -> float:
+    """Held-out accuracy of a fresh linear probe (scikit-learn logistic regression).
+
+    Args:
+        X_train, y_train: probe training data.
+        X_test, y_test: held-out data.
+        C: inverse regularization strength.
+        max_iter: solver iterations.
+
+    Returns:
+        Accuracy on the held-out data.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    return _fit_score(LogisticRegression(C=C, max_iter=max_iter), X_train, y_train, X_test, y_test)
+
+
+def inlp(
+    X_train: np.ndarray,
+    z_train: Any,
+    X_test: np.ndarray,
+    z_test: Any,
+    n_iters: int = 10,
+    C: float = 1.0,
+    task: tuple[Any, Any] | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Iterative nullspace projection (Ravfogel et al., 2020): remove the linear directions
+    that predict a protected attribute ``z``, one probe at a time.
+
+    Each iteration trains a linear probe for ``z`` on the currently projected training data,
+    adds its weight vector(s) to the removed directions, and projects the data onto the
+    orthogonal complement of all directions removed so far.
+
+    Args:
+        X_train, X_test: representations (n, d), e.g. embeddings or hidden activations.
+        z_train, z_test: the protected attribute of each row.
+        n_iters: probes (iterations).
+        C: inverse regularization of each probe (logistic regression).
+        task: optional ``(y_train, y_test)`` of a main task; its linear-probe accuracy on the
+            projected data is recorded after every iteration.
+
+    Returns:
+        ``(P, history)``: the final projection matrix (d, d), and a DataFrame with one row per
+        iteration (0 = before any projection): ``iteration``, ``directions`` removed,
+        ``attribute probe`` accuracy on the test data (a fresh probe trained on the projected
+        training data) and, when ``task`` is given, ``task probe`` accuracy.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    Xtr = np.asarray(X_train, dtype=np.float64)
+    Xte = np.asarray(X_test, dtype=np.float64)
+    if Xtr.ndim != 2 or Xte.ndim != 2 or Xtr.shape[1] != Xte.shape[1]:
+        raise ValueError(f"X_train and X_test must be 2-D with the same width, got {Xtr.shape} and {Xte.shape}")
+    ztr, zte = as_1d(z_train, "z_train"), as_1d(z_test, "z_test")
+    if len(ztr) != len(Xtr) or len(zte) != len(Xte):
+        raise ValueError("z_train/z_test must have one entry per row of X_train/X_test")
+    if len(np.unique(ztr)) < 2:
+        raise ValueError("z_train must contain at least two groups")
+    n_iters = check_positive_int(n_iters, "n_iters")
+    d = Xtr.shape[1]
+    directions = np.zeros((0, d))
+    P = np.eye(d)
+    rows = []
+
+    def record(it: int) -> None:
+        row = {"iteration": it, "directions": len(directions),
+               "attribute probe": probe_accuracy(Xtr @ P, ztr, Xte @ P, zte, C=C)}
+        if task is not None:
+            row["task probe"] = probe_accuracy(Xtr @ P, task[0], Xte @ P, task[1], C=C)
+        rows.append(row)
+
+    record(0)
+    for it in range(1, n_iters + 1):
+        with threadpool_limits(1):
+            clf = LogisticRegression(C=C, max_iter=2000).fit(Xtr @ P, ztr)
+        W = np.atleast_2d(clf.coef_)
+        if np.linalg.norm(W) < 1e-8:  # the probe found no direction: nothing left to remove
+            break
+        directions = np.vstack([directions, W / np.linalg.norm(W, axis=1, keepdims=True)])
+        Q, _ = np.linalg.qr(directions.T)  # orthonormal basis of the removed span
+        P = np.eye(d) - Q @ Q.T
+        record(it)
+    return P, pd.DataFrame(rows)
+
+
+def make_group_shift_data(n: int = 6000, shift: float = 2.5, seed: int = 0) -> dict[str, np.ndarray]:
+    """Tabular data in which a binary group ``z`` shifts features the task does not need.
+
+    Eight task features ``u`` ~ N(0, I) decide the label, ``y = 1[w . u + 0.5 noise > 0]``
+    for a random ``w``; the group ``z`` (a fair coin, independent of ``y``) moves eight
+    further features by ``+shift`` or ``-shift`` along one random unit direction, the way a
+    group can change how a record looks without changing its label.
+
+    Args:
+        n: rows.
+        shift: distance of each group's mean from zero along the group direction (> 0).
+        seed: seeds everything.
+
+    Returns:
+        ``{"X": (n, 16) float32, "y": label, "z": group}``.
+    """
+    n = check_positive_int(n, "n")
+    if not isinstance(shift, (int, float)) or shift <= 0:
+        raise ValueError(f"shift must be a positive number, got {shift!r}")
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=(n, 8))
+    w = rng.normal(size=8)
+    y = (u @ w + 0.5 * rng.normal(size=n) > 0).astype(int)
+    z = rng.integers(0, 2, n)
+    v = rng.normal(size=8)
+    v /= np.linalg.norm(v)
+    X = np.hstack([u, rng.normal(size=(n, 8)) + shift * (2 * z[:, None] - 1) * v])
+    return {"X": X.astype(np.float32), "y": y, "z": z}
+
+
+def mlp_representation(
+    X: np.ndarray, y: np.ndarray, train_idx: np.ndarray, width: int = 32, depth: int = 2,
+    steps: int = 600, seed: int = 0,
+) -> tuple[np.ndarray, float]:
+    """Train an MLP classifier on the rows ``train_idx``; return its last hidden layer.
+
+    The network is ``make_mlp(d, n_classes, width, depth)`` trained with Adam (lr 1e-3,
+    batch 128, cross-entropy).
+
+    Args:
+        X: inputs (n, d).
+        y: integer labels (n,).
+        train_idx: rows used for training.
+        width: hidden units per layer.
+        depth: hidden layers.
+        steps: Adam steps.
+        seed: seeds initialization and batches.
+
+    Returns:
+        ``(H, accuracy)``: the hidden activations (n, width) after the last ReLU for every
+        row of ``X``, and the network's accuracy on the rows not in ``train_idx``.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    y = as_1d(y, "y").astype(int)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"X must be 2-D with one row per label, got {X.shape} and {len(y)} labels")
+    train_idx = np.asarray(train_idx)
+    test = np.setdiff1d(np.arange(len(y)), train_idx)
+    torch.manual_seed(seed)
+    model = make_mlp(X.shape[1], int(y.max()) + 1, width=width, depth=depth)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    train(model, Xt[train_idx], yt[train_idx], _ce, steps=steps, lr=1e-3, batch_size=128, seed=seed, eval_every=steps)
+    with torch.no_grad():
+        H = model[:-1](Xt).numpy()
+        acc = float((model(Xt[test]).argmax(1) == yt[test]).float().mean()) if len(test) else float("nan")
+    return H, acc
+
+
+OCCUPATIONS: dict[str, tuple[str, ...]] = {
+    "health": ("nurse", "doctor", "surgeon", "pharmacist", "dentist", "paramedic", "midwife", "therapist"),
+    "technology": ("programmer", "engineer", "technician", "developer", "mechanic", "electrician", "architect", "scientist"),
+    "arts": ("painter", "singer", "dancer", "poet", "actor", "musician", "sculptor", "novelist"),
+    "service": ("cashier", "waiter", "cook", "cleaner", "receptionist", "baker", "hairdresser", "driver"),
+}
+
+
+GENDERED_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "female": ("She", "My mother", "My sister", "The woman", "My aunt", "My daughter", "His wife", "The girl"),
+    "male": ("He", "My father", "My brother", "The man", "My uncle", "My son", "Her husband", "The boy"),
+}
+
+
+def gendered_sentences() -> pd.DataFrame:
+    """Template sentences "{subject} is a {occupation}." with a gendered subject.
+
+    Every one of 16 subjects (8 female, 8 male, as listed in ``GENDERED_SUBJECTS``) is
+    combined with every one of 32 occupations in four fields (``OCCUPATIONS``), and with
+    two templates: 1,024 sentences.
+
+    Returns:
+        A DataFrame with ``sentence``, ``gender`` (``female``/``male``, the grammatical
+        gender of the subject word) and ``field`` (the occupation's field).
+    """
+    templates = ("{s} is a {o}.", "{s} works as a {o}.")
+    rows = []
+    for gender, subjects in GENDERED_SUBJECTS.items():
+        for s in subjects:
+            for field, occs in OCCUPATIONS.items():
+                for o in occs:
+                    for t in templates:
+                        rows.append({"sentence": t.format(s=s, o=o), "gender": gender, "field": field})
+    return pd.DataFrame(rows)
+
+
+def random_nullspace(d: int, k: int, seed: int = 0) -> np.ndarray:
+    """Projection onto the orthogonal complement of ``k`` random directions in R^d: the
+    control for INLP (removing as many directions, but not the informative ones).
+
+    Args:
+        d: dimension.
+        k: directions removed (0 <= k < d).
+        seed: seeds the directions.
+
+    Returns:
+        A (d, d) projection matrix.
+    """
+    d = check_positive_int(d, "d")
+    if not isinstance(k, (int, np.integer)) or not 0 <= k < d:
+        raise ValueError(f"k must be an integer in [0, d), got {k!r}")
+    if k == 0:
+        return np.eye(d)
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, k)))
+    return np.eye(d) - Q @ Q.T
+
+
+def mlp_probe_accuracy(
+    X_train: np.ndarray, y_train: Any, X_test: np.ndarray, y_test: Any, hidden: int = 64, seed: int = 0
+) -> float:
+    """Held-out accuracy of a small nonlinear probe (scikit-learn MLP, one hidden layer).
+
+    Args:
+        X_train, y_train: probe training data.
+        X_test, y_test: held-out data.
+        hidden: hidden units.
+        seed: seeds the MLP.
+
+    Returns:
+        Accuracy on the held-out data.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=500, random_state=seed)
+    return _fit_score(clf, X_train, y_train, X_test, y_test)

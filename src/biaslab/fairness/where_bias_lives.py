@@ -1,0 +1,338 @@
+"""Section 3.2, Where bias lives: pretraining, fine-tuning and embeddings (``chapters/03_fairness/02_where_bias_lives.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core import make_mlp, train
+from ..plotting import get_axes
+from ..validation import (
+    check_positive,
+    check_positive_int,
+)
+from ._shared import _ce, equalized_odds_gap
+
+__all__ = [
+    "AttributeTask",
+    "make_attribute_task",
+    "pretrain_finetune",
+    "SEAT_TEMPLATES",
+    "WEAT_WORDS",
+    "embed_words",
+    "weat_effect_size",
+    "weat_test",
+    "weat_association",
+    "plot_weat",
+]
+
+
+@dataclass
+class AttributeTask:
+    """A binary task with a protected attribute: features ``X``, label ``y``, attribute ``a``.
+
+    Columns of ``X``: ``d_core`` noisy copies of the label signal, one clean attribute
+    column, ``d_noise`` pure-noise columns.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    a: torch.Tensor
+
+
+def make_attribute_task(
+    n: int,
+    p_agree: float,
+    seed: int = 0,
+    d_core: int = 5,
+    d_noise: int = 10,
+    core_noise: float = 2.0,
+    attr_noise: float = 0.3,
+) -> AttributeTask:
+    """Data in which a protected attribute ``a`` agrees with the label ``y`` with probability
+    ``p_agree`` (0.5: independent; 0.9: strongly correlated).
+
+    The label is readable from ``d_core`` noisy features (each alone weakly informative);
+    the attribute is readable almost perfectly from one feature, so a model trained on
+    correlated data takes the shortcut through ``a``.
+
+    Args:
+        n: number of examples.
+        p_agree: P(a = y), in [0, 1].
+        seed: seeds the generator.
+        d_core: label features.
+        d_noise: noise features.
+        core_noise: standard deviation of the noise on each label feature (signal is +-1).
+        attr_noise: standard deviation of the noise on the attribute feature.
+
+    Returns:
+        An :class:`AttributeTask` with float ``X`` of shape (n, d_core + 1 + d_noise) and
+        long ``y``, ``a``.
+    """
+    n = check_positive_int(n, "n")
+    if isinstance(p_agree, bool) or not isinstance(p_agree, (int, float)) or not 0 <= p_agree <= 1:
+        raise ValueError(f"p_agree must be a probability in [0, 1], got {p_agree!r}")
+    g = torch.Generator().manual_seed(int(seed))
+    y = (torch.rand(n, generator=g) < 0.5).long()
+    agree = torch.rand(n, generator=g) < p_agree
+    a = torch.where(agree, y, 1 - y)
+    core = (2 * y[:, None] - 1).float() + core_noise * torch.randn(n, d_core, generator=g)
+    attr = (2 * a[:, None] - 1).float() + attr_noise * torch.randn(n, 1, generator=g)
+    noise = torch.randn(n, d_noise, generator=g)
+    return AttributeTask(torch.cat([core, attr, noise], 1), y, a)
+
+
+def _eo_and_acc(model: torch.nn.Module, task: AttributeTask) -> dict[str, float]:
+    device = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        pred = model(task.X.to(device)).argmax(1).cpu()
+    model.train()
+    return {
+        "EO gap": equalized_odds_gap(task.y.numpy(), pred.numpy(), task.a.numpy()),
+        "accuracy": float((pred == task.y).float().mean()),
+    }
+
+
+def pretrain_finetune(
+    p_pretrain: float = 0.9,
+    finetune_sets: dict[str, float] | None = None,
+    n_pretrain: int = 5000,
+    n_finetune: int = 1000,
+    n_test: int = 20000,
+    pretrain_steps: int = 300,
+    finetune_steps: int = 200,
+    finetune_lr: float = 1e-2,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Pretrain an MLP on attribute-correlated data, then fine-tune copies of it on small sets.
+
+    The pretraining set has P(a = y) = ``p_pretrain``; each fine-tuning set (name -> its
+    P(a = y)) has ``n_finetune`` examples and updates every weight of a copy of the
+    pretrained model with full-batch Adam. All models are evaluated on a large test set in
+    which ``a`` and ``y`` are independent.
+
+    Args:
+        p_pretrain: P(a = y) in the pretraining data.
+        finetune_sets: fine-tuning sets, name -> P(a = y); default
+            ``{"balanced": 0.5, "biased": p_pretrain}``.
+        n_pretrain, n_finetune, n_test: set sizes.
+        pretrain_steps: Adam steps (batch 256, lr 3e-3) of pretraining.
+        finetune_steps: full-batch Adam steps of fine-tuning.
+        finetune_lr: fine-tuning learning rate.
+        seed: seeds data and initialization.
+        device: where to train.
+
+    Returns:
+        A DataFrame indexed by stage (``"pretrained"`` and each fine-tuning set) with the
+        test ``EO gap`` (between the two attribute groups) and ``accuracy``.
+    """
+    from copy import deepcopy
+
+    check_positive(finetune_lr, "finetune_lr")
+    if finetune_sets is None:
+        finetune_sets = {"balanced": 0.5, "biased": p_pretrain}
+    if not isinstance(finetune_sets, dict) or not finetune_sets:
+        raise TypeError("finetune_sets must be a non-empty dict name -> P(a = y)")
+    torch.manual_seed(seed)
+    pre = make_attribute_task(n_pretrain, p_pretrain, seed=1000 * seed + 1)
+    test = make_attribute_task(n_test, 0.5, seed=1000 * seed + 2)
+    model = make_mlp(pre.X.shape[1], 2, width=32, depth=2).to(device)
+    train(model, pre.X, pre.y, _ce, steps=pretrain_steps, lr=3e-3, batch_size=256, seed=seed, eval_every=pretrain_steps)
+    rows = {"pretrained": _eo_and_acc(model, test)}
+    for i, (name, p) in enumerate(finetune_sets.items()):
+        ft = make_attribute_task(n_finetune, p, seed=1000 * seed + 3 + i)
+        m = deepcopy(model)
+        train(m, ft.X, ft.y, _ce, steps=finetune_steps, lr=finetune_lr, seed=seed, eval_every=finetune_steps)
+        rows[name] = _eo_and_acc(m, test)
+    out = pd.DataFrame(rows).T
+    out.index.name = "model"
+    return out
+
+
+SEAT_TEMPLATES: dict[str, tuple[str, ...]] = {
+    # templates in the spirit of SEAT (May et al., 2019): a word in a bland sentence
+    "name": ("This is {}.", "That is {}.", "There is {}.", "Here is {}.", "{} is here.", "{} is there.",
+             "{} is a person.", "The person's name is {}."),
+    "word": ("This is {}.", "That is {}.", "There is {}.", "Here is {}.", "{} is here.", "{} is there.",
+             "This is the {}.", "It is {}."),
+}
+
+
+WEAT_WORDS: dict[str, tuple[str, ...]] = {
+    # WEAT 6 of Caliskan et al. (2017): male and female names, career and family words
+    "male names": ("John", "Paul", "Mike", "Kevin", "Steve", "Greg", "Jeff", "Bill"),
+    "female names": ("Amy", "Joan", "Lisa", "Sarah", "Diana", "Kate", "Ann", "Donna"),
+    "career": ("executive", "management", "professional", "corporation", "salary", "office", "business", "career"),
+    "family": ("home", "parents", "children", "family", "cousins", "marriage", "wedding", "relatives"),
+    # gendered common nouns and pronouns (WEAT 7/8 style)
+    "male terms": ("male", "man", "boy", "brother", "he", "him", "his", "son"),
+    "female terms": ("female", "woman", "girl", "sister", "she", "her", "hers", "daughter"),
+}
+
+
+def embed_words(encoder: Any, words: Sequence[str], templates: Sequence[str] = SEAT_TEMPLATES["word"]) -> np.ndarray:
+    """Embed each word as the normalized mean of its sentence embeddings over templates.
+
+    Args:
+        encoder: a ``SentenceTransformer`` (or anything with a compatible ``encode``).
+        words: the words.
+        templates: format strings with one ``{}``.
+
+    Returns:
+        An array of shape (len(words), dim) of unit vectors.
+    """
+    if isinstance(words, str) or not len(words):
+        raise TypeError("words must be a non-empty sequence of strings")
+    if not templates or any("{}" not in t for t in templates):
+        raise ValueError("templates must be format strings that contain '{}'")
+    sentences = [t.format(w) for w in words for t in templates]
+    emb = np.asarray(encoder.encode(sentences, convert_to_numpy=True, normalize_embeddings=True))
+    emb = emb.reshape(len(words), len(templates), -1).mean(1)
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def _check_embeddings(**sets: Any) -> dict[str, np.ndarray]:
+    out = {}
+    dims = set()
+    for name, m in sets.items():
+        arr = np.asarray(m, dtype=float)
+        if arr.ndim != 2 or len(arr) < 2:
+            raise ValueError(f"{name} must be a 2-D array with at least two rows (words x dims), got shape {arr.shape}")
+        dims.add(arr.shape[1])
+        out[name] = arr
+    if len(dims) > 1:
+        raise ValueError(f"all embedding sets must have the same dimension, got {sorted(dims)}")
+    return out
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def _assoc(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    return (W @ A.T).mean(1) - (W @ B.T).mean(1)
+
+
+def weat_effect_size(X: Any, Y: Any, A: Any, B: Any) -> float:
+    """WEAT effect size (Caliskan et al., 2017) of targets X, Y and attributes A, B.
+
+    ``s(w) = mean cos(w, A) - mean cos(w, B)``;
+    ``d = (mean_{x in X} s(x) - mean_{y in Y} s(y)) / std_{w in X u Y} s(w)``.
+    A positive ``d`` means X is closer to A (and Y to B) than the other way round.
+
+    Args:
+        X, Y: target embeddings, arrays (words x dims).
+        A, B: attribute embeddings, arrays (words x dims).
+
+    Returns:
+        The effect size (a standardized difference, in [-2, 2]).
+    """
+    e = _check_embeddings(X=X, Y=Y, A=A, B=B)
+    X, Y, A, B = (_unit(e[k]) for k in "XYAB")
+    sx, sy = _assoc(X, A, B), _assoc(Y, A, B)
+    return float((sx.mean() - sy.mean()) / np.concatenate([sx, sy]).std(ddof=1))
+
+
+def weat_test(
+    X: Any, Y: Any, A: Any, B: Any, n_boot: int = 1000, max_exact: int = 100_000, n_perm: int = 20_000, seed: int = 0
+) -> dict[str, float]:
+    """WEAT effect size with a one-sided permutation p-value and a bootstrap interval.
+
+    The p-value is the share of equal-size re-partitions of X u Y whose test statistic
+    ``sum_X s - sum_Y s`` is at least the observed one (exact when there are at most
+    ``max_exact`` partitions, else ``n_perm`` random ones). The 95% interval resamples each
+    of the four word lists with replacement ``n_boot`` times and recomputes ``d``: it shows
+    how much the result depends on the particular words chosen.
+
+    Args:
+        X, Y, A, B: embeddings (words x dims), as in :func:`weat_effect_size`.
+        n_boot: bootstrap resamples of the word lists.
+        max_exact: largest number of partitions enumerated exactly.
+        n_perm: random partitions when not exact.
+        seed: seeds the bootstrap and random partitions.
+
+    Returns:
+        ``{"effect size", "p-value", "CI low", "CI high"}``.
+    """
+    from itertools import combinations
+    from math import comb
+
+    e = _check_embeddings(X=X, Y=Y, A=A, B=B)
+    X, Y, A, B = (_unit(e[k]) for k in "XYAB")
+    n_boot = check_positive_int(n_boot, "n_boot")
+    d = weat_effect_size(X, Y, A, B)
+    s = _assoc(np.concatenate([X, Y]), A, B)
+    nx, n = len(X), len(X) + len(Y)
+    observed = s[:nx].sum() - s[nx:].sum()
+    total = s.sum()
+    rng = np.random.default_rng(seed)
+    if comb(n, nx) <= max_exact:
+        idx = np.array(list(combinations(range(n), nx)))
+    else:
+        idx = np.argsort(rng.random((n_perm, n)), axis=1)[:, :nx]
+    stats = 2 * s[idx].sum(1) - total
+    p = float(np.mean(stats >= observed - 1e-12))
+    boots = np.empty(n_boot)
+    for b in range(n_boot):
+        r = [m[rng.integers(0, len(m), len(m))] for m in (X, Y, A, B)]
+        sx, sy = _assoc(r[0], r[2], r[3]), _assoc(r[1], r[2], r[3])
+        sd = np.concatenate([sx, sy]).std(ddof=1)
+        boots[b] = (sx.mean() - sy.mean()) / sd if sd > 0 else 0.0
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return {"effect size": d, "p-value": p, "CI low": float(lo), "CI high": float(hi)}
+
+
+def weat_association(W: Any, A: Any, B: Any) -> np.ndarray:
+    """Per-word association ``s(w) = mean cos(w, A) - mean cos(w, B)`` of each row of ``W``.
+
+    Args:
+        W: word embeddings (words x dims).
+        A, B: attribute embeddings (words x dims).
+
+    Returns:
+        An array with one association per word of ``W`` (positive: closer to A).
+    """
+    e = _check_embeddings(W=W, A=A, B=B)
+    return _assoc(_unit(e["W"]), _unit(e["A"]), _unit(e["B"]))
+
+
+def plot_weat(
+    scores: dict[str, np.ndarray], words: dict[str, Sequence[str]], ax=None, title: str | None = None,
+    xlabel: str = "association s(w): career minus family",
+):
+    """Strip plot of per-word WEAT associations, one row per target list.
+
+    Args:
+        scores: target-list name -> per-word associations (from :func:`weat_association`).
+        words: target-list name -> the words (used as point labels).
+        ax: matplotlib axes (a new figure when ``None``).
+        title: the axes title.
+        xlabel: the x-axis label.
+
+    Returns:
+        The axes.
+    """
+
+    ax = get_axes(ax, figsize=(8, 0.8 + 0.6 * len(scores)))
+    names = list(scores)
+    for i, name in enumerate(names):
+        v = np.asarray(scores[name])
+        ax.scatter(v, np.full(len(v), i), s=30, zorder=3)
+        ax.plot([v.mean()] * 2, [i - 0.3, i + 0.3], color="black", lw=2)
+        for x, w in zip(v, words[name]):
+            ax.annotate(w, (x, i), xytext=(0, 6), textcoords="offset points", fontsize=7, rotation=45)
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.5, len(names) - 0.2)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return ax

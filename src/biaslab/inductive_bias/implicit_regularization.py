@@ -1,0 +1,424 @@
+"""Section 1.5, Implicit regularization: what the optimizer prefers (``chapters/01_inductive_bias/05_implicit_regularization.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..core import make_mlp
+from ..plotting import get_axes
+from ..validation import (
+    check_fraction,
+    check_positive,
+    check_positive_int,
+)
+
+__all__ = [
+    "eos_regression_data",
+    "eos_mlp",
+    "top_hessian_eigenvalue",
+    "sharpness_run",
+    "plot_sharpness",
+    "MatrixSensingData",
+    "matrix_sensing_data",
+    "matrix_sensing_run",
+    "learning_times",
+    "effective_rank",
+    "plot_incremental_learning",
+]
+
+
+def eos_regression_data(n: int = 200, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A small nonlinear regression task: ``y = sum_j sin(1.5 x^T w_j)`` for 3 random ``w_j``.
+
+    Args:
+        n: number of samples (>= 2).
+        d: input dimension (>= 1).
+        seed: seed of inputs and teacher directions.
+
+    Returns:
+        ``(X, y)`` with shapes ``(n, d)`` and ``(n, 1)``; ``X`` is standard Gaussian.
+    """
+    n = check_positive_int(n, "n", 2)
+    d = check_positive_int(d, "d")
+    g = torch.Generator().manual_seed(int(seed))
+    X = torch.randn(n, d, generator=g)
+    W = torch.randn(d, 3, generator=g)
+    y = torch.sin(1.5 * X @ W).sum(1, keepdim=True)
+    return X, y
+
+
+def eos_mlp(in_dim: int = 5, width: int = 32, seed: int = 0) -> nn.Sequential:
+    """The network of the sharpness demo: two tanh hidden layers of ``width`` units, one output.
+
+    Args:
+        in_dim: input features.
+        width: units per hidden layer.
+        seed: seed of PyTorch's default initialization.
+
+    Returns:
+        An ``nn.Sequential`` (built with :func:`biaslab.core.make_mlp`).
+    """
+    torch.manual_seed(int(seed))
+    return make_mlp(in_dim, 1, width=width, depth=2, activation="tanh")
+
+
+def _half_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((pred - y) ** 2).mean()
+
+
+def top_hessian_eigenvalue(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    iters: int = 20,
+    v0: list[torch.Tensor] | None = None,
+    return_vector: bool = False,
+):
+    """Sharpness: the top eigenvalue of the Hessian of the loss ``0.5 * mean((f(X) - y)^2)``.
+
+    Power iteration with Hessian-vector products (double backpropagation through
+    ``torch.autograd.grad``); the Hessian is never formed. Power iteration returns the
+    eigenvalue of largest magnitude, which is the top one whenever the Hessian's largest
+    positive eigenvalue dominates its most negative one (the usual case during training).
+
+    Args:
+        model: the network (its parameters are the Hessian's variables).
+        X, y: the full training batch.
+        iters: power-iteration steps (>= 1).
+        v0: start vector, one tensor per parameter (e.g. the previous call's vector, which
+            speeds convergence along a training run); random if ``None``.
+        return_vector: also return the final vector.
+
+    Returns:
+        The eigenvalue estimate (float), or ``(eigenvalue, vector)`` if ``return_vector``.
+    """
+    iters = check_positive_int(iters, "iters")
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("X and y must be torch tensors")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    loss = _half_mse(model(X), y)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    if v0 is None:
+        v = [torch.randn_like(p) for p in params]
+    else:
+        if len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params)):
+            raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
+        v = [a.detach().clone() for a in v0]
+    lam = 0.0
+    for _ in range(iters):
+        norm = torch.sqrt(sum((a * a).sum() for a in v))
+        v = [a / norm for a in v]
+        hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
+        lam = float(sum((a * b).sum() for a, b in zip(hv, v)))
+        v = [h.detach() for h in hv]
+    return (lam, v) if return_vector else lam
+
+
+def sharpness_run(
+    lr: float,
+    steps: int = 2000,
+    batch_size: int | None = None,
+    eval_every: int = 25,
+    n: int = 200,
+    width: int = 32,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> pd.DataFrame:
+    """Train :func:`eos_mlp` on :func:`eos_regression_data` with plain (S)GD and track sharpness.
+
+    Full-batch gradient descent if ``batch_size`` is ``None``; otherwise SGD on minibatches of
+    ``batch_size`` samples drawn with replacement. The loss is ``0.5 * MSE``; the sharpness is
+    always measured on the full training set.
+
+    Args:
+        lr: learning rate (> 0); gradient descent on a quadratic is stable iff sharpness < 2/lr.
+        steps: optimizer steps.
+        batch_size: ``None`` (full batch) or the minibatch size.
+        eval_every: measure every this many steps (and at step 0).
+        n: training-set size.
+        width: hidden units per layer.
+        seed: seed of data, initialization and minibatches.
+        device: where to train.
+
+    Returns:
+        DataFrame with ``step``, ``loss`` (full training loss) and ``sharpness`` (top Hessian
+        eigenvalue), plus constant columns ``lr`` and ``two_over_lr``.
+    """
+    lr = check_positive(lr, "lr")
+    steps = check_positive_int(steps, "steps")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    X, y = eos_regression_data(n=n, seed=seed)
+    X, y = X.to(device), y.to(device)
+    model = eos_mlp(X.shape[1], width=width, seed=seed).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    rows, v = [], None
+    for step in range(steps + 1):
+        if step % eval_every == 0 or step == steps:
+            lam, v = top_hessian_eigenvalue(model, X, y, v0=v, return_vector=True)
+            with torch.no_grad():
+                loss = float(_half_mse(model(X), y))
+            rows.append({"step": step, "loss": loss, "sharpness": lam})
+        if step == steps:
+            break
+        if batch_size is None:
+            xb, yb = X, y
+        else:
+            idx = torch.randint(0, len(X), (batch_size,), generator=gen).to(device)
+            xb, yb = X[idx], y[idx]
+        opt.zero_grad(set_to_none=True)
+        _half_mse(model(xb), yb).backward()
+        opt.step()
+    h = pd.DataFrame(rows)
+    h["lr"], h["two_over_lr"] = lr, 2.0 / lr
+    return h
+
+
+def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
+    """Sharpness against training step, one line per run, with each run's ``2/lr`` dashed.
+
+    Args:
+        histories: ``{label: history}`` from :func:`sharpness_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+    """
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = get_axes(ax)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        ax.plot(h["step"], h["sharpness"], color=color, label=label)
+        ax.axhline(float(h["two_over_lr"].iloc[0]), color=color, ls="--", lw=1)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("sharpness (top Hessian eigenvalue)")
+    ax.set_yscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+@dataclass
+class MatrixSensingData:
+    """Linear measurements ``y_i = <A_i, W*>`` of a low-rank matrix ``W*``.
+    """
+
+    A: torch.Tensor  # (m, d, d) Gaussian sensing matrices
+    y: torch.Tensor  # (m,) measurements
+    W_star: torch.Tensor  # (d, d) ground truth
+    singular_values: tuple[float, ...]
+
+
+def matrix_sensing_data(
+    d: int = 16,
+    singular_values: Sequence[float] = (4.0, 2.0, 1.0),
+    n_measurements: int = 200,
+    seed: int = 0,
+    measurements: str = "orthogonal",
+) -> MatrixSensingData:
+    """A random ``d x d`` matrix with the given singular values, seen through random linear measurements.
+
+    ``W* = U diag(s) V^T`` with random orthonormal ``U, V``; each measurement is
+    ``<A_i, W*>``. With fewer measurements than ``d^2`` entries, infinitely many matrices fit
+    them; a low-rank ``W*`` is still identifiable once ``n_measurements`` exceeds its
+    ``r (2d - r)`` degrees of freedom.
+
+    With ``measurements="gaussian"`` the ``A_i`` have i.i.d. standard normal entries. With
+    ``"orthogonal"`` the same Gaussian draws are orthogonalized (as vectors of length ``d^2``)
+    and rescaled to the same average squared norm ``d^2``, so that
+    ``(1/m) sum_i vec(A_i) vec(A_i)^T`` is ``d^2/m`` times a projection (the identity once ``m >= d^2``). Both give an unbiased
+    back-projection ``(1/m) sum_i y_i A_i`` of ``W*``, which is the direction gradient
+    descent first moves in from a small initialization; the orthogonal one has a smaller
+    error (squared Frobenius norm ``(d^2/m - 1) ||W*||^2`` instead of about
+    ``(d^2/m) ||W*||^2`` for ``m < d^2``), so its singular values stay closer to those of ``W*``.
+
+    Args:
+        d: matrix size.
+        singular_values: the nonzero singular values (positive, at most ``d`` of them).
+        n_measurements: number of measurements ``m``.
+        seed: seed of ``W*`` and the measurements.
+        measurements: ``"gaussian"`` or ``"orthogonal"`` (see above).
+
+    Returns:
+        A :class:`MatrixSensingData`.
+    """
+    d = check_positive_int(d, "d", 2)
+    m = check_positive_int(n_measurements, "n_measurements")
+    s = [float(v) for v in singular_values]
+    if not s or len(s) > d or any(not v > 0 for v in s):
+        raise ValueError(f"singular_values must be 1..{d} positive numbers, got {list(singular_values)}")
+    if measurements not in ("gaussian", "orthogonal"):
+        raise ValueError(f"measurements must be 'gaussian' or 'orthogonal', got {measurements!r}")
+    g = torch.Generator().manual_seed(int(seed))
+    U, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    V, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
+    r = len(s)
+    W_star = (U[:, :r] * torch.tensor(s)) @ V[:, :r].T
+    A = torch.randn(m, d, d, generator=g)
+    if measurements == "orthogonal":
+        G = A.reshape(m, d * d)
+        if m <= d * d:  # orthonormal rows, scaled to squared norm d^2
+            Q, _ = torch.linalg.qr(G.T)
+            A = (d * Q.T).reshape(m, d, d).contiguous()
+        else:  # orthonormal columns: (1/m) A^T A = identity
+            Q, _ = torch.linalg.qr(G)
+            A = (math.sqrt(m) * Q).reshape(m, d, d).contiguous()
+    y = (A * W_star).sum((1, 2))
+    return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
+
+
+def matrix_sensing_run(
+    init_scale: float,
+    data: MatrixSensingData | None = None,
+    depth: int = 2,
+    steps: int = 3000,
+    lr: float = 0.02,
+    eval_every: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Gradient descent on a factorized matrix ``W = W_depth ... W_1`` fitted to sensing data.
+
+    Every factor is ``d x d`` (full width: the factorization itself does not limit the rank),
+    initialized as ``init_scale * N(0, 1/d)``. The loss is ``0.5 * mean_i (<A_i, W> - y_i)^2``.
+
+    Args:
+        init_scale: scale of the initialization (> 0); small scales give incremental learning.
+        data: from :func:`matrix_sensing_data` (default: its defaults with ``seed``).
+        depth: number of factors (>= 1; 1 is plain gradient descent on ``W``).
+        steps: gradient steps.
+        lr: learning rate.
+        eval_every: record every this many steps.
+        seed: seed of the initialization (and of the default data).
+
+    Returns:
+        DataFrame with ``step``, ``loss``, ``rel_error`` (``||W - W*||_F / ||W*||_F``) and
+        ``sv1 .. svd`` (singular values of ``W``, largest first).
+    """
+    init_scale = check_positive(init_scale, "init_scale")
+    depth = check_positive_int(depth, "depth")
+    steps = check_positive_int(steps, "steps")
+    eval_every = check_positive_int(eval_every, "eval_every")
+    lr = check_positive(lr, "lr")
+    if data is None:
+        data = matrix_sensing_data(seed=seed)
+    if not isinstance(data, MatrixSensingData):
+        raise TypeError(f"data must be a MatrixSensingData, got {type(data).__name__}")
+    d = data.W_star.shape[0]
+    g = torch.Generator().manual_seed(int(seed) + 1000)
+    factors = [(init_scale * torch.randn(d, d, generator=g) / math.sqrt(d)).requires_grad_() for _ in range(depth)]
+    opt = torch.optim.SGD(factors, lr=lr)
+    w_norm = float(data.W_star.norm())
+    rows = []
+    for step in range(steps + 1):
+        W = factors[0]
+        for F_ in factors[1:]:
+            W = F_ @ W
+        loss = 0.5 * ((data.A * W).sum((1, 2)) - data.y).pow(2).mean()
+        if step % eval_every == 0 or step == steps:
+            Wd = W.detach()
+            sv = torch.linalg.svdvals(Wd).tolist()
+            row = {"step": step, "loss": float(loss.detach()), "rel_error": float((Wd - data.W_star).norm()) / w_norm}
+            row.update({f"sv{i + 1}": s for i, s in enumerate(sv)})
+            rows.append(row)
+        if step == steps:
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def learning_times(history: pd.DataFrame, targets: Sequence[float], level: float = 0.5) -> list[float]:
+    """First step at which each singular value reaches ``level`` times its target.
+
+    Args:
+        history: from :func:`matrix_sensing_run` (columns ``step``, ``sv1``, ``sv2``, ...).
+        targets: target singular values, largest first (``sv1`` is compared with
+            ``targets[0]``, and so on).
+        level: fraction of the target, in (0, 1].
+
+    Returns:
+        One step per target (``inf`` if never reached).
+    """
+    level = check_fraction(level, "level")
+    if not isinstance(history, pd.DataFrame) or "step" not in history:
+        raise ValueError("history must be a DataFrame with a 'step' column")
+    out = []
+    for i, t in enumerate(targets):
+        col = f"sv{i + 1}"
+        if col not in history:
+            raise ValueError(f"history has no column {col!r} for target {i + 1}")
+        hit = history.loc[history[col] >= level * float(t), "step"]
+        out.append(float(hit.iloc[0]) if len(hit) else math.inf)
+    return out
+
+
+def effective_rank(W: torch.Tensor | np.ndarray) -> float:
+    """Effective rank of a matrix: ``exp`` of the entropy of its normalized singular values.
+
+    The measure of Roy and Vetterli (2007): ``p_i = s_i / sum_j s_j``,
+    ``erank = exp(-sum_i p_i log p_i)``. It equals ``k`` for a matrix with ``k`` equal nonzero
+    singular values and lies between 1 and the rank otherwise.
+
+    Args:
+        W: a 2-D matrix (not all zero), or a 1-D array of its singular values.
+
+    Returns:
+        The effective rank.
+    """
+    t = W.detach().double() if isinstance(W, torch.Tensor) else torch.tensor(np.array(W, dtype=np.float64))
+    if t.ndim == 2:
+        s = torch.linalg.svdvals(t)
+    elif t.ndim == 1:
+        s = t.abs()
+    else:
+        raise ValueError(f"W must be a matrix or a vector of singular values, got {t.ndim} dimensions")
+    if not float(s.sum()) > 0:
+        raise ValueError("W must not be all zero")
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def plot_incremental_learning(history: pd.DataFrame, targets: Sequence[float], k: int | None = None, ax=None):
+    """Top singular values of the learned matrix over training, with the targets dotted.
+
+    Args:
+        history: from :func:`matrix_sensing_run`.
+        targets: the true singular values (largest first).
+        k: how many singular values to draw (default ``len(targets) + 2``).
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+    """
+    if not isinstance(history, pd.DataFrame) or "sv1" not in history:
+        raise ValueError("history must come from matrix_sensing_run")
+    ax = get_axes(ax)
+    k = len(targets) + 2 if k is None else check_positive_int(k, "k")
+    for i in range(k):
+        col = f"sv{i + 1}"
+        if col not in history:
+            break
+        style = "-" if i < len(targets) else ":"
+        ax.plot(history["step"], history[col], style, color=f"C{i}", label=f"singular value {i + 1}")
+        if i < len(targets):
+            ax.axhline(float(targets[i]), color=f"C{i}", ls=":", lw=1)
+    ax.set_xlabel("gradient step")
+    ax.set_ylabel("singular value of W")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

@@ -1,0 +1,294 @@
+"""Section 1.6, Memorization and double descent (``chapters/01_inductive_bias/06_memorization.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from ..core import make_mlp
+from ..plotting import get_axes
+from ..validation import (
+    check_fraction,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
+
+__all__ = [
+    "random_labels",
+    "random_label_run",
+    "steps_to_accuracy",
+    "plot_random_labels",
+    "random_features_double_descent",
+    "peak_ratio",
+    "plot_double_descent",
+]
+
+
+def random_labels(y: np.ndarray | torch.Tensor, n_classes: int = 10, seed: int = 0) -> np.ndarray:
+    """Random labels that carry no information about the true ones, balanced within each class.
+
+    Within every true class the new labels cycle through ``0 .. n_classes - 1`` in a random
+    order, so each true class receives each random label equally often (up to rounding).
+    Plain i.i.d. labels on a few hundred examples correlate with the true classes by chance,
+    and a network that fits them can then score above chance on the test set.
+
+    Args:
+        y: integer labels in ``[0, n_classes)``, 1-D.
+        n_classes: number of classes (>= 2).
+        seed: seed of the shuffles.
+
+    Returns:
+        An int64 array of the same length as ``y``.
+    """
+    y = np.asarray(torch.as_tensor(y).cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    n_classes = check_positive_int(n_classes, "n_classes", 2)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"y must be a non-empty 1-D array of integers in [0, {n_classes})")
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        lab = (np.arange(len(idx)) + rng.integers(n_classes)) % n_classes
+        rng.shuffle(lab)
+        out[idx] = lab
+    return out
+
+
+def random_label_run(
+    corruption: str = "none",
+    n_train: int = 1000,
+    width: int = 512,
+    depth: int = 2,
+    lr: float = 1e-3,
+    max_steps: int = 2000,
+    stop_at: float = 0.99,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> pd.DataFrame:
+    """Train an MLP on digits with true labels, random labels or random pixels, until it fits.
+
+    ``n_train`` of scikit-learn's 8x8 digits (scaled to [0, 1]) form the training set and the
+    rest the test set. ``"labels"`` replaces the training labels with :func:`random_labels`;
+    ``"pixels"`` keeps the labels but shuffles the 64 pixels of every training image with its
+    own random permutation. A ReLU MLP (``depth`` hidden layers of ``width`` units) is trained
+    full batch with Adam on cross-entropy, and training accuracy is recorded after every
+    step until it reaches ``stop_at`` or ``max_steps`` steps have been taken.
+
+    Args:
+        corruption: ``"none"``, ``"labels"`` or ``"pixels"``.
+        n_train: training-set size (10 .. 1500).
+        width, depth: MLP shape.
+        lr: Adam learning rate.
+        max_steps: the most steps to take.
+        stop_at: stop once training accuracy reaches this level, in (0, 1].
+        seed: seed of the split, the corruption and the weights.
+        device: where to train (CPU if ``None``).
+
+    Returns:
+        DataFrame with ``step``, ``train_acc`` (against the labels trained on) and
+        ``test_acc`` (true labels of untouched test digits; NaN for ``"pixels"``, whose
+        images have no test counterpart).
+    """
+    from sklearn.datasets import load_digits
+
+    if corruption not in ("none", "labels", "pixels"):
+        raise ValueError(f"corruption must be 'none', 'labels' or 'pixels', got {corruption!r}")
+    n_train = check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    max_steps = check_positive_int(max_steps, "max_steps")
+    stop_at = check_fraction(stop_at, "stop_at")
+    lr = check_positive(lr, "lr")
+    device = torch.device(device or "cpu")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    Xtr, ytr = X[tr].copy(), y[tr].copy()
+    if corruption == "labels":
+        ytr = random_labels(ytr, 10, seed=seed)
+    elif corruption == "pixels":
+        Xtr = np.stack([row[rng.permutation(X.shape[1])] for row in Xtr])
+    as_t = lambda a, dt=torch.float32: torch.as_tensor(a, dtype=dt, device=device)  # noqa: E731
+    Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(y[te], torch.long)
+    torch.manual_seed(seed)
+    model = make_mlp(64, 10, width=width, depth=depth).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    rows = []
+    for step in range(max_steps + 1):
+        out = model(Xtr)
+        train_acc = (out.argmax(1) == ytr).float().mean().item()
+        if corruption == "pixels":
+            test_acc = float("nan")
+        else:
+            with torch.no_grad():
+                test_acc = (model(Xte).argmax(1) == yte).float().mean().item()
+        rows.append({"step": step, "train_acc": train_acc, "test_acc": test_acc})
+        if train_acc >= stop_at or step == max_steps:
+            break
+        loss = F.cross_entropy(out, ytr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return pd.DataFrame(rows)
+
+
+def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = "train_acc") -> float:
+    """First step at which ``history[column]`` reaches ``level`` (``inf`` if never).
+
+    Args:
+        history: a DataFrame with a ``step`` column, e.g. from :func:`random_label_run`.
+        level: the accuracy to reach, in (0, 1].
+        column: the accuracy column.
+
+    Returns:
+        The step, as a float.
+    """
+    if not isinstance(history, pd.DataFrame) or column not in history or "step" not in history:
+        raise ValueError(f"history must be a DataFrame with 'step' and {column!r} columns")
+    level = check_fraction(level, "level")
+    hit = history.loc[history[column] >= level, "step"]
+    return float(hit.iloc[0]) if len(hit) else math.inf
+
+
+def plot_random_labels(histories: dict[str, pd.DataFrame], ax=None):
+    """Training accuracy (solid) and test accuracy (dashed) against step, one colour per run.
+
+    Args:
+        histories: ``{label: history}`` from :func:`random_label_run`.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+    """
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    ax = get_axes(ax)
+    for i, (label, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        ax.plot(h.step, h.train_acc, color=color, label=f"{label}: train")
+        if h.test_acc.notna().any():
+            ax.plot(h.step, h.test_acc, color=color, ls="--", label=f"{label}: test")
+    ax.axhline(0.1, color="0.5", ls=":", label="chance (1/10)")
+    ax.set_xlabel("step (full batch)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def random_features_double_descent(
+    n_features: Sequence[int] = (50, 100, 200, 300, 400, 600, 1000, 3000),
+    n_train: int = 300,
+    label_noise: float = 0.2,
+    ridge: float = 1e-2,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test error of ReLU random-features ridge regression on digits, over the number of features.
+
+    Inputs are scikit-learn's 8x8 digits scaled to [0, 1]; ``n_train`` of them form the
+    training set, the rest the test set. A fraction ``label_noise`` of training labels is
+    replaced by uniformly random digits. Features are ``relu(x W)`` with a Gaussian
+    ``W`` of shape ``(64, N)`` (nested over ``N``: the first ``N`` columns of one draw), and
+    one-hot targets are fitted by ridge regression (the minimum-norm solution as
+    ``ridge -> 0``). The interpolation threshold is ``N = n_train``.
+
+    Args:
+        n_features: the values of ``N`` to sweep (positive, increasing).
+        n_train: training-set size (10 .. 1500).
+        label_noise: fraction of training labels replaced at random, in [0, 1).
+        ridge: ridge penalty (> 0).
+        seed: seed of the split, the noise and the features.
+
+    Returns:
+        DataFrame with ``n_features``, ``train_mse``, ``test_mse`` (squared error against
+        one-hot labels, summed over classes) and ``test_error`` (misclassification rate).
+    """
+    from sklearn.datasets import load_digits
+
+    ns = [check_positive_int(N, "each entry of n_features") for N in n_features]
+    if not ns or sorted(ns) != ns:
+        raise ValueError(f"n_features must be a non-empty increasing sequence, got {list(n_features)}")
+    n_train = check_positive_int(n_train, "n_train", 10)
+    if n_train > 1500:
+        raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
+    label_noise = check_nonnegative(label_noise, "label_noise")
+    if label_noise >= 1:
+        raise ValueError(f"label_noise must be in [0, 1), got {label_noise}")
+    ridge = check_positive(ridge, "ridge")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    ytr = y[tr].copy()
+    flip = rng.random(n_train) < label_noise
+    ytr[flip] = rng.integers(0, 10, flip.sum())
+    Y, Yte = np.eye(10)[ytr], np.eye(10)[y[te]]
+    W = rng.standard_normal((X.shape[1], ns[-1])) / math.sqrt(X.shape[1])
+    rows = []
+    for N in ns:
+        Ftr, Fte = np.maximum(X[tr] @ W[:, :N], 0), np.maximum(X[te] @ W[:, :N], 0)
+        if N <= n_train:
+            beta = np.linalg.solve(Ftr.T @ Ftr + ridge * np.eye(N), Ftr.T @ Y)
+        else:
+            beta = Ftr.T @ np.linalg.solve(Ftr @ Ftr.T + ridge * np.eye(n_train), Y)
+        P, Ptr = Fte @ beta, Ftr @ beta
+        rows.append({
+            "n_features": N,
+            "train_mse": float(((Ptr - Y) ** 2).sum(1).mean()),
+            "test_mse": float(((P - Yte) ** 2).sum(1).mean()),
+            "test_error": float((P.argmax(1) != y[te]).mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def peak_ratio(curve: pd.DataFrame, column: str = "test_mse") -> float:
+    """Height of the highest point of a sweep relative to the higher of its two end points.
+
+    Args:
+        curve: a sweep, e.g. from :func:`random_features_double_descent`, in sweep order.
+        column: the error column.
+
+    Returns:
+        ``max(curve[column]) / max(first, last)``: 1 when the maximum is at an end (no
+        interior peak), 2 when the peak is twice as high as both ends.
+    """
+    if not isinstance(curve, pd.DataFrame) or column not in curve or len(curve) < 3:
+        raise ValueError(f"curve must be a DataFrame with a {column!r} column and at least 3 rows")
+    v = curve[column].to_numpy(dtype=float)
+    return float(v.max() / max(v[0], v[-1]))
+
+
+def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = None, column: str = "test_mse", ax=None):
+    """Test error against the number of random features (log x-axis), one line per setting.
+
+    Args:
+        curves: ``{label: sweep}`` from :func:`random_features_double_descent`.
+        n_train: draw the interpolation threshold ``N = n_train`` if given.
+        column: the error column to plot.
+        ax: matplotlib axes (a new figure if ``None``).
+
+    Returns:
+        The axes.
+    """
+    if not curves:
+        raise ValueError("curves must contain at least one sweep")
+    ax = get_axes(ax)
+    for label, c in curves.items():
+        ax.plot(c["n_features"], c[column], "o-", label=label)
+    if n_train is not None:
+        ax.axvline(n_train, color="0.5", ls=":", label="interpolation threshold (N = n)")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of random features N (log scale)")
+    ax.set_ylabel("test squared error" if column == "test_mse" else column)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax

@@ -1,0 +1,481 @@
+"""What two or more sections of the chapter "Spurious correlations: shortcut testbeds, group metrics and the methods that repair them" use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..core import make_mlp, train
+from ..validation import (
+    check_fraction,
+    check_positive_int,
+)
+
+__all__ = [
+    "GroupData",
+    "SpuriousDataset",
+    "colored_digits",
+    "lms_slab",
+    "shuffle_coordinate",
+    "group_accuracies",
+    "predict",
+    "evaluate",
+    "fit_classifier",
+    "erm",
+    "features",
+    "plot_colored_digits",
+]
+
+
+@dataclass
+class GroupData:
+    """One split of a dataset with group annotations.
+
+    Fields: ``X``, the inputs (float tensor ``(n, d)``); ``y``, the class labels (long tensor
+    ``(n,)``); ``g``, the group ids (for a binary label and a binary spurious attribute,
+    ``g = 2 * y + a``); ``a``, the spurious attribute, e.g. color.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    g: torch.Tensor
+    a: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: torch.Tensor | np.ndarray) -> GroupData:
+        """The rows ``idx`` of this split."""
+        idx = torch.as_tensor(idx, dtype=torch.long)
+        return GroupData(self.X[idx], self.y[idx], self.g[idx], self.a[idx])
+
+
+@dataclass
+class SpuriousDataset:
+    """Train, validation and two test splits of a spurious-correlation benchmark.
+
+    Attributes:
+        train: training split, in which the attribute agrees with the label w.p. ``rho``.
+        val: validation split from the training distribution (group labels available).
+        test_id: test split from the training distribution: its accuracy is the
+            *average accuracy* a practitioner would report.
+        test: test split in which attribute and label are independent (balanced groups):
+            its per-group accuracies give the *worst-group accuracy*.
+        n_groups: number of groups (4 for binary label x binary attribute).
+        group_names: a readable name for each group id.
+        info: the settings that made the dataset.
+    """
+
+    train: GroupData
+    val: GroupData
+    test_id: GroupData
+    test: GroupData
+    n_groups: int = 4
+    group_names: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    @property
+    def in_dim(self) -> int:
+        return int(self.train.X.shape[1])
+
+
+def _check_rho(rho, name: str) -> float:
+    if isinstance(rho, bool) or not isinstance(rho, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(rho).__name__}")
+    if not 0.0 <= float(rho) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {rho}")
+    return float(rho)
+
+
+def _check_dataset(ds) -> SpuriousDataset:
+    if not isinstance(ds, SpuriousDataset):
+        raise TypeError(f"ds must be a SpuriousDataset, got {type(ds).__name__}")
+    return ds
+
+
+def _as_long(v, name: str) -> torch.Tensor:
+    if isinstance(v, np.ndarray):
+        v = torch.from_numpy(v)
+    elif isinstance(v, (list, tuple)):
+        v = torch.tensor(v)
+    if not isinstance(v, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, array or list, got {type(v).__name__}")
+    if v.dim() != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {tuple(v.shape)}")
+    return v.detach().cpu().long()
+
+
+def _digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)  # (1797, 8, 8) in [0, 1]
+    labels = (digits.target >= 5).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(labels))
+    n = len(labels)
+    n_tr, n_val = int(0.6 * n), int(0.15 * n)
+    parts = {"train": perm[:n_tr], "val": perm[n_tr : n_tr + n_val], "test": perm[n_tr + n_val :]}
+    return images, labels, parts
+
+
+def _colorize(images: np.ndarray, color: np.ndarray) -> torch.Tensor:
+    """Put each 8x8 image in channel ``color`` (0 = red, 1 = green) of a 2x8x8 image."""
+    out = np.zeros((len(images), 2, 8, 8), dtype=np.float32)
+    out[np.arange(len(images)), color] = images
+    return torch.from_numpy(out.reshape(len(images), -1))
+
+
+def _attribute(y: np.ndarray, rho: float, rng: np.random.Generator) -> np.ndarray:
+    agree = rng.random(len(y)) < rho
+    return np.where(agree, y, 1 - y).astype(np.int64)
+
+
+def _balanced_attribute(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An attribute independent of ``y`` with exactly balanced groups (up to one sample)."""
+    a = np.zeros(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        vals = np.arange(len(idx)) % 2
+        a[idx] = rng.permutation(vals)
+    return a
+
+
+def _group_data(X: torch.Tensor, y: np.ndarray, a: np.ndarray) -> GroupData:
+    y_t = torch.from_numpy(y).long()
+    a_t = torch.from_numpy(a).long()
+    return GroupData(X, y_t, 2 * y_t + a_t, a_t)
+
+
+def colored_digits(rho: float = 0.95, seed: int = 0, val_rho: float | None = None) -> SpuriousDataset:
+    """Colored digits: scikit-learn's 8x8 handwritten digits with a color shortcut.
+
+    The label is ``digit >= 5``. Each image is drawn in one of two color channels (red or
+    green, flattened to 128 inputs); the color equals the label with probability ``rho`` in
+    the training, validation and in-distribution test splits, and is independent of the
+    label, with balanced groups, in ``test``. Group id ``g = 2 * label + color``, so groups 1
+    (small digit, green) and 2 (large digit, red) are the minority groups when ``rho`` is
+    high. Splits (60/15/25 %) of the 1,797 images are drawn with ``seed``.
+
+    ``val_rho`` sets the agreement in the validation split alone: ``val_rho=0.5`` gives a
+    held-out split whose color is independent of the label, like the validation split of the
+    Waterbirds benchmark. It changes only the validation colors; the training and test splits
+    are the same as with ``val_rho=None``.
+
+    Args:
+        rho: probability that color agrees with the label in training (0.5 = no shortcut).
+        seed: seeds the split and the colors.
+        val_rho: agreement probability in the validation split (``None``: the same as ``rho``).
+
+    Returns:
+        A :class:`SpuriousDataset`.
+    """
+    rho = _check_rho(rho, "rho")
+    val_rho = rho if val_rho is None else _check_rho(val_rho, "val_rho")
+    seed = check_positive_int(seed, "seed", minimum=0)
+    images, labels, parts = _digits_split(seed)
+    rng = np.random.default_rng(seed + 1000)
+    splits = {}
+    for name in ("train", "val", "test"):
+        idx = parts[name]
+        a = _attribute(labels[idx], val_rho if name == "val" else rho, rng)
+        splits[name] = _group_data(_colorize(images[idx], a), labels[idx], a)
+    idx = parts["test"]
+    a_bal = _balanced_attribute(labels[idx], rng)
+    test = _group_data(_colorize(images[idx], a_bal), labels[idx], a_bal)
+    return SpuriousDataset(
+        train=splits["train"],
+        val=splits["val"],
+        test_id=splits["test"],
+        test=test,
+        n_groups=4,
+        group_names=["small digit, red", "small digit, green", "large digit, red", "large digit, green"],
+        info={"name": "colored_digits", "rho": rho, "val_rho": val_rho, "seed": seed},
+    )
+
+
+def lms_slab(
+    n: int = 2000,
+    n_slabs: int = 5,
+    d_noise: int = 48,
+    margin: float = 0.1,
+    linear_predictive: float = 1.0,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The linear + multi-slab (LMS) data of the simplicity-bias experiments.
+
+    Coordinate 0 is *linear*: its sign gives the label (values in ``[margin, 1]`` for class 1
+    and ``[-1, -margin]`` for class 0). Coordinate 1 is a *k-slab*: ``[-1, 1]`` is cut into
+    ``n_slabs`` equal slabs whose labels alternate (the middle slab has class 1 for odd
+    ``n_slabs``), with a small gap at each boundary. Both coordinates predict the label
+    perfectly; the remaining ``d_noise`` coordinates are uniform noise on ``[-1, 1]``.
+    With ``linear_predictive < 1`` the linear coordinate agrees with the label only on that
+    share of points (the slab stays fully predictive).
+
+    Args:
+        n: number of points (balanced classes).
+        n_slabs: number of slabs (odd, >= 3).
+        d_noise: number of noise coordinates.
+        margin: half-width of the gap around each decision boundary.
+        linear_predictive: share of points whose linear coordinate agrees with the label.
+        seed: seeds the generator.
+
+    Returns:
+        ``(X, y)``: float tensor ``(n, 2 + d_noise)`` and long tensor ``(n,)``.
+    """
+    n = check_positive_int(n, "n", minimum=2)
+    n_slabs = check_positive_int(n_slabs, "n_slabs", minimum=3)
+    if n_slabs % 2 == 0:
+        raise ValueError(f"n_slabs must be odd, got {n_slabs}")
+    d_noise = check_positive_int(d_noise, "d_noise", minimum=0)
+    margin = check_fraction(margin, "margin", 0.0, 0.5)
+    linear_predictive = check_fraction(linear_predictive, "linear_predictive", 0.0, 1.0)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % 2)
+    # linear coordinate
+    lin_label = np.where(rng.random(n) < linear_predictive, y, 1 - y)
+    lin = rng.uniform(margin, 1.0, n) * (2 * lin_label - 1)
+    # slab coordinate: slab j covers [-1 + j w, -1 + (j+1) w]; label of slab j alternates
+    w = 2.0 / n_slabs
+    mid = n_slabs // 2
+    slab_label = (np.arange(n_slabs) - mid) % 2 == 0  # middle slab -> class 1
+    slab_label = slab_label.astype(np.int64)
+    slab = np.empty(n)
+    for c in (0, 1):
+        idx = np.flatnonzero(y == c)
+        choices = np.flatnonzero(slab_label == c)
+        j = rng.choice(choices, len(idx))
+        gap = margin * w / 2
+        slab[idx] = -1 + j * w + rng.uniform(gap, w - gap, len(idx))
+    noise = rng.uniform(-1, 1, (n, d_noise))
+    X = np.concatenate([lin[:, None], slab[:, None], noise], axis=1).astype(np.float32)
+    return torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+
+def shuffle_coordinate(X: torch.Tensor, coord: int, seed: int = 0) -> torch.Tensor:
+    """Permute one coordinate across the rows: it keeps its marginal but loses the label.
+
+    Args:
+        X: inputs ``(n, d)``.
+        coord: index of the coordinate to shuffle.
+        seed: seeds the permutation.
+
+    Returns:
+        A copy of ``X`` with column ``coord`` permuted.
+    """
+    if not isinstance(X, torch.Tensor) or X.dim() != 2:
+        raise TypeError("X must be a 2-D torch tensor")
+    if isinstance(coord, bool) or not isinstance(coord, (int, np.integer)) or not 0 <= coord < X.shape[1]:
+        raise ValueError(f"coord must be an integer in [0, {X.shape[1]}), got {coord}")
+    gen = torch.Generator().manual_seed(int(seed))
+    out = X.clone()
+    out[:, coord] = X[torch.randperm(len(X), generator=gen), coord]
+    return out
+
+
+def group_accuracies(y_true, y_pred, groups, n_groups: int | None = None) -> dict[int, float]:
+    """Accuracy within each group that has at least one point.
+
+    Args:
+        y_true, y_pred, groups: 1-D tensors, arrays or lists of equal length.
+        n_groups: if given, group ids must lie in ``[0, n_groups)``.
+
+    Returns:
+        ``{group id: accuracy}`` for every group present.
+    """
+    y_true, y_pred, groups = _as_long(y_true, "y_true"), _as_long(y_pred, "y_pred"), _as_long(groups, "groups")
+    if not len(y_true) == len(y_pred) == len(groups):
+        raise ValueError(
+            f"y_true, y_pred and groups must have the same length, got {len(y_true)}, {len(y_pred)}, {len(groups)}"
+        )
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty")
+    if n_groups is not None and (groups.min() < 0 or groups.max() >= n_groups):
+        raise ValueError(f"groups must lie in [0, {n_groups}), got range [{groups.min()}, {groups.max()}]")
+    correct = (y_true == y_pred).float()
+    return {int(k): float(correct[groups == k].mean()) for k in torch.unique(groups)}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """Class predictions of ``model`` on ``X``, computed on the model's device.
+
+    Args:
+        model: a classifier mapping inputs to logits.
+        X: inputs.
+        batch: rows per forward pass.
+
+    Returns:
+        A long tensor of predicted classes, on the CPU.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(X[i : i + batch].to(device)).argmax(1).cpu() for i in range(0, len(X), batch)]
+    return torch.cat(out)
+
+
+def evaluate(model: nn.Module, ds: SpuriousDataset) -> dict[str, float]:
+    """The metrics every method reports on a :class:`SpuriousDataset`.
+
+    Args:
+        model: a classifier mapping inputs to logits.
+        ds: the dataset.
+
+    Returns:
+        ``avg_acc`` (in-distribution test accuracy), ``worst_group_acc`` (lowest accuracy
+        over the groups of the balanced test split), ``balanced_acc`` (accuracy on the
+        balanced test split) and ``group_<k>`` for each group's accuracy.
+    """
+    ds = _check_dataset(ds)
+    p_id = predict(model, ds.test_id.X)
+    p = predict(model, ds.test.X)
+    accs = group_accuracies(ds.test.y, p, ds.test.g)
+    out = {
+        "avg_acc": float((p_id == ds.test_id.y).float().mean()),
+        "worst_group_acc": min(accs.values()),
+        "balanced_acc": float((p == ds.test.y).float().mean()),
+    }
+    out.update({f"group_{k}": v for k, v in accs.items()})
+    return out
+
+
+def fit_classifier(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    width: int = 128,
+    depth: int = 1,
+    steps: int = 300,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    model: nn.Module | None = None,
+) -> nn.Module:
+    """Fit a ReLU MLP classifier with (optionally per-example weighted) cross-entropy.
+
+    Args:
+        X, y: training inputs and long labels.
+        weights: optional non-negative per-example weights (normalized to mean 1).
+        width, depth: MLP size (``depth`` hidden layers); ``depth=0`` gives a linear model.
+        steps: Adam steps.
+        lr: learning rate.
+        weight_decay: L2 penalty.
+        batch_size: ``None`` for full batch.
+        seed: seeds initialization and minibatch order.
+        device: where to train (default CPU).
+        model: continue training this model instead of making a new one.
+
+    Returns:
+        The trained model.
+    """
+
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("X and y must be torch tensors")
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    n_classes = int(y.max()) + 1 if len(y) else 2
+    n_classes = max(n_classes, 2)
+    torch.manual_seed(int(seed))
+    if model is None:
+        depth = check_positive_int(depth, "depth", minimum=0)
+        if depth == 0:
+            model = nn.Linear(X.shape[1], n_classes)
+        else:
+            model = make_mlp(X.shape[1], n_classes, width=width, depth=depth)
+    model = model.to(device)
+    if weights is None:
+        target = y
+        loss_fn = F.cross_entropy
+    else:
+        if not isinstance(weights, torch.Tensor) or weights.shape != y.shape:
+            raise ValueError("weights must be a tensor with the same shape as y")
+        if (weights < 0).any():
+            raise ValueError("weights must be non-negative")
+        w = weights.float() / weights.float().mean()
+        target = torch.stack([y.float(), w], 1)
+
+        def loss_fn(logits, t):
+            return (F.cross_entropy(logits, t[:, 0].long(), reduction="none") * t[:, 1]).mean()
+
+    train(model, X, target, loss_fn, steps=steps, lr=lr, weight_decay=weight_decay,
+          batch_size=batch_size, eval_every=steps, seed=seed)
+    model.eval()
+    return model
+
+
+_DEFAULTS = dict(width=128, depth=1, steps=300, lr=1e-3, weight_decay=0.0, batch_size=None)
+
+
+def _fit_kwargs(kwargs: dict) -> dict:
+    out = dict(_DEFAULTS)
+    unknown = set(kwargs) - set(out) - {"seed", "device"}
+    if unknown:
+        raise TypeError(f"unknown training argument(s): {sorted(unknown)}")
+    out.update(kwargs)
+    return out
+
+
+def erm(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]]:
+    """Empirical risk minimization: plain average cross-entropy on the training split.
+
+    Args:
+        ds: the dataset.
+        **kwargs: training settings of :func:`fit_classifier` (``width``, ``depth``,
+            ``steps``, ``lr``, ``weight_decay``, ``batch_size``, ``seed``, ``device``).
+
+    Returns:
+        ``(model, metrics)`` with the metrics of :func:`evaluate`.
+    """
+    ds = _check_dataset(ds)
+    model = fit_classifier(ds.train.X, ds.train.y, **_fit_kwargs(kwargs))
+    return model, evaluate(model, ds)
+
+
+@torch.no_grad()
+def features(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """The penultimate-layer representation of an MLP made by :func:`fit_classifier`.
+
+    Args:
+        model: an ``nn.Sequential`` whose last module is the linear classifier.
+        X: inputs.
+
+    Returns:
+        The activations fed to the last layer, on the CPU.
+    """
+    if not isinstance(model, nn.Sequential) or not isinstance(model[-1], nn.Linear):
+        raise TypeError("model must be an nn.Sequential ending in an nn.Linear layer")
+    model.eval()
+    device = next(model.parameters()).device
+    return model[:-1](X.to(device)).cpu()
+
+
+def plot_colored_digits(data: GroupData, n: int = 10):
+    """Show the first ``n`` colored digits of a split, titled with their labels.
+
+    Args:
+        data: a split of :func:`colored_digits`.
+        n: number of images.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    n = check_positive_int(n, "n")
+    n = min(n, len(data))
+    fig, axes = plt.subplots(1, n, figsize=(1.1 * n, 1.5))
+    axes = np.atleast_1d(axes)
+    for ax, i in zip(axes, range(n)):
+        img = data.X[i].view(2, 8, 8).numpy()
+        rgb = np.dstack([img[0], img[1], np.zeros_like(img[0])])
+        ax.imshow(rgb)
+        ax.set_title(f"y={int(data.y[i])}", fontsize=9)
+        ax.axis("off")
+    return fig

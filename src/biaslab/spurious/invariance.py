@@ -1,0 +1,220 @@
+"""Section 2.6, Invariance across environments (``chapters/02_spurious_correlations/06_invariance.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..validation import (
+    check_nonnegative,
+    check_positive_int,
+)
+
+__all__ = [
+    "linear_environments",
+    "irmv1_penalty",
+    "scale_penalty",
+    "fit_invariant_linear",
+    "linear_test_error",
+    "invariant_subset_fit",
+    "penalty_landscape",
+]
+
+
+def linear_environments(
+    noises: Sequence[float] = (0.5, 1.0),
+    n: int = 5000,
+    flip: bool = False,
+    seed: int = 0,
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Linear regression environments with an invariant cause and a spurious effect.
+
+    In every environment ``x1 ~ N(0, 1)``, ``y = x1 + N(0, 1)`` (the invariant mechanism)
+    and ``x2 = s * y + N(0, sigma_e^2)``, an effect of ``y`` whose noise ``sigma_e``
+    differs between environments; ``s = +1`` in training and ``s = -1`` with ``flip=True``
+    (the spurious coefficient flips at test).
+
+    Args:
+        noises: ``sigma_e`` of each environment.
+        n: points per environment.
+        flip: make ``x2`` anti-correlated with ``y``.
+        seed: seeds the generator.
+
+    Returns:
+        A list of ``(X, y)`` pairs, ``X`` of shape ``(n, 2)`` and ``y`` of shape ``(n,)``.
+    """
+    if not noises:
+        raise ValueError("noises must name at least one environment")
+    n = check_positive_int(n, "n", minimum=2)
+    gen = torch.Generator().manual_seed(int(seed))
+    envs = []
+    for sigma in noises:
+        sigma = check_nonnegative(sigma, "noise")
+        x1 = torch.randn(n, generator=gen)
+        y = x1 + torch.randn(n, generator=gen)
+        x2 = (-1.0 if flip else 1.0) * y + sigma * torch.randn(n, generator=gen)
+        envs.append((torch.stack([x1, x2], 1), y))
+    return envs
+
+
+def irmv1_penalty(beta: torch.Tensor, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """IRMv1's penalty for a linear representation ``phi = X @ beta`` and a scalar classifier
+    fixed at 1: the squared derivative of the squared-error risk with respect to that scalar.
+
+    Equals ``(2 (E[phi^2] - E[phi y]))^2``; it vanishes when 1 is the best scale for ``phi``
+    in this environment, and also whenever ``phi`` is close to zero.
+    """
+    phi = X @ beta
+    return (2 * ((phi * phi).mean() - (phi * y).mean())) ** 2
+
+
+def scale_penalty(beta: torch.Tensor, X: torch.Tensor, y: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """The distance of the environment's optimal scalar classifier from 1, ``(1 - w_e)^2`` with
+    ``w_e = E[phi y] / E[phi^2]``: IRMv1's gradient divided by the (here one-by-one)
+    Gramian ``E[phi^2]`` of the representation, so it does not vanish as ``phi`` shrinks.
+    """
+    phi = X @ beta
+    gram = (phi * phi).mean()
+    return (1 - (phi * y).mean() / (gram + eps)) ** 2
+
+
+def _moments(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Second moments of one environment: the Gramian ``E[x x^T]``, ``E[x y]`` and ``E[y^2]``."""
+    n = len(y)
+    return X.T @ X / n, X.T @ y / n, (y * y).mean()
+
+
+def fit_invariant_linear(
+    envs: list[tuple[torch.Tensor, torch.Tensor]],
+    penalty: str = "none",
+    lam: float = 1e4,
+    steps: int = 20000,
+    lr: float = 1e-2,
+    warmup: int = 1000,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Fit ``y ~ X @ beta`` on several environments with an optional invariance penalty.
+
+    Minimizes the mean over environments of the squared error plus ``lam`` times the mean
+    penalty. The first ``warmup`` Adam steps use penalty weight 1 and learning rate ``lr``;
+    after that the weight is ``lam`` and the learning rate ``lr / 10``. Squared errors and
+    penalties of a linear model depend on the data only through second moments, so every
+    step costs the same whatever the number of points.
+
+    Args:
+        envs: a list of ``(X, y)`` environments (see :func:`linear_environments`).
+        penalty: ``"none"`` (ERM), ``"irmv1"`` (:func:`irmv1_penalty`) or ``"scale"``
+            (:func:`scale_penalty`).
+        lam: penalty weight after warmup.
+        steps: Adam steps.
+        lr: learning rate.
+        warmup: steps with penalty weight 1.
+        seed: seeds the initialization.
+
+    Returns:
+        The fitted coefficients ``beta`` (a tensor of shape ``(d,)``).
+    """
+    if penalty not in ("none", "irmv1", "scale"):
+        raise ValueError(f"penalty must be 'none', 'irmv1' or 'scale', got {penalty!r}")
+    if not envs:
+        raise ValueError("envs must not be empty")
+    lam = check_nonnegative(lam, "lam")
+    steps = check_positive_int(steps, "steps")
+    moments = [_moments(X.double(), y.double()) for X, y in envs]
+    gen = torch.Generator().manual_seed(int(seed))
+    beta = (0.1 * torch.randn(envs[0][0].shape[1], generator=gen)).double().requires_grad_()
+    opt = torch.optim.Adam([beta], lr=lr)
+    for step in range(steps):
+        if step == warmup:
+            for group in opt.param_groups:
+                group["lr"] = lr / 10
+        risks, pens = [], []
+        for G, b, yy in moments:
+            quad, lin = beta @ G @ beta, beta @ b
+            risks.append(quad - 2 * lin + yy)
+            if penalty == "irmv1":
+                pens.append((2 * (quad - lin)) ** 2)
+            elif penalty == "scale":
+                pens.append((1 - lin / (quad + 1e-8)) ** 2)
+        loss = torch.stack(risks).mean()
+        if pens:
+            loss = loss + (1.0 if step < warmup else lam) * torch.stack(pens).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return beta.detach().float()
+
+
+def linear_test_error(beta: torch.Tensor, envs: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """Mean squared error of ``X @ beta`` averaged over environments.
+    """
+    return float(torch.stack([((X @ beta - y) ** 2).mean() for X, y in envs]).mean())
+
+
+def invariant_subset_fit(envs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, pd.DataFrame]:
+    """Choose the feature subset whose least-squares coefficients agree across environments.
+
+    For every non-empty subset of the features, fit ordinary least squares separately in
+    each environment and measure the spread (largest minus smallest, maximized over
+    features) of the coefficients; the subset with the smallest spread is declared invariant
+    and refit on the pooled data. This is the idea of invariant causal prediction, reduced to
+    its simplest form.
+
+    Args:
+        envs: a list of ``(X, y)`` environments.
+
+    Returns:
+        ``(beta, table)``: the coefficients (zero outside the chosen subset) and a DataFrame
+        with one row per subset and columns ``spread`` and ``chosen``.
+    """
+    from itertools import combinations
+
+    if not envs or len(envs) < 2:
+        raise ValueError("envs must hold at least two environments")
+    d = envs[0][0].shape[1]
+    rows, best = [], None
+    for k in range(1, d + 1):
+        for S in combinations(range(d), k):
+            coefs = torch.stack([torch.linalg.lstsq(X[:, list(S)].double(), y.double()[:, None]).solution[:, 0] for X, y in envs])
+            spread = float((coefs.max(0).values - coefs.min(0).values).max())
+            rows.append({"subset": "{" + ", ".join(f"x{j + 1}" for j in S) + "}", "spread": spread})
+            if best is None or spread < best[0]:
+                best = (spread, S)
+    S = list(best[1])
+    X = torch.cat([X for X, _ in envs]).double()
+    y = torch.cat([y for _, y in envs]).double()
+    beta = torch.zeros(d, dtype=torch.float64)
+    beta[S] = torch.linalg.lstsq(X[:, S], y[:, None]).solution[:, 0]
+    table = pd.DataFrame(rows).set_index("subset")
+    table["chosen"] = table["spread"] == best[0]
+    return beta.float(), table
+
+
+def penalty_landscape(
+    envs: list[tuple[torch.Tensor, torch.Tensor]],
+    b1: Sequence[float] = tuple(np.linspace(-0.2, 1.4, 81)),
+    b2: Sequence[float] = tuple(np.linspace(-0.4, 0.8, 61)),
+) -> pd.DataFrame:
+    """The mean IRMv1 penalty over environments on a grid of coefficients ``(beta1, beta2)``.
+
+    Args:
+        envs: a list of ``(X, y)`` environments with two features.
+        b1, b2: grid values of the two coefficients.
+
+    Returns:
+        A DataFrame with index ``b2`` and columns ``b1``.
+    """
+    if not envs:
+        raise ValueError("envs must not be empty")
+    # the penalty depends on the data only through second moments: evaluate it on the grid at once
+    U, V = np.meshgrid(np.asarray(b1, dtype=float), np.asarray(b2, dtype=float))
+    out = np.zeros_like(U)
+    for X, y in envs:
+        G, b, _ = (t.double().numpy() for t in _moments(X.double(), y.double()))
+        quad = G[0, 0] * U**2 + 2 * G[0, 1] * U * V + G[1, 1] * V**2
+        out += (2 * (quad - (b[0] * U + b[1] * V))) ** 2 / len(envs)
+    return pd.DataFrame(out, index=pd.Index(b2, name="beta2"), columns=pd.Index(b1, name="beta1"))

@@ -1,0 +1,116 @@
+"""The package is laid out like the book, and a test keeps it so.
+
+The rule (README, "Layout"): a definition lives in the module of the one section whose
+notebook reaches it; in its chapter's ``_shared.py`` when two or more sections of that
+chapter reach it; at the top level (``core``, ``validation``, ``plotting``, ``pretrained``)
+when no single chapter owns it. A later chapter that reuses a demo imports it from its home,
+the earliest chapter that reaches it. The data loaders of ``biaslab.datasets`` are top-level
+by design. "Reaches" is computed by :mod:`package_graph` from the notebooks' code, their
+``{func}`` links and the package's call graph.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+from package_graph import CHAPTER_DIRS, PKG, build_graph, module_files, section_files
+
+GRAPH = build_graph()
+CHAPTER_ORDER = list(CHAPTER_DIRS.values())
+TOP_LEVEL = {"biaslab.core", "biaslab.pretrained"}
+# top level by kind, whoever uses them: input checks and plot helpers
+BY_KIND = {"biaslab.validation", "biaslab.plotting"}
+MAX_LINES = 650
+
+
+def expected_home(qualname: str) -> str | None:
+    """Where the rule puts a definition, from the sections that reach it (None: unreached)."""
+    secs = GRAPH.reach.get(qualname, set())
+    if not secs:
+        return None
+    chapters = sorted({s.chapter for s in secs}, key=CHAPTER_ORDER.index)
+    home = chapters[0]
+    package = {v: k for k, v in CHAPTER_DIRS.items()}[home]
+    own = [s for s in secs if s.chapter == home]
+    if len(own) == 1:
+        return f"biaslab.{package}.{own[0].module}"
+    if len(chapters) == 1:
+        return f"biaslab.{package}._shared"
+    return "top level"
+
+
+def placements() -> list[tuple[str, str]]:
+    return sorted((q, m) for q, m in GRAPH.module_of.items()
+                  if not m.startswith("biaslab.datasets") and not q.endswith(".__version__"))
+
+
+@pytest.mark.parametrize("qualname, module", placements())
+def test_definition_sits_where_the_rule_puts_it(qualname, module):
+    if module == "biaslab" or module.endswith("__init__") or module in {f"biaslab.{c}" for c in CHAPTER_DIRS}:
+        pytest.fail(f"{qualname}: an __init__ only re-exports; define it in a section module")
+    home = expected_home(qualname)
+    if module in BY_KIND:
+        return
+    if module in TOP_LEVEL:
+        # infrastructure: either unreached by notebooks (public API, used by tests) or shared
+        assert home in (None, "top level"), f"{qualname} is used by one chapter only: move it to {home}"
+        return
+    assert home is not None, f"{qualname} is reached by no section: dead code, or a missing link"
+    assert home == module, f"{qualname} sits in {module}, but the sections reaching it put it in {home}"
+
+
+def test_every_section_with_code_has_its_module():
+    for section, _ in section_files():
+        package = {v: k for k, v in CHAPTER_DIRS.items()}[section.chapter]
+        reached = [q for q, secs in GRAPH.reach.items() if section in secs
+                   and GRAPH.module_of[q].startswith(f"biaslab.{package}.")]
+        mod = PKG / package / f"{section.module}.py"
+        if any(GRAPH.module_of[q] == f"biaslab.{package}.{section.module}" for q in reached):
+            assert mod.exists()
+    for package in CHAPTER_DIRS:
+        for p in (PKG / package).glob("*.py"):
+            if p.stem in ("__init__", "_shared"):
+                continue
+            assert p.stem in {s.module for s, _ in section_files() if s.chapter == CHAPTER_DIRS[package]}, (
+                f"{p} is named after no section of {CHAPTER_DIRS[package]}")
+
+
+@pytest.mark.parametrize("module", sorted(module_files()))
+def test_modules_stay_small(module):
+    n = len(module_files()[module].read_text().splitlines())
+    assert n <= MAX_LINES, f"{module} has {n} lines; split it (about 600 at most)"
+
+
+@pytest.mark.parametrize("module", sorted(module_files()))
+def test_public_names_are_exported(module):
+    """``__all__`` lists every public function and class of a module, so the API page shows
+    it and the chapters' ``{func}`` links resolve."""
+    mod = importlib.import_module(module)
+    exported = set(getattr(mod, "__all__", []))
+    public = {n for n, obj in vars(mod).items()
+              if not n.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
+              and obj.__module__ == mod.__name__}
+    assert public <= exported, sorted(public - exported)
+
+
+@pytest.mark.parametrize("package", sorted(CHAPTER_DIRS))
+def test_chapter_reexports_its_sections(package):
+    """``from biaslab import inductive_bias as ib; ib.spectral_bias_run(...)`` works for every
+    public name of every section module of the chapter."""
+    chapter = importlib.import_module(f"biaslab.{package}")
+    for p in sorted((PKG / package).glob("*.py")):
+        if p.stem == "__init__":
+            continue
+        sub = importlib.import_module(f"biaslab.{package}.{p.stem}")
+        for name in getattr(sub, "__all__", []):
+            assert getattr(chapter, name, None) is getattr(sub, name), f"biaslab.{package}.{name}"
+            assert name in chapter.__all__, f"biaslab.{package}.__all__ lacks {name}"
+
+
+def test_no_see_pointers_in_docstrings():
+    """The layout test makes hand-written "See: chapters/..." pointers redundant (and they went
+    stale): the module a definition sits in names its section."""
+    for module, path in module_files().items():
+        assert "    See: " not in path.read_text(), f"{module} has a 'See:' line"
