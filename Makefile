@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 STUDENT   := $(shell find student -name '*.ipynb' 2>/dev/null | sort)
 
-.PHONY: help venv book test unit nbval nbval-student check-sync build site-test chromium sync student clean clean-all
+.PHONY: help venv book test unit sweep nbval nbval-student check-sync build site-test chromium sync student clean clean-all
 
 help:
 	@echo "make book        build the site into _build/html (creates .venv on first use)"
@@ -29,15 +29,28 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 NBCACHE := _build/.jupyter_cache
+# Every claim evaluation (notebooks and claim tests) writes its values here; the scorecard
+# page and the chapter indexes are built from them (tools/scorecard.py).
+export BIASLAB_CLAIMS_DIR := $(CURDIR)/_build/claims
 
 book: venv
-	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(NBCACHE)
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute $(NBCACHE) $(BIASLAB_CLAIMS_DIR)
 	$(BIN)/jupyter-book build .
 	@echo "open _build/html/index.html"
 
 # Two test processes at once, one thread each, on CI's two cores.
+# (--dist loadgroup: the claims of one section run in one process and share its runner's results)
 unit: venv
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 -q -p no:cacheprovider
+	rm -rf $(BIASLAB_CLAIMS_DIR)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -n 2 --dist loadgroup -q -p no:cacheprovider
+
+# Every claim and control with seeds 0-9 (about an hour on 2 cores); records the per-claim
+# ranges in chapters/appendix/claim_sweeps.json, which the scorecard shows. Commit that file.
+sweep: venv
+	rm -rf _build/sweep
+	BIASLAB_CLAIMS_DIR=$(CURDIR)/_build/sweep BIASLAB_CLAIM_SEEDS=0,1,2,3,4,5,6,7,8,9 OMP_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest tests/test_claims.py -n 2 --dist loadgroup -q -p no:cacheprovider; \
+	  status=$$?; $(BIN)/python tools/record_sweep.py _build/sweep; exit $$status
 
 # nbval stores each passing notebook with its outputs in the book's execution cache, so that
 # the build right after it does not execute the notebooks a second time (see conftest.py).
