@@ -122,6 +122,14 @@ def _imports(module: str, path: Path, tree: ast.AST) -> dict[str, str]:
     return out
 
 
+def _static_all(tree: ast.Module) -> list[str]:
+    """The names of a module's literal ``__all__ = [...]``."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return []
+
+
 def _names_in(node: ast.AST) -> tuple[set[str], set[tuple[str, str]]]:
     names, attrs = set(), set()
     for sub in ast.walk(node):
@@ -184,7 +192,12 @@ def build_graph() -> Graph:
         imports = _imports(module, path, tree)
         if path.name == "__init__.py":
             for local, target in imports.items():
-                g.aliases[f"{module}.{local}"] = target
+                if local == "*":  # ``from .section import *``: the names in its __all__
+                    source = target.rsplit(".", 1)[0]
+                    for name in _static_all(trees[source][1]):
+                        g.aliases[f"{module}.{name}"] = f"{source}.{name}"
+                else:
+                    g.aliases[f"{module}.{local}"] = target
         local_defs = {q.rsplit(".", 1)[1]: q for q, m in g.module_of.items() if m == module}
         for q, m in g.module_of.items():
             if m != module:

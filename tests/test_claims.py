@@ -24,14 +24,15 @@ ASSERTED = [c for c in CLAIMS if not c.observation]
 OBSERVED = [c for c in CLAIMS if c.observation]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=32)
 def results(section: str, seed: int):
     return bc.run_section(section, seed=seed, device=None)
 
 
 def _cases(claims):
+    # seed-major order: the claims of a section that share one run come one after another
     return [pytest.param(c, s, id=f"{c.key}-seed{s}", marks=pytest.mark.xdist_group(c.section))
-            for c in claims for s in SEEDS]
+            for s in SEEDS for c in claims]
 
 
 @pytest.mark.parametrize("claim, seed", _cases(ASSERTED))

@@ -68,29 +68,71 @@ def test_first_fit_step():
         ib.first_fit_step(h, 8)
 
 
-def test_fourier_features_shape_and_values():
-    enc = ib.FourierFeatures(3)
-    z = enc(torch.tensor([[0.25]]))
-    assert z.shape == (1, 6) and enc.out_dim == 6
-    assert z[0, 0].item() == pytest.approx(1.0)  # sin(2 pi * 1 * 0.25)
-    with pytest.raises(ValueError):
-        ib.FourierFeatures(0)
+def test_gaussian_fourier_features_shape_seed_and_scale():
+    enc = ib.GaussianFourierFeatures(scale=10.0, n_features=5, seed=3)
+    z = enc(torch.tensor([[0.0], [0.25]]))
+    assert z.shape == (2, 10) and enc.out_dim == 10
+    assert torch.allclose(z[0, :5], torch.zeros(5)) and torch.allclose(z[0, 5:], torch.ones(5))
+    assert torch.equal(enc.b, ib.GaussianFourierFeatures(10.0, 5, seed=3).b)
+    assert not torch.equal(enc.b, ib.GaussianFourierFeatures(10.0, 5, seed=4).b)
+    assert ib.GaussianFourierFeatures(100.0, 2000).b.std() > 10 * ib.GaussianFourierFeatures(1.0, 2000).b.std()
+    with pytest.raises(ValueError, match="scale"):
+        ib.GaussianFourierFeatures(0.0)
 
 
-def test_spectral_bias_run_short():
-    h = ib.spectral_bias_run((1, 4), steps=20, n=32, width=16, depth=1, eval_every=10)
-    assert list(h.columns) == ["step", "loss", "err_1", "err_4"]
-    assert list(h.step) == [0, 10, 20]
+def test_coordinate_mlp_raw_input_is_centred_and_scaled():
+    net = ib.coordinate_mlp(None, width=4, depth=1, input_scale=3.0)
+    assert net[0](torch.tensor([[0.0], [0.5], [1.0]])).flatten().tolist() == [-3.0, 0.0, 3.0]
+    assert ib.coordinate_mlp(10.0, n_features=8, width=4, depth=1)(torch.zeros(2, 1)).shape == (2, 1)
 
 
-def test_periodic_extrapolation_short_and_bad_range():
+def test_log_steps_cover_the_run():
+    s = ib.log_steps(1000, 50)
+    assert s[0] == 1 and s[-1] == 1000 and s == sorted(set(s)) and len(s) <= 50
+
+
+def test_spectral_bias_run_short_and_stops_when_fitted():
+    h = ib.spectral_bias_run((1, 4), steps=20, n=32)
+    assert list(h.columns) == ["step", "loss", "err_1", "err_4"] and h.step.iloc[-1] <= 20
+    assert len(ib.fit_times(h, (1, 4))) == 2
+    h = ib.spectral_bias_run((1,), steps=3000, n=32, tol=0.5)  # k = 1 is fitted early: the run stops
+    assert h.step.iloc[-1] < 3000 and h.err_1.iloc[-1] < 0.5
+
+
+def test_fourier_scale_sweep_and_tradeoff():
+    t = ib.fourier_scale_sweep(scales=(1.0, 10.0, 100.0), freqs=(1, 4), n=32, steps=5)
+    assert list(t.index) == [1.0, 10.0, 100.0] and set(t.columns) == {"train_mse", "test_mse"}
+    toy = pd.DataFrame({"test_mse": [4.0, 1.0, 2.0, 8.0]}, index=[1, 3, 10, 30])
+    assert ib.scale_tradeoff(toy) == 4.0
+    with pytest.raises(ValueError, match="three"):
+        ib.scale_tradeoff(toy.iloc[:2])
+    with pytest.raises(ValueError, match="target"):
+        ib.fourier_scale_sweep(target="image")
+
+
+def test_periodic_extrapolation_short_zero_and_bad_input():
     r = ib.periodic_extrapolation("snake", steps=10, width=8)
-    assert set(r) >= {"train_mse", "extrap_mse", "x", "y_pred"}
+    assert set(r) >= {"train_mse", "extrap_mse", "x", "y_pred", "truth"}
     assert r["x"].shape == r["y_pred"].shape
+    z = ib.periodic_extrapolation("zero")
+    assert z["extrap_mse"] == pytest.approx(0.5, abs=0.01)  # mean of sin^2 over whole periods
+    assert ib.periodic_extrapolation("zero", "chirp")["train_mse"] > 0.3
     with pytest.raises(ValueError, match="train_range"):
         ib.periodic_extrapolation("relu", steps=1, train_range=(1.0, 0.0))
     with pytest.raises(ValueError, match="unknown activation"):
         ib.periodic_extrapolation("sigmoidish", steps=1)
+    with pytest.raises(ValueError, match="target"):
+        ib.periodic_extrapolation("relu", "square", steps=1)
+
+
+def test_far_linearity_and_extrapolation_advantage():
+    x = torch.linspace(0, 30, 300)
+    assert ib.far_linearity({"x": x, "y_pred": 2 * x + 1}) == pytest.approx(1.0)
+    assert ib.far_linearity({"x": x, "y_pred": torch.sin(x)}) < 0.2
+    fits = {k: {"extrap_mse": v} for k, v in {"snake": 0.1, "relu": 20.0, "tanh": 1.0, "zero": 0.5}.items()}
+    assert ib.extrapolation_advantage(fits) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="zero"):
+        ib.extrapolation_advantage({"snake": {"extrap_mse": 1.0}})
 
 
 # ---------------------------------------------------------------- grokking
@@ -163,10 +205,10 @@ def test_linear_grokking_run_columns_and_convergence():
 
 # ---------------------------------------------------------------- plots
 def test_plots_return_axes():
-    h = ib.spectral_bias_run((1, 4), steps=20, n=32, width=8, depth=1, eval_every=5)
+    h = ib.spectral_bias_run((1, 4), steps=20, n=32)
     assert ib.plot_frequency_errors(h, title="t") is not None
     assert ib.plot_frequency_errors(h, log_steps=True) is not None
-    r = {"relu": ib.periodic_extrapolation("relu", steps=5, width=4)}
+    r = {"relu": ib.periodic_extrapolation("relu", steps=5, width=4), "zero": ib.periodic_extrapolation("zero")}
     assert ib.plot_extrapolation(r) is not None
     g = pd.DataFrame({"step": [0, 1, 2], "train_acc": [0, 1, 1], "test_acc": [0, 0, 1]})
     assert ib.plot_grokking({"run": g}) is not None

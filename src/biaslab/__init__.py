@@ -20,6 +20,7 @@ from .core import (
     seed_everything,
     train,
 )
+from . import claims
 from .plotting import plot_style
 
 __version__ = "0.1.0"

@@ -291,6 +291,7 @@ def train(
     stop_when: Callable[[dict[str, float]], bool] | None = None,
     on_step: Callable[[nn.Module, int, torch.Tensor], None] | None = None,
     device: torch.device | str | None = None,
+    eval_with_grad: bool = False,
 ) -> pd.DataFrame:
     """The book's one training loop: it returns a history instead of printing.
 
@@ -328,6 +329,8 @@ def train(
             something or to apply an extra update.
         device: where to train: the model and data are moved there; ``None`` keeps the
             model's own device.
+        eval_with_grad: run ``eval_fn`` with gradients enabled and the model in training
+            mode, for measurements that differentiate (a Hessian eigenvalue).
 
     Returns:
         A DataFrame with one row per evaluation: ``step``, ``loss`` (the full-data loss at step
@@ -392,7 +395,9 @@ def train(
 
     def record(step: int, loss: float) -> bool:
         row: dict[str, float] = {"step": step, "loss": loss}
-        if eval_fn is not None:
+        if eval_fn is not None and eval_with_grad:
+            row.update(eval_fn(model, step))
+        elif eval_fn is not None:
             was_training = model.training
             model.eval()
             with torch.no_grad():

@@ -1,177 +1,33 @@
 """Inductive bias: what a network prefers before and during training.
 
-Data makers, models, training runs and measurements for chapter 1. Each function names the
-section that teaches it.
+Data makers, models, training runs, measurements and claims for chapter 1, one module per
+section, named after the section's file (``spectral_bias`` for ``03_spectral_bias.md``).
 """
 
-from .architecture_as_prior import (
-    attention_stack_residuals,
-    locality_sample_complexity,
-    make_patch_net,
-    patch_signal_data,
-    plot_rank_collapse,
-    plot_sample_complexity,
-    rank_collapse_residual,
+# One module per section, in book order; each re-exports the names in its ``__all__``
+# (its runner ``run`` and its ``CLAIMS`` stay in the section module: ``ib.spectral_bias.run``).
+from . import (
+    priors_before_training,
+    architecture_as_prior,
+    spectral_bias,
+    simplicity_bias,
+    implicit_regularization,
+    memorization,
+    grokking,
+    generative_models,
 )
-from .generative_models import (
-    TinyDenoiser,
-    ddpm_sample,
-    ddpm_schedule,
-    denoiser_along_segment,
-    distance_to_modes,
-    gap_fraction,
-    gaussian_grid_data,
-    gaussian_mass_beyond,
-    grid_centers,
-    plot_denoiser_profile,
-    plot_mode_interpolation,
-    train_ddpm,
-    true_posterior_mean,
-)
-from .grokking import (
-    ModularAdditionMLP,
-    ModularData,
-    embedding_spectrum,
-    fourier_power_share,
-    grokking_run,
-    grokking_steps,
-    linear_grokking_run,
-    modular_addition_data,
-    plot_embedding_spectrum,
-    plot_grokking,
-)
-from .implicit_regularization import (
-    MatrixSensingData,
-    effective_rank,
-    eos_mlp,
-    eos_regression_data,
-    learning_times,
-    matrix_sensing_data,
-    matrix_sensing_run,
-    plot_incremental_learning,
-    plot_sharpness,
-    sharpness_run,
-    top_hessian_eigenvalue,
-)
-from .memorization import (
-    peak_ratio,
-    plot_double_descent,
-    plot_random_labels,
-    random_features_double_descent,
-    random_label_run,
-    random_labels,
-    steps_to_accuracy,
-)
-from .priors_before_training import (
-    DIPNet,
-    deep_image_prior_run,
-    initial_guessing_bias,
-    majority_class_share,
-    piecewise_smooth_image,
-    plot_deep_image_prior,
-    plot_random_functions,
-    plot_redshift,
-    psnr,
-    random_mlp_function,
-    redshift_table,
-    spectral_centroid,
-)
-from .simplicity_bias import (
-    ShiftedDigits,
-    boolean_cube,
-    distributional_simplicity_run,
-    gotu_run,
-    moment_clones,
-    plot_distributional_simplicity,
-    plot_gotu,
-    shifted_digits,
-)
-from .spectral_bias import (
-    FourierFeatures,
-    first_fit_step,
-    frequency_errors,
-    periodic_extrapolation,
-    plot_extrapolation,
-    plot_frequency_errors,
-    spectral_bias_run,
-    sum_of_sines,
+from .priors_before_training import *  # noqa: F403
+from .architecture_as_prior import *  # noqa: F403
+from .spectral_bias import *  # noqa: F403
+from .simplicity_bias import *  # noqa: F403
+from .implicit_regularization import *  # noqa: F403
+from .memorization import *  # noqa: F403
+from .grokking import *  # noqa: F403
+from .generative_models import *  # noqa: F403
+
+SECTIONS = (
+    priors_before_training, architecture_as_prior, spectral_bias, simplicity_bias,
+    implicit_regularization, memorization, grokking, generative_models,
 )
 
-__all__ = [
-    "random_mlp_function",
-    "spectral_centroid",
-    "redshift_table",
-    "majority_class_share",
-    "initial_guessing_bias",
-    "piecewise_smooth_image",
-    "psnr",
-    "DIPNet",
-    "deep_image_prior_run",
-    "plot_deep_image_prior",
-    "plot_random_functions",
-    "plot_redshift",
-    "rank_collapse_residual",
-    "attention_stack_residuals",
-    "patch_signal_data",
-    "make_patch_net",
-    "locality_sample_complexity",
-    "plot_sample_complexity",
-    "plot_rank_collapse",
-    "sum_of_sines",
-    "frequency_errors",
-    "first_fit_step",
-    "FourierFeatures",
-    "spectral_bias_run",
-    "periodic_extrapolation",
-    "plot_frequency_errors",
-    "plot_extrapolation",
-    "boolean_cube",
-    "gotu_run",
-    "plot_gotu",
-    "ShiftedDigits",
-    "shifted_digits",
-    "moment_clones",
-    "distributional_simplicity_run",
-    "plot_distributional_simplicity",
-    "eos_regression_data",
-    "eos_mlp",
-    "top_hessian_eigenvalue",
-    "sharpness_run",
-    "plot_sharpness",
-    "MatrixSensingData",
-    "matrix_sensing_data",
-    "matrix_sensing_run",
-    "learning_times",
-    "effective_rank",
-    "plot_incremental_learning",
-    "random_labels",
-    "random_label_run",
-    "steps_to_accuracy",
-    "plot_random_labels",
-    "random_features_double_descent",
-    "peak_ratio",
-    "plot_double_descent",
-    "ModularData",
-    "modular_addition_data",
-    "ModularAdditionMLP",
-    "grokking_run",
-    "grokking_steps",
-    "embedding_spectrum",
-    "fourier_power_share",
-    "linear_grokking_run",
-    "plot_grokking",
-    "plot_embedding_spectrum",
-    "grid_centers",
-    "gaussian_grid_data",
-    "ddpm_schedule",
-    "TinyDenoiser",
-    "train_ddpm",
-    "ddpm_sample",
-    "distance_to_modes",
-    "gap_fraction",
-    "gaussian_mass_beyond",
-    "true_posterior_mean",
-    "denoiser_along_segment",
-    "plot_mode_interpolation",
-    "plot_denoiser_profile",
-]
+__all__ = [name for module in SECTIONS for name in module.__all__]

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_activation
+from ..claims import Claim, Control, at_least, at_most
+from ..core import make_activation, resolve_device, train
 from ..plotting import get_axes
 from ..validation import (
     check_positive,
@@ -28,7 +29,14 @@ __all__ = [
     "piecewise_smooth_image",
     "psnr",
     "DIPNet",
+    "scramble",
+    "fit_image",
     "deep_image_prior_run",
+    "denoising_gain",
+    "overfitting_loss",
+    "fit_speed_run",
+    "scramble_slowdown",
+    "IGB_DEPTHS",
     "plot_deep_image_prior",
     "plot_random_functions",
     "plot_redshift",
@@ -56,10 +64,11 @@ def random_mlp_function(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The function computed by an untrained MLP on a uniform grid of ``[-1, 1]``.
 
-    Weights are drawn i.i.d. ``N(0, weight_scale**2 / fan_in)``, biases
-    ``N(0, (0.1 * weight_scale)**2)``; the read-out layer has scale 1. Larger scales push
-    pre-activations further out, which matters for activations that oscillate (``sin``) or
-    have a bump (``gauss``), and hardly at all for ReLU, which is positively homogeneous.
+    Weights are drawn i.i.d. ``N(0, weight_scale**2 / fan_in)`` and biases ``N(0, 0.1**2)``
+    whatever the scale; the read-out layer has scale 1. Larger scales push pre-activations
+    further out, which matters for activations that oscillate (``sin``) or have a bump
+    (``gauss``). ReLU is positively homogeneous, so without biases scaling the weights would
+    only rescale the function; with fixed biases the kinks move, but only a little.
 
     Args:
         activation: ``"relu"``, ``"tanh"``, ``"sin"`` or ``"gauss"``.
@@ -80,34 +89,38 @@ def random_mlp_function(
     h, d = x, 1
     for _ in range(depth):
         W = torch.randn(d, width, generator=generator, dtype=torch.float64) * weight_scale / math.sqrt(d)
-        b = torch.randn(width, generator=generator, dtype=torch.float64) * 0.1 * weight_scale
+        b = torch.randn(width, generator=generator, dtype=torch.float64) * 0.1
         h, d = act(h @ W + b), width
     w_out = torch.randn(d, 1, generator=generator, dtype=torch.float64) / math.sqrt(d)
     return x.squeeze(1), (h @ w_out).squeeze(1)
 
 
 def spectral_centroid(f: torch.Tensor) -> float:
-    """Power-weighted mean frequency of a signal sampled on a uniform grid.
+    """Power-weighted mean frequency of a signal on a uniform grid, from its cosine transform.
 
-    ``sum_k k |F(k)|^2 / sum_k |F(k)|^2`` over the non-negative frequencies of the real
-    discrete Fourier transform of ``f - mean(f)``; a simple measure of how wiggly a
-    function is (in cycles per grid length).
+    ``sum_k (k / 2) P_k / sum_k P_k``, where ``P_k`` is the power of the k-th coefficient of the
+    orthonormal type-II discrete cosine transform of ``f - mean(f)``; coefficient ``k`` is a
+    cosine with ``k / 2`` cycles over the grid, so the centroid is in cycles per grid length.
+    The cosine transform extends the signal by its mirror image, not by periodic repetition,
+    so a smooth non-periodic function (a ramp) has no artificial jump at the ends and scores
+    low; the discrete Fourier transform would charge the ramp for the wrap-around jump.
 
     Args:
         f: a 1-D tensor with at least 4 samples.
 
     Returns:
-        The centroid (0 for a constant signal).
+        The centroid in cycles (0 for a constant signal; about ``n / 4`` for white noise).
     """
-    f = torch.as_tensor(f).detach().reshape(-1).cpu().double()
-    if f.numel() < 4:
-        raise ValueError(f"f must have at least 4 samples, got {f.numel()}")
-    P = torch.fft.rfft(f - f.mean()).abs() ** 2
-    total = P.sum().item()
+    from scipy.fft import dct
+
+    f = torch.as_tensor(f).detach().reshape(-1).cpu().double().numpy()
+    if f.size < 4:
+        raise ValueError(f"f must have at least 4 samples, got {f.size}")
+    P = dct(f - f.mean(), type=2, norm="ortho") ** 2
+    total = P.sum()
     if total <= 1e-300:
         return 0.0
-    k = torch.arange(len(P), dtype=torch.float64)
-    return float((k * P).sum().item() / total)
+    return float((np.arange(f.size) / 2 * P).sum() / total)
 
 
 def redshift_table(
@@ -280,81 +293,154 @@ class DIPNet(nn.Module):
         return self.net(z)
 
 
-def deep_image_prior_run(
-    image: torch.Tensor | None = None,
-    sigma: float = 0.15,
+def scramble(image: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The same pixel values in a random order: every statistic of single pixels is kept,
+    every spatial structure destroyed (the deep image prior's own control).
+
+    Args:
+        image: an ``(n, n)`` tensor.
+        seed: seed of the permutation.
+
+    Returns:
+        A tensor of the same shape.
+    """
+    image = torch.as_tensor(image)
+    perm = torch.randperm(image.numel(), generator=torch.Generator().manual_seed(30_000 + int(seed)))
+    return image.reshape(-1)[perm].reshape(image.shape)
+
+
+def fit_image(
+    target: torch.Tensor,
+    reference: torch.Tensor | None = None,
     steps: int = 1000,
     lr: float = 0.01,
-    channels: int = 32,
+    channels: int = 16,
     eval_every: int = 10,
     seed: int = 0,
     device: torch.device | str | None = None,
 ) -> dict[str, object]:
-    """Fit an untrained conv net to one noisy image and track its PSNR against the clean one.
+    """Fit a :class:`DIPNet` from a fixed random code to one image, and track the fit.
 
-    The input is a fixed random code ``z`` (8 channels, uniform in ``[0, 0.1]``); the
-    :class:`DIPNet` is trained with Adam to map ``z`` to the noisy image (mean squared
-    error). The clean image is never used for training, only to measure the PSNR.
+    The input is a fixed random code ``z`` (8 channels, uniform in ``[0, 0.1]``); the weights
+    are trained with Adam on the mean squared error to ``target``.
+
+    Args:
+        target: the ``(n, n)`` image to fit (``n`` divisible by 4).
+        reference: an image to score the output against with :func:`psnr` (e.g. the clean
+            image when ``target`` is noisy); ``None`` scores against ``target``.
+        steps, lr: Adam steps and learning rate.
+        channels: feature channels of the network.
+        eval_every: record every this many steps.
+        seed: seed of the code and the weights.
+        device: where to train (``None``: the GPU when present).
+
+    Returns:
+        ``history`` (``step``, ``mse`` to the target, ``psnr`` against the reference), the
+        ``best`` and ``final`` outputs with ``best_psnr``, ``best_step`` and ``final_psnr``.
+    """
+    target = torch.as_tensor(target, dtype=torch.float32)
+    if target.ndim != 2 or target.shape[0] != target.shape[1] or target.shape[0] % 4 or target.shape[0] < 8:
+        raise ValueError(f"target must be a square (n, n) tensor with n >= 8 divisible by 4, got {tuple(target.shape)}")
+    reference = target if reference is None else torch.as_tensor(reference, dtype=torch.float32)
+    device = resolve_device(device)
+    n = target.shape[0]
+    torch.manual_seed(seed)
+    z = (0.1 * torch.rand(1, 8, n, n, generator=torch.Generator().manual_seed(seed))).to(device)
+    model = DIPNet(8, channels).to(device)
+    best: dict[str, object] = {"psnr": -math.inf, "step": 0, "image": None}
+    last: dict[str, object] = {}
+
+    def eval_fn(m: nn.Module, step: int) -> dict[str, float]:
+        # batch norm in training mode, as in every training step: the output the loss sees
+        with torch.no_grad():
+            img = m(z)[0, 0].cpu()
+        p = psnr(img, reference)
+        if p > best["psnr"]:
+            best.update(psnr=p, step=step, image=img)
+        last.update(image=img, psnr=p)
+        return {"mse": F.mse_loss(img, target).item(), "psnr": p}
+
+    history = train(model, z, target[None, None], F.mse_loss, steps=check_positive_int(steps, "steps"),
+                    lr=check_positive(lr, "lr"), eval_every=check_positive_int(eval_every, "eval_every"),
+                    eval_fn=eval_fn, eval_with_grad=True, seed=seed, device=device)
+    return {"history": history.drop(columns="loss"), "best": best["image"], "best_psnr": best["psnr"],
+            "best_step": best["step"], "final": last["image"], "final_psnr": last["psnr"]}
+
+
+def deep_image_prior_run(
+    image: torch.Tensor | None = None,
+    sigma: float = 0.15,
+    steps: int = 1000,
+    scrambled: bool = False,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    **fit_kwargs,
+) -> dict[str, object]:
+    """Denoise one image with the deep image prior: fit the noisy image, score against the clean one.
+
+    The clean image is never used for training, only to measure the PSNR.
 
     Args:
         image: a clean ``(n, n)`` image in ``[0, 1]`` with ``n`` divisible by 4
             (default: :func:`piecewise_smooth_image` with ``n = 32``).
         sigma: standard deviation of the additive Gaussian noise (> 0).
         steps: Adam steps.
-        lr: learning rate.
-        channels: feature channels of the network.
-        eval_every: record the PSNR every this many steps.
-        seed: seed of the noise, the input code and the weights.
-        device: where to train (CPU if ``None``).
+        scrambled: denoise the image with its pixels :func:`scramble`-d (the control: the same
+            pixel values without spatial structure).
+        seed: seed of the noise, the code and the weights.
+        device: where to train (``None``: the GPU when present).
+        **fit_kwargs: passed to :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
 
     Returns:
-        A dict with ``history`` (DataFrame: ``step``, ``psnr`` against the clean image,
-        ``psnr_noisy`` against the noisy target), ``noisy_psnr`` (PSNR of the noisy input),
-        ``best_psnr``, ``best_step``, ``final_psnr``, and the images ``clean``, ``noisy``,
-        ``best`` and ``final`` as ``(n, n)`` CPU tensors.
+        The :func:`fit_image` dict (``psnr`` against the clean image), plus ``noisy_psnr``
+        (the PSNR of the noisy input) and the images ``clean`` and ``noisy``.
     """
     clean = piecewise_smooth_image(32) if image is None else torch.as_tensor(image, dtype=torch.float32)
-    if clean.ndim != 2 or clean.shape[0] != clean.shape[1] or clean.shape[0] % 4 or clean.shape[0] < 8:
-        raise ValueError(f"image must be a square (n, n) tensor with n >= 8 divisible by 4, got {tuple(clean.shape)}")
+    if scrambled:
+        clean = scramble(clean, seed)
     sigma = check_positive(sigma, "sigma")
-    steps = check_positive_int(steps, "steps")
-    lr = check_positive(lr, "lr")
-    eval_every = check_positive_int(eval_every, "eval_every")
-    device = torch.device(device or "cpu")
-    n = clean.shape[0]
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    noisy = clean + sigma * torch.randn(clean.shape, generator=g)
-    z = (0.1 * torch.rand(1, 8, n, n, generator=g)).to(device)
-    target = noisy[None, None].to(device)
-    model = DIPNet(8, channels).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    rows, best, best_psnr, best_step = [], None, -math.inf, 0
-    for step in range(steps + 1):
-        out = model(z)
-        if step % eval_every == 0 or step == steps:
-            img = out.detach()[0, 0].cpu()
-            p = psnr(img, clean)
-            rows.append({"step": step, "psnr": p, "psnr_noisy": psnr(img, noisy)})
-            if p > best_psnr:
-                best, best_psnr, best_step = img, p, step
-        if step == steps:
-            break
-        loss = F.mse_loss(out, target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return {
-        "history": pd.DataFrame(rows),
-        "noisy_psnr": psnr(noisy, clean),
-        "best_psnr": best_psnr,
-        "best_step": best_step,
-        "final_psnr": rows[-1]["psnr"],
-        "clean": clean,
-        "noisy": noisy,
-        "best": best,
-        "final": img,
-    }
+    noisy = clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(40_000 + int(seed)))
+    out = fit_image(noisy, reference=clean, steps=steps, seed=seed, device=device, **fit_kwargs)
+    out.update(noisy_psnr=psnr(noisy, clean), clean=clean, noisy=noisy)
+    return out
+
+
+def denoising_gain(result: dict[str, object]) -> float:
+    """How many dB the best output of a :func:`deep_image_prior_run` beats the noisy input by."""
+    return float(result["best_psnr"] - result["noisy_psnr"])
+
+
+def overfitting_loss(result: dict[str, object]) -> float:
+    """How many dB the final output has lost against the best one (it fits the noise)."""
+    return float(result["best_psnr"] - result["final_psnr"])
+
+
+def fit_speed_run(
+    image: torch.Tensor | None = None,
+    steps: int = 200,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> dict[str, object]:
+    """Fit an image and the same image with scrambled pixels for the same number of steps.
+
+    Args:
+        image: the ``(n, n)`` image (default: :func:`piecewise_smooth_image` with ``n = 32``).
+        steps: Adam steps for each fit.
+        seed: seed of the permutation, the code and the weights.
+        device: where to train (``None``: the GPU when present).
+
+    Returns:
+        ``{"image": fit_image(...), "scrambled": fit_image(...)}`` histories of the two fits.
+    """
+    img = piecewise_smooth_image(32) if image is None else torch.as_tensor(image, dtype=torch.float32)
+    return {"image": fit_image(img, steps=steps, seed=seed, device=device),
+            "scrambled": fit_image(scramble(img, seed), steps=steps, seed=seed, device=device)}
+
+
+def scramble_slowdown(fits: dict[str, object]) -> float:
+    """How much worse the scrambled image is fitted: the ratio of the two mean squared errors
+    at the last step of a :func:`fit_speed_run` (about 1 when the prior ignores structure)."""
+    return float(fits["scrambled"]["history"].mse.iloc[-1] / fits["image"]["history"].mse.iloc[-1])
 
 
 def plot_deep_image_prior(result: dict[str, object], axes=None):
@@ -390,7 +476,7 @@ def plot_deep_image_prior(result: dict[str, object], axes=None):
         ax.axis("off")
     ax = axes[4]
     ax.plot(h.step, h.psnr, label="output vs clean image")
-    ax.plot(h.step, h.psnr_noisy, ls="--", label="output vs noisy target")
+    ax.plot(h.step, -10 * np.log10(h.mse.clip(lower=1e-12)), ls="--", label="output vs noisy target")
     ax.axhline(result["noisy_psnr"], color="0.5", ls=":", label="noisy input vs clean")
     ax.set_xlabel("step")
     ax.set_ylabel("PSNR (dB)")
@@ -456,3 +542,130 @@ def plot_redshift(table: pd.DataFrame, ax=None):
     ax.set_ylabel("spectral centroid (cycles on [-1, 1])")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
+
+
+# --------------------------------------------------------------------------------------
+# the section's runner and claims
+# --------------------------------------------------------------------------------------
+IGB_DEPTHS = (2, 5, 10, 20)
+
+
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, object]:
+    """Everything section 1.1 shows and checks, for one seed.
+
+    Returns:
+        ``redshift``: :func:`redshift_table` for ReLU, tanh, sine and Gaussian units at weight
+        scales 1, 3, 6; ``noise_centroid``: the centroid of white noise on the same grid;
+        ``igb``: favourite-class shares (depth x activation) from :func:`initial_guessing_bias`;
+        ``dip`` and ``dip_scrambled``: :func:`deep_image_prior_run` on the image and on the
+        image with scrambled pixels; ``speed`` and ``speed_noise``: :func:`fit_speed_run` on
+        the image and on a uniform-noise image.
+    """
+    noise = torch.randn(512, generator=torch.Generator().manual_seed(50_000 + int(seed)))
+    noise_image = torch.rand(32, 32, generator=torch.Generator().manual_seed(60_000 + int(seed)))
+    return {
+        "redshift": redshift_table(seed=seed),
+        "noise_centroid": spectral_centroid(noise),
+        "igb": pd.DataFrame({a: {d: initial_guessing_bias(a, d, seed=seed) for d in IGB_DEPTHS}
+                             for a in ("relu", "tanh")}).rename_axis("depth"),
+        "dip": deep_image_prior_run(seed=seed, device=device),
+        "dip_scrambled": deep_image_prior_run(scrambled=True, seed=seed, device=device),
+        "speed": fit_speed_run(seed=seed, device=device),
+        "speed_noise": fit_speed_run(noise_image, seed=seed, device=device),
+    }
+
+
+def _dip_two_phases(result: dict[str, object]) -> float:
+    return min(denoising_gain(result), overfitting_loss(result))
+
+
+CLAIMS = (
+    Claim(
+        key="inductive_bias.priors_before_training.relu_low_frequency",
+        statement="Untrained ReLU MLPs compute low-frequency functions even at weight scale 6: their "
+                  "median spectral centroid is at most 2 cycles on the grid.",
+        cite=("neural_redshift_random",),
+        paper_result="random ReLU MLPs give low-frequency functions at every weight magnitude and depth, "
+                     "while with tanh, Gaussian or sine units larger weights give high-frequency ones",
+        paper_where="Fig. 1",
+        run=run,
+        measure=lambda centroid: centroid,
+        world=lambda r: r["redshift"].loc["relu", 6.0],
+        predicate=at_most(2.0),
+        controls=(
+            Control("sine MLP", "the same measurement on sine networks at the same scale, the "
+                    "paper's own contrast", lambda r: r["redshift"].loc["sin", 6.0]),
+            Control("white noise", "a truly random function: i.i.d. Gaussian values on the grid",
+                    lambda r: r["noise_centroid"]),
+        ),
+        note="centroid of the cosine-transform power spectrum; a ramp scores 0.5, a step 1.6, white noise about 128",
+    ),
+    Claim(
+        key="inductive_bias.priors_before_training.sine_redshift",
+        statement="Raising the weight scale from 1 to 6 raises the median spectral centroid of untrained "
+                  "sine MLPs at least 20-fold.",
+        cite=("neural_redshift_random",),
+        paper_result="with sinusoidal or Gaussian activations, larger weights give ever more complex, "
+                     "noise-like functions",
+        paper_where="Fig. 1",
+        run=run,
+        measure=lambda t: t[6.0] / t[1.0],
+        world=lambda r: r["redshift"].loc["sin"],
+        predicate=at_least(20.0),
+        controls=(Control("ReLU MLP", "the same ratio for ReLU networks, which are nearly positively "
+                          "homogeneous, so a larger scale mostly rescales them",
+                          lambda r: r["redshift"].loc["relu"]),),
+    ),
+    Claim(
+        key="inductive_bias.priors_before_training.initial_guessing_bias",
+        statement="An untrained 20-layer ReLU classifier sends on average at least 60% of its inputs to "
+                  "one of its 10 classes.",
+        cite=("initial_guessing_bias",),
+        paper_result="the choice of activation (ReLU), max-pooling and depth make an untrained network "
+                     "send most inputs to one class; depth does not create the bias but amplifies it",
+        paper_where="main theorem and its analysis of depth",
+        run=run,
+        measure=lambda share: share,
+        world=lambda r: r["igb"].loc[20, "relu"],
+        predicate=at_least(0.6),
+        controls=(
+            Control("tanh", "the same depth with tanh, a zero-centred activation",
+                    lambda r: r["igb"].loc[20, "tanh"]),
+            Control("two layers", "the same ReLU classifier with 2 hidden layers instead of 20",
+                    lambda r: r["igb"].loc[2, "relu"]),
+        ),
+        note="mean over 10 networks of the share of 1,000 Gaussian inputs sent to the favourite class",
+    ),
+    Claim(
+        key="inductive_bias.priors_before_training.dip_fits_structure_first",
+        statement="After 200 steps an untrained conv net fits the image at least 3x better (in squared "
+                  "error) than the same pixels in scrambled order.",
+        cite=("deep_image_prior",),
+        paper_result="a natural image is fitted much faster than the same image with noise, its "
+                     "pixels shuffled, or pure noise: the network's structure, not data, resists noise",
+        paper_where="Fig. 2",
+        run=run,
+        measure=scramble_slowdown,
+        world=lambda r: r["speed"],
+        predicate=at_least(3.0),
+        controls=(Control("noise image", "the same comparison on a uniform-noise image, which has no "
+                          "structure for scrambling to destroy", lambda r: r["speed_noise"]),),
+    ),
+    Claim(
+        key="inductive_bias.priors_before_training.dip_denoises_then_overfits",
+        statement="Fitted to a noisy image, the conv net's best output beats the noisy input by at least "
+                  "3 dB, and its output after 1,000 steps has lost at least 3 dB of that again.",
+        cite=("deep_image_prior",),
+        paper_result="stopped early, the fit denoises about as well as classic non-learned methods; "
+                     "trained on, it reproduces the noise",
+        paper_where="Sec. 4, denoising",
+        run=run,
+        measure=_dip_two_phases,
+        world=lambda r: r["dip"],
+        predicate=at_least(3.0),
+        controls=(Control("scrambled image", "the same denoising run on the image with its pixels "
+                          "scrambled (noise added after scrambling): no structure to prefer",
+                          lambda r: r["dip_scrambled"]),),
+        note="measured as min(best - noisy PSNR, best - final PSNR), in dB",
+    ),
+)
