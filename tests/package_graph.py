@@ -114,7 +114,8 @@ def _imports(module: str, path: Path, tree: ast.AST) -> dict[str, str]:
             if target.split(".")[0] != "biaslab":
                 continue
             for a in node.names:
-                out[a.asname or a.name] = f"{target}.{a.name}"
+                # star imports are kept apart, one key per source module
+                out[f"*{target}" if a.name == "*" else (a.asname or a.name)] = f"{target}.{a.name}"
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.split(".")[0] == "biaslab":
@@ -192,7 +193,7 @@ def build_graph() -> Graph:
         imports = _imports(module, path, tree)
         if path.name == "__init__.py":
             for local, target in imports.items():
-                if local == "*":  # ``from .section import *``: the names in its __all__
+                if local.startswith("*"):  # ``from .section import *``: the names in its __all__
                     source = target.rsplit(".", 1)[0]
                     for name in _static_all(trees[source][1]):
                         g.aliases[f"{module}.{name}"] = f"{source}.{name}"

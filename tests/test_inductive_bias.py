@@ -237,11 +237,16 @@ def test_random_mlp_function_shapes_and_errors():
         ib.random_mlp_function("relu", 0.0)
 
 
-def test_spectral_centroid_of_pure_waves():
-    x = torch.arange(256, dtype=torch.float64) / 256
-    assert ib.spectral_centroid(torch.sin(2 * math.pi * 5 * x)) == pytest.approx(5.0, abs=1e-6)
-    assert ib.spectral_centroid(torch.sin(2 * math.pi * 40 * x)) == pytest.approx(40.0, abs=1e-6)
+def test_spectral_centroid_of_cosines_and_calibration_signals():
+    n = 256
+    grid = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    for k in (2, 10, 81):  # the k-th cosine of the transform has k / 2 cycles
+        assert ib.spectral_centroid(torch.cos(math.pi * k * grid)) == pytest.approx(k / 2, abs=1e-9)
     assert ib.spectral_centroid(torch.ones(16)) == 0.0
+    x = torch.linspace(-1, 1, 512)
+    ramp, step = ib.spectral_centroid(x), ib.spectral_centroid((x > 0.1).double())
+    noise = ib.spectral_centroid(torch.randn(512, generator=torch.Generator().manual_seed(0)))
+    assert ramp < 1 < step < 3 and 100 < noise < 160  # no wrap-around jump charged to the ramp
     with pytest.raises(ValueError, match="at least 4"):
         ib.spectral_centroid(torch.ones(2))
 
@@ -284,11 +289,16 @@ def test_patch_signal_data_places_signal_in_one_patch():
         ib.patch_signal_data(10, p=4, template=torch.zeros(4))
     with pytest.raises(ValueError, match="amplitude"):
         ib.patch_signal_data(10, amplitude=0.0)
+    Xg, yg = ib.patch_signal_data(500, k=5, p=4, amplitude=8.0, generator=g, signal="global")
+    mean_signal = (Xg * yg[:, None, None]).mean(0)  # the fixed template, of norm 8, spread over all patches
+    assert mean_signal.norm() == pytest.approx(8.0, rel=0.15) and (mean_signal.norm(dim=1) > 0.5).sum() >= 3
+    with pytest.raises(ValueError, match="signal"):
+        ib.patch_signal_data(10, signal="somewhere")
 
 
 def test_make_patch_net_shapes_and_sharing():
     X = torch.randn(7, 16, 8)
-    for arch, n_params in (("cnn", 81), ("lcn", 1161), ("fcn", 16641)):
+    for arch, n_params in (("cnn", 81), ("lcn", 1161), ("fcn", 16521)):
         net = ib.make_patch_net(arch, 16, 8, 8)
         assert net(X).shape == (7,)
         assert sum(q.numel() for q in net.parameters()) == n_params
@@ -309,6 +319,27 @@ def test_locality_sample_complexity_small_and_plot():
         ib.locality_sample_complexity(archs=("mlp",))
     with pytest.raises(ValueError, match="table"):
         ib.plot_sample_complexity(pd.DataFrame())
+
+
+def test_samples_to_accuracy_and_advantage():
+    t = pd.DataFrame({"cnn": [0.7, 0.9, 0.95], "fcn": [0.5, 0.6, 0.8]}, index=[16, 64, 256])
+    assert ib.samples_to_accuracy(t, "cnn", 0.7) == 16.0
+    assert ib.samples_to_accuracy(t, "cnn", 0.8) == pytest.approx(32.0)  # halfway on a log scale
+    assert ib.samples_to_accuracy(t, "fcn", 0.9) == math.inf
+    assert ib.sample_advantage(t, 0.8) == pytest.approx(256 / 32)
+    assert ib.sample_advantage(t.assign(cnn=0.1), 0.8) == 0.0
+    with pytest.raises(ValueError, match="column"):
+        ib.samples_to_accuracy(t, "lcn")
+
+
+def test_collapse_exponent_and_depth():
+    doubly = np.array([0.9] + [0.5 ** (3**i) for i in range(1, 5)])  # r_l = c^(3^l): ratio 3
+    assert ib.collapse_exponent(doubly) == pytest.approx(3.0)
+    single = 0.5 ** np.arange(1, 30, dtype=float)  # exponential decay: ratios (l + 1) / l
+    assert ib.collapse_exponent(single) < 1.1
+    assert math.isnan(ib.collapse_exponent(np.ones(5)))
+    assert ib.depth_to_collapse(np.array([1.0, 0.5, 0.005, 0.0])) == 2.0
+    assert ib.depth_to_collapse(np.ones(4)) == math.inf
 
 
 # ---------------------------------------------------------------- deep image prior
@@ -335,19 +366,37 @@ def test_dip_net_shape():
 
 def test_deep_image_prior_run_small_and_errors():
     r = ib.deep_image_prior_run(ib.piecewise_smooth_image(16), steps=20, channels=4, eval_every=5)
-    assert list(r["history"].step) == [0, 5, 10, 15, 20]
+    assert list(r["history"].step) == [0, 5, 10, 15, 20] and {"mse", "psnr"} <= set(r["history"])
     assert r["best_psnr"] == pytest.approx(r["history"].psnr.max())
     assert r["final_psnr"] == pytest.approx(r["history"].psnr.iloc[-1])
     assert r["best"].shape == r["final"].shape == (16, 16)
+    assert ib.denoising_gain(r) == pytest.approx(r["best_psnr"] - r["noisy_psnr"])
+    assert ib.overfitting_loss(r) == pytest.approx(r["best_psnr"] - r["final_psnr"]) and ib.overfitting_loss(r) >= 0
     axes = ib.plot_deep_image_prior(r)
     assert len(axes) == 5
     plt.close("all")
-    with pytest.raises(ValueError, match="image must be"):
+    s = ib.deep_image_prior_run(ib.piecewise_smooth_image(16), steps=2, channels=4, scrambled=True)
+    assert torch.equal(s["clean"].flatten().sort().values, ib.piecewise_smooth_image(16).flatten().sort().values)
+    with pytest.raises(ValueError, match="target must be"):
         ib.deep_image_prior_run(torch.zeros(10, 10))
     with pytest.raises(ValueError, match="sigma"):
         ib.deep_image_prior_run(sigma=0.0)
     with pytest.raises(ValueError, match="result"):
         ib.plot_deep_image_prior({})
+
+
+def test_scramble_keeps_values_and_destroys_structure():
+    img = ib.piecewise_smooth_image(16)
+    s = ib.scramble(img, seed=1)
+    assert torch.equal(s.flatten().sort().values, img.flatten().sort().values) and not torch.equal(s, img)
+    assert torch.equal(s, ib.scramble(img, seed=1))
+
+
+def test_fit_speed_run_and_slowdown():
+    fits = ib.fit_speed_run(ib.piecewise_smooth_image(16), steps=5)
+    assert set(fits) == {"image", "scrambled"} and fits["image"]["history"].step.iloc[-1] == 5
+    toy = {k: {"history": pd.DataFrame({"mse": [1.0, v]})} for k, v in (("image", 0.01), ("scrambled", 0.05))}
+    assert ib.scramble_slowdown(toy) == pytest.approx(5.0)
 
 
 def test_rank_collapse_residual():
@@ -399,6 +448,9 @@ def test_gotu_run_small_and_errors():
         ib.gotu_run(frozen_value=0)
     with pytest.raises(ValueError, match="target_bits"):
         ib.gotu_run(n_bits=4, target_bits=(0, 5))
+    assert ib.min_degree_error(r) == pytest.approx(float(((r["pred_unseen"] - r["min_degree_unseen"]) ** 2).mean()))
+    scaled = {"pred_unseen": 0.1 * r["min_degree_unseen"], "min_degree_unseen": r["min_degree_unseen"]}
+    assert ib.min_degree_error(scaled) == pytest.approx(0.81)  # a correlation would call this perfect
     assert ib.plot_gotu(r) is not None
     with pytest.raises(ValueError, match="gotu_run"):
         ib.plot_gotu({})
@@ -440,11 +492,23 @@ def test_moment_clones_match_moments():
 def test_distributional_simplicity_run_small_and_plot():
     h = ib.distributional_simplicity_run(width=16, steps=30, n_clones=100)
     assert list(h.step) == [0, 10, 20, 30]
-    assert set(h.columns) == {"step", "test_acc", "clone1_acc", "clone2_acc"}
+    assert set(h.columns) == {"step", "test_acc", "clone1_acc", "clone2_acc", "clone1_shuffled_acc"}
     assert ib.plot_distributional_simplicity(h) is not None
     plt.close("all")
     with pytest.raises(ValueError, match="history"):
         ib.plot_distributional_simplicity(pd.DataFrame({"step": [0]}))
+
+
+def test_early_clone_gap_and_late_divergence():
+    h = pd.DataFrame({"step": [0, 10, 100, 500, 1000], "test_acc": [0.1, 0.3, 0.6, 0.9, 0.95],
+                      "clone1_acc": [0.1, 0.2, 0.6, 0.85, 0.8]})
+    assert ib.early_clone_gap(h) == pytest.approx(0.05)  # steps 10 and 100 only: step 0 is left out
+    assert ib.late_divergence(h) == pytest.approx(min(0.85 - 0.8, 0.95 - 0.9))
+    assert ib.late_divergence(h.assign(clone1_acc=h.test_acc)) == 0.0
+    with pytest.raises(ValueError, match="column"):
+        ib.early_clone_gap(h, "clone9_acc")
+    with pytest.raises(ValueError, match="window"):
+        ib.early_clone_gap(h, window=(2000, 3000))
 
 
 # ---------------------------------------------------------------- random labels
