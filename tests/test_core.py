@@ -161,3 +161,85 @@ def test_every_public_helper_is_exported():
                   if not n.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
                   and obj.__module__ == mod.__name__}
         assert public <= exported, (name, sorted(public - exported))
+
+
+# ---------------------------------------------------------------- the one training loop: options
+def test_train_stop_when_and_explicit_eval_steps():
+    X = torch.randn(32, 2)
+    y = X @ torch.tensor([[1.0], [-1.0]])
+    h = biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=500, lr=0.1,
+                      eval_every=[3, 7, 50, 200], stop_when=lambda r: r["step"] >= 50)
+    assert list(h.step) == [0, 3, 7, 50]  # stopped at the first recorded step that satisfies the rule
+    with pytest.raises(ValueError, match="each entry of eval_every"):
+        biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=5, eval_every=[-1])
+
+
+def test_train_replacement_draws_independent_batches():
+    X, y = torch.arange(10.0)[:, None], torch.zeros(10, 1)
+    seen = []
+
+    class Spy(torch.nn.Linear):
+        def forward(self, x):
+            if len(x) == 4:
+                seen.append(x.flatten().tolist())
+            return super().forward(x)
+
+    biaslab.train(Spy(1, 1), X, y, torch.nn.functional.mse_loss, steps=30, batch_size=4, replacement=True, seed=3)
+    g = torch.Generator().manual_seed(3)
+    assert seen[0] == torch.randint(0, 10, (4,), generator=g).float().tolist()
+    assert any(len(set(b)) < 4 for b in seen)  # with replacement a batch can repeat an example
+
+
+def test_train_objective_params_tuple_targets_and_on_step():
+    X = torch.randn(20, 3)
+    w = torch.tensor([2.0, 0.0, -1.0])
+    y, weights = X @ w, torch.ones(20)
+    model = torch.nn.Linear(3, 1, bias=False)
+    steps = []
+    h = biaslab.train(model, X, (y, weights), None, steps=300, lr=0.05,
+                      objective=lambda m, xb, yb: (yb[1] * (m(xb).squeeze(1) - yb[0]) ** 2).mean(),
+                      on_step=lambda m, step, loss: steps.append(step))
+    assert torch.allclose(model.weight.detach().flatten(), w, atol=0.05) and steps == list(range(1, 301))
+    frozen = torch.nn.Linear(3, 1)
+    before = frozen.bias.detach().clone()
+    biaslab.train(frozen, X, y[:, None], torch.nn.functional.mse_loss, steps=5, params=[frozen.weight])
+    assert torch.equal(frozen.bias.detach(), before)  # only the tensors in params move
+    with pytest.raises(TypeError, match="loss_fn"):
+        biaslab.train(model, X, y, None, steps=1)
+    with pytest.raises(ValueError, match="same length"):
+        biaslab.train(model, X, (y, weights[:5]), None, steps=1, objective=lambda m, a, b: m(a).sum())
+
+
+def test_train_schedulers_and_eval_with_grad():
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    for sched in ("cosine", "onecycle", lambda opt, steps: torch.optim.lr_scheduler.StepLR(opt, 5)):
+        assert len(biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=20,
+                                 scheduler=sched, eval_every=10)) == 3
+    with pytest.raises(ValueError, match="scheduler"):
+        biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=2, scheduler="linear")
+    grads = biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=4, eval_every=2,
+                          eval_with_grad=True, eval_fn=lambda m, s: {"grad": float(torch.is_grad_enabled())})
+    assert grads["grad"].tolist() == [1.0, 1.0, 1.0]  # step 0 included
+    plain = biaslab.train(torch.nn.Linear(2, 1), X, y, torch.nn.functional.mse_loss, steps=2, eval_every=2,
+                          eval_fn=lambda m, s: {"grad": float(torch.is_grad_enabled())})
+    assert plain["grad"].tolist() == [0.0, 0.0]
+
+
+def test_train_device_moves_model_and_data():
+    model = torch.nn.Linear(2, 1)
+    biaslab.train(model, torch.randn(8, 2), torch.randn(8, 1), torch.nn.functional.mse_loss, steps=2, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
+
+
+def test_resolve_device_and_num_threads():
+    assert biaslab.resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert biaslab.resolve_device("cpu") == torch.device("cpu")
+    assert biaslab.resolve_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(TypeError, match="device"):
+        biaslab.resolve_device(3)
+    with pytest.raises(ValueError, match="device"):
+        biaslab.resolve_device("tpu-ish")
+    before = torch.get_num_threads()
+    with biaslab.num_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

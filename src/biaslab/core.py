@@ -411,7 +411,8 @@ def train(
 
     model.train()
     with torch.no_grad():
-        stop = record(0, float(loss_of(X, y)))
+        initial = float(loss_of(X, y))
+    stop = record(0, initial)
     step = 0
     while not stop and step < steps:
         step += 1
