@@ -99,6 +99,29 @@ def test_sections_link_their_catalogue_entries():
                 f"{p.home}.md is the home of {p.key} but does not link {{ref}}`paper-{p.key}`")
 
 
+def test_no_hyphen_broken_by_line_folding():
+    """YAML folds a line break after a hyphen into "- ": no word of the catalogue is split so."""
+    for path in sorted(cat.PAPERS_DIR.glob("*.yml")):
+        for r in yaml.safe_load(path.read_text()) or []:
+            for field in ("title", "subtopic", "summary", "adjacent_why"):
+                text = " ".join(str(r.get(field) or "").split()) if isinstance(r, dict) else ""
+                assert not cat.broken_hyphens(text), f"{path.name}: {r.get('key')}: {field}: {cat.broken_hyphens(text)}"
+
+
+@pytest.mark.parametrize(
+    "text, broken",
+    [
+        ("splits modality- specific parts", ["modality- specific"]),
+        ("sub-concepts such as species- specific parts and block- specific ones", ["species- specific", "block- specific"]),
+        ("in- and out-of-distribution accuracy, one- or multi-dimensional labels", []),
+        ("rule- versus similarity-based, zero- to few-shot, well-known results", []),
+        ("a list - with a dash - is not a word", []),
+    ],
+)
+def test_broken_hyphens_finds_split_words_only(text, broken):
+    assert cat.broken_hyphens(text) == broken
+
+
 # ------------------------------------------------------------------ bad data
 @pytest.fixture
 def papers_copy(tmp_path):
@@ -128,6 +151,7 @@ def _edit(d: Path, file_theme: str, index: int, **changes):
         (dict(home="chapters/01_inductive_bias/no_such_page"), "home", "does not exist"),
         (dict(demo="chapters/01_inductive_bias/03_spectral_bias"), "demo", "<docname>#<label>"),
         (dict(key="Bad Key"), "key", "lowercase"),
+        (dict(subtopic="spectral- bias"), "subtopic", "hyphen broken by a folded line"),
     ],
 )
 def test_bad_data_names_record_and_field(papers_copy, changes, field, message):

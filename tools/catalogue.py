@@ -73,6 +73,25 @@ class Paper:
         return f"https://arxiv.org/search/?query={q}&searchtype=title"
 
 
+# A hyphen followed by a space inside a word is a line break that YAML folded into the text
+# ("species- specific"); a suspended hyphen ("one- or two-sided") is kept.
+_BROKEN_HYPHEN_RE = re.compile(r"\b\w+- (?!(?:and|or|nor|to|versus)\b)\w+")
+
+
+def broken_hyphens(text: str) -> list[str]:
+    """The words of ``text`` broken by a folded line after a hyphen, such as ``"modality- specific"``.
+
+    Args:
+        text: any catalogue text (a title, a summary, a sub-topic).
+
+    Returns:
+        Each broken word as it appears, in order; empty when there is none. Suspended hyphens
+        followed by *and*, *or*, *nor*, *to* or *versus* ("in- and out-of-distribution") are
+        not reported.
+    """
+    return _BROKEN_HYPHEN_RE.findall(text)
+
+
 def sentences(text: str) -> list[str]:
     """Split a summary into sentences (on ., ! or ? followed by white space)."""
     return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])", text.strip()) if s]
@@ -143,6 +162,10 @@ def load_catalogue(papers_dir: Path = PAPERS_DIR, docs: set[str] | None = None) 
                 if r.get("section") not in sections.get(theme, {}):
                     _fail(path, i, key, "section",
                           f"{r.get('section')!r} is not a section of {theme} (sections.yml has {sorted(sections.get(theme, {}))})")
+            for field in ("title", "subtopic", "summary", "adjacent_why"):
+                broken = broken_hyphens(" ".join(str(r.get(field) or "").split()))
+                if broken:
+                    _fail(path, i, key, field, f"hyphen broken by a folded line: {broken[0]!r}; join the word")
             n = len(r["summary"].split())
             if not MIN_WORDS <= n <= MAX_WORDS:
                 _fail(path, i, key, "summary", f"{n} words; a summary has {MIN_WORDS}-{MAX_WORDS}")
