@@ -54,6 +54,58 @@ def test_home_and_demo_references_resolve():
             assert f"({label})=" in (ROOT / f"{doc}.md").read_text(), f"{p.key}: no target ({label})= in {doc}.md"
 
 
+# Demos of work the catalogue does not hold (classic methods and data sets the sections build
+# on): the demo's label and the bibliography key of that work, which its page must cite.
+UNCATALOGUED_DEMOS = {
+    "group-repairs-demo": "sagawa_groupdro_2020",  # GroupDRO and reweighting, with group labels
+    "jtt-demo": "liu_jtt_2021",  # Just Train Twice
+    "causal-nsw-demo": "lalonde_1986",  # the NSW job-training benchmark
+    "causal-sachs-demo": "sachs_2005",  # the Sachs protein network
+    "causal-ivae-demo": "khemakhem_ivae_2020",  # iVAE / nonlinear ICA
+    "sefa-demo": "shen_sefa_2021",  # SeFa: closed-form directions in a generator
+}
+
+
+def demo_labels() -> dict[str, str]:
+    """``{label: docname}`` of every demo target in the chapters: each ``(<name>-demo)=``."""
+    out = {}
+    for md in sorted((ROOT / "chapters").glob("0*/*.md")):
+        doc = md.relative_to(ROOT).with_suffix("").as_posix()
+        for label in re.findall(r"^\(([a-z0-9-]+-demo)\)=$", md.read_text(), re.M):
+            assert label not in out, f"demo label {label} defined twice"
+            out[label] = doc
+    return out
+
+
+def test_demo_labels_finds_the_demos():
+    labels = demo_labels()
+    assert labels["qlae-demo"] == "chapters/05_disentanglement/03_structured_latents"
+    assert len(labels) >= 40
+
+
+def test_every_demo_is_linked_from_the_paper_it_reproduces():
+    """A demo's link is kept true from both ends: every demo in the chapters is the ``demo`` of
+    at least one record (or reproduces named work outside the catalogue), and every record's
+    ``demo`` names a target that exists on that page."""
+    linked = {p.demo for p in PAPERS if p.demo}
+    keys = {p.key for p in PAPERS}
+    for label, doc in demo_labels().items():
+        if label in UNCATALOGUED_DEMOS:
+            bib_key = UNCATALOGUED_DEMOS[label]
+            assert f"{doc}#{label}" not in linked, f"{label} is linked from a record: drop it from UNCATALOGUED_DEMOS"
+            assert bib_key not in keys, f"{bib_key} is in the catalogue: link {label} from its record"
+            assert bib_key in (ROOT / f"{doc}.md").read_text(), f"{doc}.md does not cite {bib_key}, which {label} reproduces"
+        else:
+            assert f"{doc}#{label}" in linked, (
+                f"the demo ({label})= in {doc}.md is linked from no catalogue record: set the `demo` "
+                f"field of the paper it reproduces to {doc}#{label}")
+    for p in PAPERS:
+        if p.demo:
+            doc, label = p.demo.split("#", 1)
+            assert re.search(rf"^\({re.escape(label)}\)=$", (ROOT / f"{doc}.md").read_text(), re.M), p.key
+            assert doc == p.home, f"{p.key}: its demo is on {doc}, but its home is {p.home}"
+
+
 def test_every_paper_page_is_in_the_toc():
     toc = set(toc_files())
     for theme, (_, folder) in cat.THEMES.items():
