@@ -174,6 +174,37 @@ def test_broken_hyphens_finds_split_words_only(text, broken):
     assert cat.broken_hyphens(text) == broken
 
 
+@pytest.mark.parametrize(
+    "title, plain, phrases",
+    [
+        ("SF(DA)$^2$: Source-free Domain Adaptation Through the Lens of Data Augmentation",
+         "SF(DA): Source-free Domain Adaptation Through the Lens of Data Augmentation",
+         ["SF(DA)", "Source-free Domain Adaptation Through the Lens of Data Augmentation"]),
+        ("Grokking as the transition from lazy to rich dynamics", "Grokking as the transition from lazy to rich dynamics",
+         ["Grokking as the transition from lazy to rich dynamics"]),
+        ("Learning $\\mathcal{O}(n)$ maps with {G}raph nets", "Learning maps with Graph nets",
+         ["Learning", "maps with Graph nets"]),
+    ],
+)
+def test_plain_title_and_phrases_drop_markup(title, plain, phrases):
+    assert cat.plain_title(title) == plain
+    assert cat.title_phrases(title) == phrases
+
+
+def test_search_links_carry_no_markup():
+    sf = next(p for p in PAPERS if p.title.startswith("SF(DA)"))
+    assert sf.search_url == ("https://arxiv.org/search/?query=SF+DA+Source-free+Domain+Adaptation+Through+the+Lens"
+                             "+of+Data+Augmentation&searchtype=title")
+    assert sf.scholar_url == ("https://scholar.google.com/scholar?q=%22SF%28DA%29%22+%22Source-free+Domain+Adaptation"
+                              "+Through+the+Lens+of+Data+Augmentation%22")
+    for p in PAPERS:
+        for url in (p.search_url, p.scholar_url):
+            assert not re.search(r"%24|%5C|%5E|%7B|%7D", url), f"{p.key}: markup left in {url}"
+        assert p.scholar_url.startswith("https://scholar.google.com/scholar?q=%22")
+    page = cat.render_chapter_papers("spurious", PAPERS, SECTIONS)
+    assert sf.scholar_url.replace("&", "&amp;") in page and "or on Google Scholar" in page
+
+
 # ------------------------------------------------------------------ bad data
 @pytest.fixture
 def papers_copy(tmp_path):

@@ -68,9 +68,21 @@ class Paper:
 
     @property
     def search_url(self) -> str:
-        """An arXiv title search built from the title (the catalogue stores no arXiv ids)."""
-        q = urllib.parse.quote_plus(re.sub(r"[$\\^{}]", "", self.title))
+        """An arXiv title search for the paper (the catalogue stores no arXiv ids).
+
+        The query holds the words of the title without its markup: arXiv matches every word,
+        so ``SF(DA)$^2$: Source-free ...`` is searched as ``SF DA Source-free ...``.
+        """
+        words = re.sub(r"[^\w\s-]", " ", plain_title(self.title)).split()
+        q = urllib.parse.quote_plus(" ".join(words))
         return f"https://arxiv.org/search/?query={q}&searchtype=title"
+
+    @property
+    def scholar_url(self) -> str:
+        """A Google Scholar search for the exact title: each part of it outside math markup
+        as a quoted phrase."""
+        q = " ".join(f'"{phrase}"' for phrase in title_phrases(self.title))
+        return "https://scholar.google.com/scholar?q=" + urllib.parse.quote_plus(q)
 
 
 # A hyphen followed by a space inside a word is a line break that YAML folded into the text
@@ -90,6 +102,37 @@ def broken_hyphens(text: str) -> list[str]:
         not reported.
     """
     return _BROKEN_HYPHEN_RE.findall(text)
+
+
+_MATH_RE = re.compile(r"\$[^$]*\$")
+
+
+def plain_title(title: str) -> str:
+    """The title without TeX markup: math spans (``$^2$``), commands and braces removed.
+
+    Args:
+        title: a title as the catalogue stores it, e.g. ``"SF(DA)$^2$: Source-free ..."``.
+
+    Returns:
+        The title as plain words, e.g. ``"SF(DA): Source-free ..."``; unchanged if it has no markup.
+    """
+    text = _MATH_RE.sub("", title)
+    text = re.sub(r"\\[A-Za-z]+\*?|[{}\\^]", "", text)
+    return re.sub(r"\s+([:;,.!?])", r"\1", " ".join(text.split()))
+
+
+def title_phrases(title: str) -> list[str]:
+    """The parts of a title between its math spans, as phrases to search for exactly.
+
+    Args:
+        title: a title as the catalogue stores it.
+
+    Returns:
+        One phrase for a title without math, else the non-empty pieces around each math span,
+        stripped of the punctuation that joined them (``["SF(DA)", "Source-free ..."]``).
+    """
+    pieces = (plain_title(piece).strip(" :;,.-") for piece in _MATH_RE.split(title))
+    return [piece for piece in pieces if piece]
 
 
 def sentences(text: str) -> list[str]:
@@ -209,7 +252,8 @@ def _entry(p: Paper, heading: str = "###") -> list[str]:
     if p.demo:
         links.append(f"demo: {{ref}}`{p.demo.split('#', 1)[1]}`")
     # raw HTML: Markdown link rendering would escape the query's "&" twice
-    links.append(f'<a class="reference external" href="{p.search_url.replace("&", "&amp;")}">find the paper</a>')
+    links.append(f'<a class="reference external" href="{p.search_url.replace("&", "&amp;")}">find the paper</a> '
+                 f'(<a class="reference external" href="{p.scholar_url.replace("&", "&amp;")}">or on Google Scholar</a>)')
     lines = [f"({p.label})=", f"{heading} {_md_escape(p.title)}", "", p.summary, ""]
     meta = f"*Sub-topic:* {_md_escape(p.subtopic)}"
     if p.theme == "adjacent":
@@ -230,8 +274,8 @@ def render_chapter_papers(theme: str, papers: list[Paper], sections: dict[str, d
         f"{len(adj)} adjacent papers: work that shares a method or a question with this chapter but is "
         "mainly about something else. Each summary says what problem the paper takes on, its key idea and "
         "what it found; the links lead to the section that discusses it and, where one exists, the demo "
-        "that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs a "
-        "title search.",
+        "that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs an "
+        "arXiv title search, and the Google Scholar link searches for the exact title.",
         "",
     ]
     by_sec = defaultdict(list)
