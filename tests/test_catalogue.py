@@ -143,6 +143,24 @@ def test_cited_catalogue_papers_have_matching_bib_titles():
             assert title == by_key[key].title, f"bib title of {key} differs from the catalogue"
 
 
+def test_every_summary_links_to_a_section():
+    """As the how-to page says: every entry links the section that discusses it, or, for an
+    adjacent paper no section discusses, the section nearest to it; the link is rendered."""
+    toc = set(toc_files())
+    for p in PAPERS:
+        assert p.section_doc in toc, f"{p.key}: links no section (home {p.home}, nearest_section {p.nearest_section})"
+        if p.nearest_section:
+            assert p.theme == "adjacent" and not p.home, p.key
+    assert sum(p.nearest_section is not None for p in PAPERS) == 99
+    for theme in cat.THEMES:
+        page = cat.render_chapter_papers(theme, PAPERS, SECTIONS)
+        for p in PAPERS:
+            if p.group == theme:
+                entry = page.split(f"({p.label})=", 1)[1].split("\n(paper-", 1)[0]
+                assert f"{{doc}}`/{p.section_doc}`" in entry, f"{p.key}: its entry does not link {p.section_doc}"
+    assert "section nearest to it" in (ROOT / "chapters/appendix/how_to_use.md").read_text()
+
+
 def test_sections_link_their_catalogue_entries():
     """A paper's home section links its catalogue entry."""
     for p in PAPERS:
@@ -235,6 +253,7 @@ def _edit(d: Path, file_theme: str, index: int, **changes):
         (dict(demo="chapters/01_inductive_bias/03_spectral_bias"), "demo", "<docname>#<label>"),
         (dict(key="Bad Key"), "key", "lowercase"),
         (dict(subtopic="spectral- bias"), "subtopic", "hyphen broken by a folded line"),
+        (dict(nearest_section="chapters/01_inductive_bias/03_spectral_bias"), "nearest_section", "only for an adjacent paper"),
     ],
 )
 def test_bad_data_names_record_and_field(papers_copy, changes, field, message):
@@ -253,6 +272,17 @@ def test_duplicate_title_is_rejected(papers_copy):
     _edit(papers_copy, "fairness", 0, title=first)
     with pytest.raises(cat.CatalogueError, match="duplicate title"):
         cat.load_catalogue(papers_copy)
+
+
+def test_adjacent_record_without_home_needs_nearest_section(papers_copy):
+    recs = yaml.safe_load((papers_copy / "spurious.yml").read_text())
+    i = next(i for i, r in enumerate(recs) if r["theme"] == "adjacent" and not r.get("home"))
+    _edit(papers_copy, "spurious", i, nearest_section=Ellipsis)
+    with pytest.raises(cat.CatalogueError, match="nearest_section.*names the section nearest"):
+        cat.load_catalogue(papers_copy)
+    _edit(papers_copy, "spurious", i, nearest_section="chapters/02_spurious_correlations/no_such_page")
+    with pytest.raises(cat.CatalogueError, match="does not exist"):
+        cat.load_catalogue(papers_copy, docs=set(toc_files()))
 
 
 def test_adjacent_record_needs_nearest_theme_and_reason(papers_copy):

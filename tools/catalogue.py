@@ -60,6 +60,12 @@ class Paper:
     home: str | None = None
     demo: str | None = None
     source: str = ""
+    nearest_section: str | None = None  # adjacent papers that no section discusses
+
+    @property
+    def section_doc(self) -> str | None:
+        """The section page the entry links: its ``home``, else its ``nearest_section``."""
+        return self.home or self.nearest_section
 
     @property
     def label(self) -> str:
@@ -215,20 +221,28 @@ def load_catalogue(papers_dir: Path = PAPERS_DIR, docs: set[str] | None = None) 
             ns = len(sentences(r["summary"]))
             if not MIN_SENTENCES <= ns <= MAX_SENTENCES:
                 _fail(path, i, key, "summary", f"{ns} sentences; a summary has {MIN_SENTENCES}-{MAX_SENTENCES}")
-            home, demo = r.get("home"), r.get("demo")
-            if home is not None and (not isinstance(home, str) or home.endswith(".md") or home.startswith("/")):
-                _fail(path, i, key, "home", f"{home!r} must be a docname such as chapters/01_inductive_bias/03_spectral_bias")
+            home, demo, nearest = r.get("home"), r.get("demo"), r.get("nearest_section")
+            for field, value in (("home", home), ("nearest_section", nearest)):
+                if value is not None and (not isinstance(value, str) or value.endswith(".md") or value.startswith("/")):
+                    _fail(path, i, key, field, f"{value!r} must be a docname such as chapters/01_inductive_bias/03_spectral_bias")
+            if t == "adjacent" and not (home or nearest):
+                _fail(path, i, key, "nearest_section", "an adjacent paper that no section discusses (no home) names the section nearest to it")
+            if nearest is not None and (t != "adjacent" or home):
+                _fail(path, i, key, "nearest_section", "only for an adjacent paper without a home; a theme paper's section is its home")
             if demo is not None and (not isinstance(demo, str) or "#" not in demo):
                 _fail(path, i, key, "demo", f"{demo!r} must be <docname>#<label>")
             if docs is not None:
                 if home and home not in docs:
                     _fail(path, i, key, "home", f"section {home!r} does not exist")
+                if nearest and nearest not in docs:
+                    _fail(path, i, key, "nearest_section", f"section {nearest!r} does not exist")
                 if demo and demo.split("#")[0] not in docs:
                     _fail(path, i, key, "demo", f"section {demo.split('#')[0]!r} does not exist")
             papers.append(Paper(
                 key=key, title=r["title"], theme=t, group=theme, subtopic=r["subtopic"].strip(),
                 summary=" ".join(r["summary"].split()), section=r.get("section"),
                 adjacent_why=(r.get("adjacent_why") or None), home=home, demo=demo, source=path.name,
+                nearest_section=nearest,
             ))
     for field in ("key", "title"):
         dup = [v for v, c in Counter(getattr(p, field) for p in papers).items() if c > 1]
@@ -249,6 +263,8 @@ def _entry(p: Paper, heading: str = "###") -> list[str]:
     links = []
     if p.home:
         links.append(f"discussed in {{doc}}`/{p.home}`")
+    elif p.nearest_section:
+        links.append(f"nearest section: {{doc}}`/{p.nearest_section}`")
     if p.demo:
         links.append(f"demo: {{ref}}`{p.demo.split('#', 1)[1]}`")
     # raw HTML: Markdown link rendering would escape the query's "&" twice
@@ -273,8 +289,8 @@ def render_chapter_papers(theme: str, papers: list[Paper], sections: dict[str, d
         f"{len(own)} papers on {name.lower()}, grouped by the part of the chapter they belong to, then "
         f"{len(adj)} adjacent papers: work that shares a method or a question with this chapter but is "
         "mainly about something else. Each summary says what problem the paper takes on, its key idea and "
-        "what it found; the links lead to the section that discusses it and, where one exists, the demo "
-        "that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs an "
+        "what it found; the links lead to the section that discusses it (for an adjacent paper no section "
+        "discusses, the section nearest to it) and, where one exists, the demo that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs an "
         "arXiv title search, and the Google Scholar link searches for the exact title.",
         "",
     ]
@@ -436,8 +452,10 @@ def _on_check_consistency(app, env) -> None:
     log = logging.getLogger(__name__)
     labels = env.get_domain("std").labels
     for p in env.biaslab_papers:
-        if p.home and p.home not in env.found_docs:
-            log.warning(f"paper catalogue: {p.source}: record {p.key!r}: field 'home': section {p.home!r} does not exist")
+        for field in ("home", "nearest_section"):
+            doc = getattr(p, field)
+            if doc and doc not in env.found_docs:
+                log.warning(f"paper catalogue: {p.source}: record {p.key!r}: field '{field}': section {doc!r} does not exist")
         if p.demo:
             doc, label = p.demo.split("#", 1)
             if doc not in env.found_docs:
