@@ -43,6 +43,36 @@ def test_theme_counts():
         assert any(p.theme == theme for p in PAPERS), f"no paper in theme {theme}"
 
 
+# Endings that say a paper "works" without saying what it found; a summary's last sentence
+# states the finding instead, with the figure the abstract gives (or says that it gives none).
+VAGUE_FINDING = re.compile(
+    r"\b(works? well|competitive (results|performance)|(are|is|proves?) (useful|effective)|performs strongly"
+    r"|improves (the )?results|demonstrates? (the )?(effectiveness|efficacy|superiority)"
+    r"|(outperforms?|beats?|better than) (the )?((other|prior|previous|existing|competing) (methods|approaches)|baselines)\s*[.;]?$)",
+    re.I,
+)
+
+
+@pytest.mark.parametrize(
+    "sentence, vague",
+    [
+        ("It works well on standard benchmarks, especially with label noise.", True),
+        ("The loss takes a few lines of code and gives competitive results on several datasets.", True),
+        ("Experiments show the bounds are useful, which matters for decisions.", True),
+        ("It outperforms other methods on five cancer datasets.", False),  # names the data at least
+        ("It outperforms other methods.", True),
+        ("On three datasets it beats the strongest baselines by 10.02%.", False),
+    ],
+)
+def test_vague_finding_pattern(sentence, vague):
+    assert bool(VAGUE_FINDING.search(sentence)) is vague
+
+
+def test_no_summary_ends_on_a_vague_finding():
+    vague = [p.key for p in PAPERS if VAGUE_FINDING.search(cat.sentences(p.summary)[-1])]
+    assert not vague, f"summaries ending on a vague finding: {vague}"
+
+
 def test_home_and_demo_references_resolve():
     toc = set(toc_files())
     for p in PAPERS:
