@@ -4,6 +4,7 @@ headless Chromium (Debian's package, driven by Playwright; no browser download).
 Run with `make site-test` after a build (`make test` does both). Checks:
 - every page answers 200, raises no JavaScript error and logs no console error for a local
   resource (requests to other hosts are blocked: the test machine is offline);
+- the header shows one search box, on a wide screen and on a phone;
 - every image on every page has loaded (naturalWidth > 0) and has alt text;
 - every internal link and anchor resolves;
 - every section page links Colab to a notebook that exists in the repository;
@@ -131,8 +132,8 @@ def browser():
         b.close()
 
 
-def _new_page(browser, base: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def _new_page(browser, base: str, width: int = 1280):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     problems: list[str] = []
 
     def local(url: str) -> bool:
@@ -180,6 +181,18 @@ def test_walk_every_page(server, browser):
     print(f"walked {walked} pages")
     assert walked >= 10
     assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_header_shows_one_search_box(server, browser, width):
+    page, _ = _new_page(browser, server, width)
+    page.goto(urljoin(server, "intro.html"), wait_until="load")
+    visible = page.evaluate(
+        "Array.from(document.querySelectorAll('.search-button, .search-button-field, form.bd-search'))"
+        ".filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&"
+        " getComputedStyle(e).visibility !== 'hidden' && !e.closest('dialog'); }).length"
+    )
+    assert visible == 1, f"{visible} search boxes visible at {width} px"
 
 
 def test_search_finds_grokking(server, browser):
