@@ -1,15 +1,19 @@
-"""The built site, tested as a reader meets it: every page served on localhost and walked in
+r"""The built site, tested as a reader meets it: every page served on localhost and walked in
 headless Chromium (Debian's package, driven by Playwright; no browser download).
 
 Run with `make site-test` after a build (`make test` does both). Checks:
-- every page answers 200, raises no JavaScript error and logs no console error for a local
-  resource (requests to other hosts are blocked: the test machine is offline);
+- every page answers 200, raises no JavaScript error, logs no console error for a local
+  resource and requests nothing from another host (such requests are blocked: the test
+  machine is offline, and so may a reader's be);
+- on every page with math, MathJax (served from the site itself) has typeset every formula:
+  rendered ``mjx-container`` elements, no TeX error, no raw ``\(`` or ``$$`` left in the text;
 - the header shows one search box, on a wide screen and on a phone;
 - every image on every page has loaded (naturalWidth > 0) and has alt text;
 - every internal link and anchor resolves;
 - every section page links Colab to a notebook that exists in the repository;
 - the search page finds a known word;
-- screenshots of three representative pages go to _build/screenshots/.
+- screenshots of three representative pages and of three pages with math go to
+  _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -139,7 +143,14 @@ def _new_page(browser, base: str, width: int = 1280):
     def local(url: str) -> bool:
         return url.startswith(base) or url.startswith("data:") or url.startswith("blob:")
 
-    page.route("**/*", lambda route: route.continue_() if local(route.request.url) else route.abort())
+    def route(r):
+        if local(r.request.url):
+            r.continue_()
+        else:
+            problems.append(f"request to another host: {r.request.url}")
+            r.abort()
+
+    page.route("**/*", route)
     page.on("pageerror", lambda e: problems.append(f"JavaScript error: {e}"))
 
     def on_console(msg):
@@ -159,7 +170,7 @@ def _new_page(browser, base: str, width: int = 1280):
 
 def test_walk_every_page(server, browser):
     page, problems = _new_page(browser, server)
-    walked, failures = 0, []
+    walked, with_math, failures = 0, 0, []
     for p in pages():
         rel = p.relative_to(HTML).as_posix()
         problems.clear()
@@ -176,12 +187,40 @@ def test_walk_every_page(server, browser):
         )
         if bad_imgs:
             failures.append(f"{rel}: images not loaded: {bad_imgs[:3]}")
+        if 'class="math' in p.read_text(errors="ignore"):
+            math = page.evaluate(MATH_JS)
+            with_math += 1
+            if math.get("error"):
+                failures.append(f"{rel}: {math['error']}")
+            elif math["rendered"] < math["formulas"] or math["errors"] or math["raw"]:
+                failures.append(f"{rel}: MathJax typeset {math['rendered']} of {math['formulas']} formulas, "
+                                f"{math['errors']} TeX errors, raw TeX left: {math['raw'][:3]}")
         failures += [f"{rel}: {m}" for m in problems]
         walked += 1
-    print(f"walked {walked} pages")
-    assert walked >= 10
+    print(f"walked {walked} pages, {with_math} with math")
+    assert walked >= 10 and with_math >= 30
     assert not failures, "\n".join(failures[:20])
 
+
+# On a page with math: wait for MathJax, then count the formulas (Sphinx marks each with the
+# class "math"), the rendered ones and TeX errors, and look for raw TeX left in the visible
+# text outside code.
+MATH_JS = r"""
+async () => {
+  const formulas = document.querySelectorAll('.math').length;
+  if (!window.MathJax || !MathJax.startup) return {error: 'MathJax is not loaded'};
+  await MathJax.startup.promise;
+  const raw = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const t = walker.currentNode, el = t.parentElement;
+    if (!el || el.closest('pre, code, script, style, textarea, mjx-container, .highlight')) continue;
+    if (/\\\(|\\\[|\$\$/.test(t.data)) raw.push(t.data.trim().slice(0, 60));
+  }
+  return {formulas, rendered: document.querySelectorAll('mjx-container').length,
+          errors: document.querySelectorAll('mjx-merror').length, raw};
+}
+"""
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_header_shows_one_search_box(server, browser, width):
@@ -211,3 +250,26 @@ def test_screenshots(server, browser):
         page.goto(urljoin(server, rel), wait_until="load")
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+MATH_PAGES = [
+    ("math_spectral_bias", "chapters/01_inductive_bias/03_spectral_bias.html"),
+    ("math_interventions", "chapters/04_causal_representation_learning/01_interventions.html"),
+    ("math_identifiability", "chapters/05_disentanglement/01_identifiability.html"),
+]
+
+
+@pytest.mark.parametrize("name, rel", MATH_PAGES)
+def test_screenshots_of_math(server, browser, name, rel):
+    """A screenshot of the first display formula of a page, typeset offline."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page, problems = _new_page(browser, server)
+    page.goto(urljoin(server, rel), wait_until="load")
+    page.evaluate("async () => { await MathJax.startup.promise; }")
+    first = page.locator("mjx-container[display='true'], mjx-container").first
+    first.scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, -250)")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    assert page.locator("mjx-container").count() > 0
+    assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+    assert not problems, problems
