@@ -8,6 +8,7 @@ Run with `make site-test` after a build (`make test` does both). Checks:
 - on every page with math, MathJax (served from the site itself) has typeset every formula:
   rendered ``mjx-container`` elements, no TeX error, no raw ``\(`` or ``$$`` left in the text;
 - the header shows one search box, on a wide screen and on a phone;
+- the paper atlas's filter narrows the list as one types, with the count of matches;
 - every image on every page has loaded (naturalWidth > 0) and has alt text;
 - every internal link and anchor resolves;
 - every section page links Colab to a notebook that exists in the repository;
@@ -22,6 +23,7 @@ import functools
 import http.server
 import re
 import shutil
+import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -232,6 +234,40 @@ def test_header_shows_one_search_box(server, browser, width):
         " getComputedStyle(e).visibility !== 'hidden' && !e.closest('dialog'); }).length"
     )
     assert visible == 1, f"{visible} search boxes visible at {width} px"
+
+
+def test_atlas_filter_narrows_the_list(server, browser):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import catalogue
+
+    papers = catalogue.load_catalogue()
+    page, problems = _new_page(browser, server)
+    page.goto(urljoin(server, "chapters/appendix/paper_atlas.html"), wait_until="load")
+    page.wait_for_selector("#atlas-filter:not([hidden])")
+
+    def shown() -> tuple[int, int]:
+        count = int(page.get_attribute("#atlas-count", "data-count"))
+        items = page.evaluate("document.querySelectorAll('article li:not([hidden]) a[href*=\"#paper-\"]').length")
+        return count, items
+
+    assert shown() == (len(papers), len(papers))
+    page.type("#atlas-q", "grokking", delay=20)
+    expected = len(catalogue.atlas_matches(papers, "grokking"))
+    assert 0 < expected < len(papers)
+    assert shown() == (expected, expected)
+    assert f"{expected} papers match" in page.text_content("#atlas-count")
+    page.select_option("#atlas-theme", "inductive_bias")
+    page.check("#atlas-demo")
+    assert shown()[0] == len(catalogue.atlas_matches(papers, "grokking", theme="inductive_bias", demo=True))
+    page.fill("#atlas-q", "")
+    page.uncheck("#atlas-demo")
+    page.select_option("#atlas-kind", "adjacent")
+    assert shown()[0] == len(catalogue.atlas_matches(papers, theme="inductive_bias", kind="adjacent"))
+    subtopics = page.evaluate("Array.from(document.querySelectorAll('#atlas-subtopic option')).slice(1).map(o => o.value)")
+    assert set(subtopics) == {p.subtopic for p in papers if p.group == "inductive_bias"}
+    page.click("#atlas-reset")
+    page.wait_for_function(f"document.getElementById('atlas-count').dataset.count === '{len(papers)}'")
+    assert not problems, problems
 
 
 def test_search_finds_grokking(server, browser):

@@ -161,6 +161,48 @@ def test_rendered_pages_show_every_paper_once():
         assert f"| {name} | {rows[name]['in theme']} | {rows[name]['adjacent']} |" in atlas
 
 
+def test_atlas_filter_rule():
+    """The rule the atlas's filter applies (in _static/atlas.js, mirrored by atlas_matches)."""
+    assert len(cat.atlas_matches(PAPERS)) == 306
+    grok = cat.atlas_matches(PAPERS, "grokking")
+    assert grok and all("grokking" in cat.search_text(p) for p in grok)
+    assert cat.atlas_matches(PAPERS, "GROKKING") == grok
+    both = cat.atlas_matches(PAPERS, "grokking weight")
+    assert set(both) <= set(grok) and all("weight" in cat.search_text(p) for p in both)
+    fair_demo = cat.atlas_matches(PAPERS, theme="fairness", demo=True)
+    assert fair_demo and all(p.group == "fairness" and p.demo for p in fair_demo)
+    adj = cat.atlas_matches(PAPERS, kind="adjacent")
+    assert len(adj) == sum(p.theme == "adjacent" for p in PAPERS) == 306 - len(cat.atlas_matches(PAPERS, kind="theme"))
+    sub = PAPERS[0].subtopic
+    assert all(p.subtopic == sub for p in cat.atlas_matches(PAPERS, subtopic=sub))
+    assert cat.atlas_matches(PAPERS, "no-such-word-anywhere") == []
+    sf = next(p for p in PAPERS if p.title.startswith("SF(DA)"))
+    assert "$" not in cat.search_text(sf) and sf in cat.atlas_matches(PAPERS, "source-free")
+    with pytest.raises(ValueError, match="theme"):
+        cat.atlas_matches(PAPERS, theme="robotics")
+    with pytest.raises(ValueError, match="kind"):
+        cat.atlas_matches(PAPERS, kind="both")
+
+
+def test_atlas_filter_html_carries_every_paper_and_its_script():
+    import json
+
+    from docutils.nodes import make_id
+
+    block = cat.atlas_filter_html(PAPERS, "../../")
+    assert block.startswith("```{raw} html") and block.rstrip().endswith("```")
+    assert '<script defer src="../../_static/atlas.js"></script>' in block
+    payload = re.search(r'<script type="application/json" id="atlas-data">(.*?)</script>', block, re.S).group(1)
+    data = json.loads(payload.replace("<\\/", "</"))
+    assert [d["id"] for d in data] == [make_id(p.label) for p in PAPERS]
+    assert {d["theme"] for d in data} == set(cat.THEMES)
+    assert sum(d["demo"] for d in data) == sum(p.demo is not None for p in PAPERS)
+    for name in ("atlas-q", "atlas-theme", "atlas-subtopic", "atlas-kind", "atlas-demo", "atlas-count"):
+        assert f'id="{name}"' in block
+    atlas = cat.render_atlas(PAPERS, "fig.png", "../../")
+    assert atlas.index('id="atlas-filter"') < atlas.index("## Inductive bias")
+
+
 def test_cited_catalogue_papers_have_matching_bib_titles():
     bib = (ROOT / "references.bib").read_text()
     entries = {m.group(1): m.group(2) for m in re.finditer(r"@\w+\{([^,\s]+),(.*?)\n\}", bib, re.S)}

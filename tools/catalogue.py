@@ -368,8 +368,95 @@ def atlas_figure(papers: list[Paper], path: Path) -> None:
     plt.close(fig)
 
 
-def render_atlas(papers: list[Paper], figure: str) -> str:
-    """The body of the paper atlas page: counts, the figure, every paper by theme and sub-topic."""
+def search_text(p: Paper) -> str:
+    """What the atlas filter box searches for a paper: its title without markup, theme,
+    sub-topic, summary and (for an adjacent paper) why it is adjacent, in lower case."""
+    parts = [plain_title(p.title), THEMES[p.group][0], p.subtopic, p.summary, p.adjacent_why or ""]
+    return " ".join(" ".join(parts).lower().split())
+
+
+def atlas_matches(papers: list[Paper], query: str = "", theme: str = "", subtopic: str = "",
+                  demo: bool = False, kind: str = "") -> list[Paper]:
+    """The papers the atlas filter shows; ``_static/atlas.js`` applies the same rule in the browser.
+
+    Args:
+        papers: the catalogue.
+        query: words that must all occur (case-insensitive) in a paper's :func:`search_text`.
+        theme: a key of :data:`THEMES`: papers listed under that theme (its own and its adjacent
+            papers); empty for all.
+        subtopic: an exact sub-topic; empty for all.
+        demo: only papers with a demo in the book.
+        kind: ``"theme"`` for theme papers, ``"adjacent"`` for adjacent papers, empty for both.
+
+    Returns:
+        The matching papers, in catalogue order.
+    """
+    if theme and theme not in THEMES:
+        raise ValueError(f"theme must be one of {sorted(THEMES)} or empty, not {theme!r}")
+    if kind not in ("", "theme", "adjacent"):
+        raise ValueError(f"kind must be 'theme', 'adjacent' or empty, not {kind!r}")
+    terms = query.lower().split()
+    return [
+        p for p in papers
+        if all(t in search_text(p) for t in terms)
+        and (not theme or p.group == theme)
+        and (not subtopic or p.subtopic == subtopic)
+        and (not demo or p.demo is not None)
+        and (not kind or (p.theme == "adjacent") == (kind == "adjacent"))
+    ]
+
+
+def atlas_filter_html(papers: list[Paper], root: str = "") -> str:
+    """The atlas's filter form, its data and its script, as a MyST ``{raw} html`` block.
+
+    Args:
+        papers: the catalogue.
+        root: the relative path from the atlas page to the site's root (``"../../"``), for the
+            script ``_static/atlas.js``, which is loaded on this page only.
+
+    Returns:
+        The block. The form is hidden until the script runs (a reader without JavaScript sees
+        the plain lists). The data give, for each paper, the HTML id of its entry's target
+        (which the atlas's links end with), its facets and its :func:`search_text`.
+    """
+    import html
+    import json
+
+    from docutils.nodes import make_id
+
+    data = [
+        {"id": make_id(p.label), "theme": p.group, "subtopic": p.subtopic,
+         "adjacent": p.theme == "adjacent", "demo": p.demo is not None, "text": search_text(p)}
+        for p in papers
+    ]
+    theme_opts = "".join(f'<option value="{t}">{html.escape(name)}</option>' for t, (name, _) in THEMES.items())
+    sub_opts = "".join(f'<option value="{html.escape(s, quote=True)}">{html.escape(s)}</option>'
+                       for s in sorted({p.subtopic for p in papers}))
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return "\n".join([
+        "```{raw} html",
+        '<form id="atlas-filter" class="atlas-filter" role="search" hidden onsubmit="return false">',
+        '<label class="atlas-filter-text">Filter the papers '
+        '<input type="search" id="atlas-q" placeholder="words in a title or summary, e.g. grokking" autocomplete="off"></label>',
+        f'<label>Theme <select id="atlas-theme"><option value="">all themes</option>{theme_opts}</select></label>',
+        f'<label>Sub-topic <select id="atlas-subtopic"><option value="">all sub-topics</option>{sub_opts}</select></label>',
+        '<label>Papers <select id="atlas-kind"><option value="">theme and adjacent papers</option>'
+        '<option value="theme">theme papers only</option><option value="adjacent">adjacent papers only</option></select></label>',
+        '<label><input type="checkbox" id="atlas-demo"> has a demo in the book</label>',
+        '<button type="reset" id="atlas-reset">clear</button>',
+        f'<p id="atlas-count" class="atlas-count" aria-live="polite" data-count="{len(papers)}">'
+        f'All {len(papers)} papers are shown.</p>',
+        "</form>",
+        f'<script type="application/json" id="atlas-data">{payload}</script>',
+        f'<script defer src="{root}_static/atlas.js"></script>',
+        "```",
+    ])
+
+
+def render_atlas(papers: list[Paper], figure: str, root: str = "") -> str:
+    """The body of the paper atlas page: counts, the figure, the filter, every paper by theme
+    and sub-topic. ``figure`` is the figure's path and ``root`` the way back to the site's root,
+    both relative to the page."""
     rows = counts_table(papers)
     out = [
         f"All {len(papers)} papers of the catalogue on one page: "
@@ -393,6 +480,7 @@ def render_atlas(papers: list[Paper], figure: str) -> str:
         "```",
         "",
     ]
+    out += atlas_filter_html(papers, root).splitlines() + [""]
     for theme, (name, folder) in THEMES.items():
         own = [p for p in papers if p.theme == theme]
         adj = [p for p in papers if p.theme == "adjacent" and p.group == theme]
@@ -442,7 +530,7 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         raise ExtensionError(f"{docname}: {e}") from None
     if _ATLAS_RE.search(text):
         depth = docname.count("/")
-        text = _ATLAS_RE.sub(lambda m: render_atlas(papers, "../" * depth + ATLAS_IMAGE), text)
+        text = _ATLAS_RE.sub(lambda m: render_atlas(papers, "../" * depth + ATLAS_IMAGE, "../" * depth), text)
     source[0] = text
 
 
