@@ -7,6 +7,8 @@ Run with `make site-test` after a build (`make test` does both). Checks:
   machine is offline, and so may a reader's be);
 - on every page with math, MathJax (served from the site itself) has typeset every formula:
   rendered ``mjx-container`` elements, no TeX error, no raw ``\(`` or ``$$`` left in the text;
+- no table, figure or image in the main column is wider than the column, at 1,280 and at
+  390 px (code blocks may scroll);
 - the header shows one search box, on a wide screen and on a phone;
 - the paper atlas's filter narrows the list as one types, with the count of matches;
 - every image on every page has loaded (naturalWidth > 0) and has alt text;
@@ -171,6 +173,7 @@ def _new_page(browser, base: str, width: int = 1280):
 
 
 def test_walk_every_page(server, browser):
+    """Every page at 1,280 px: loads, images, console, other hosts, math, nothing too wide."""
     page, problems = _new_page(browser, server)
     walked, with_math, failures = 0, 0, []
     for p in pages():
@@ -197,6 +200,7 @@ def test_walk_every_page(server, browser):
             elif math["rendered"] < math["formulas"] or math["errors"] or math["raw"]:
                 failures.append(f"{rel}: MathJax typeset {math['rendered']} of {math['formulas']} formulas, "
                                 f"{math['errors']} TeX errors, raw TeX left: {math['raw'][:3]}")
+        failures += [f"{rel}: too wide at 1280 px: {m}" for m in page.evaluate(OVERFLOW_JS)]
         failures += [f"{rel}: {m}" for m in problems]
         walked += 1
     print(f"walked {walked} pages, {with_math} with math")
@@ -223,6 +227,49 @@ async () => {
           errors: document.querySelectorAll('mjx-merror').length, raw};
 }
 """
+
+# Tables, figures, images and display math wider than the main column's content box, or
+# clipped by a scrolling box inside it (code blocks, in <pre>, may scroll).
+OVERFLOW_JS = r"""
+() => {
+  const art = document.querySelector('article.bd-article');
+  if (!art) return [];
+  const cs = getComputedStyle(art), box = art.getBoundingClientRect();
+  const left = box.left + parseFloat(cs.paddingLeft), right = box.right - parseFloat(cs.paddingRight);
+  const out = [];
+  for (const el of art.querySelectorAll('table, figure, img, mjx-container[display="true"]')) {
+    if (el.closest('pre')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;  // folded away
+    let clipped = false;
+    for (let a = el.parentElement; a && a !== art; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible' && el.scrollWidth > a.clientWidth + 1) { clipped = true; break; }
+    }
+    if (r.left < left - 1 || r.right > right + 1 || clipped) {
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+      out.push(name + ' ' + Math.round(r.width) + ' px wide in a ' + Math.round(right - left) + ' px column');
+    }
+  }
+  return out;
+}
+"""
+
+
+def test_nothing_overflows_the_main_column_on_a_phone(server, browser):
+    """At 390 px (test_walk_every_page checks 1,280 px on its way)."""
+    width = 390
+    page, _ = _new_page(browser, server, width)
+    failures = []
+    for p in pages():
+        rel = p.relative_to(HTML).as_posix()
+        if 'http-equiv="refresh"' in p.read_text(errors="ignore").lower():
+            continue
+        page.goto(urljoin(server, rel), wait_until="load")
+        if 'class="math' in p.read_text(errors="ignore"):
+            page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
+        failures += [f"{rel}: {m}" for m in page.evaluate(OVERFLOW_JS)]
+    assert not failures, f"{len(failures)} elements wider than the main column at {width} px:\n" + "\n".join(failures[:20])
+
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_header_shows_one_search_box(server, browser, width):
