@@ -38,7 +38,7 @@ HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 COLAB = "https://colab.research.google.com/github/"
-SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_sphinx_design_static"}
+SKIP_DIRS = {"_static", "_sources", "_images", "reports", "_sphinx_design_static", "handouts"}
 
 pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists(), reason="build the site first (make build)")
 
