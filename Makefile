@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh clone:
 #   make book   create .venv, install everything, execute every notebook, build _build/html
 #   make test   unit tests, per-seed claim tests, nbval on every notebook, the jupytext sync
-#               check and a warnings-as-errors book build
+#               check, a warnings-as-errors book build, the chapter handouts (PDF) and the
+#               browser test of the built site
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,13 +10,14 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 STUDENT   := $(shell find student -name '*.ipynb' 2>/dev/null | sort)
 
-.PHONY: help venv book test unit sweep nbval nbval-student check-sync build site-test chromium sync student clean clean-all
+.PHONY: help venv book test unit sweep nbval nbval-student check-sync build site-test chromium poppler handouts sync student clean clean-all
 
 help:
 	@echo "make book        build the site into _build/html (creates .venv on first use)"
 	@echo "make test        run every check CI runs"
 	@echo "make sync        re-stamp Colab links/install cells from _config.yml, regenerate .ipynb and student copies"
 	@echo "make student     write the student copies (solutions removed) into student/"
+	@echo "make handouts    print each chapter as a student and an instructor PDF (after a build)"
 	@echo "make clean       remove _build (and .venv with 'make clean-all')"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -74,7 +76,17 @@ build: venv
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-site-test: venv chromium
+# Debian's poppler-utils (pdftotext, pdfinfo), with which the handout test reads the PDFs.
+poppler:
+	@command -v pdftotext >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null)
+
+# One student and one instructor PDF per chapter, printed from the built site by headless
+# Chromium into _build/handouts/ and copied into _build/html/handouts/ (the instructor guide
+# links them there).
+handouts: venv chromium
+	$(BIN)/python tools/handouts.py
+
+site-test: venv chromium poppler handouts
 	$(BIN)/python -m pytest site_tests -q -p no:cacheprovider
 
 test: unit check-sync nbval-student nbval build site-test

@@ -60,6 +60,12 @@ class Paper:
     home: str | None = None
     demo: str | None = None
     source: str = ""
+    nearest_section: str | None = None  # adjacent papers that no section discusses
+
+    @property
+    def section_doc(self) -> str | None:
+        """The section page the entry links: its ``home``, else its ``nearest_section``."""
+        return self.home or self.nearest_section
 
     @property
     def label(self) -> str:
@@ -68,9 +74,71 @@ class Paper:
 
     @property
     def search_url(self) -> str:
-        """An arXiv title search built from the title (the catalogue stores no arXiv ids)."""
-        q = urllib.parse.quote_plus(re.sub(r"[$\\^{}]", "", self.title))
+        """An arXiv title search for the paper (the catalogue stores no arXiv ids).
+
+        The query holds the words of the title without its markup: arXiv matches every word,
+        so ``SF(DA)$^2$: Source-free ...`` is searched as ``SF DA Source-free ...``.
+        """
+        words = re.sub(r"[^\w\s-]", " ", plain_title(self.title)).split()
+        q = urllib.parse.quote_plus(" ".join(words))
         return f"https://arxiv.org/search/?query={q}&searchtype=title"
+
+    @property
+    def scholar_url(self) -> str:
+        """A Google Scholar search for the exact title: each part of it outside math markup
+        as a quoted phrase."""
+        q = " ".join(f'"{phrase}"' for phrase in title_phrases(self.title))
+        return "https://scholar.google.com/scholar?q=" + urllib.parse.quote_plus(q)
+
+
+# A hyphen followed by a space inside a word is a line break that YAML folded into the text
+# ("species- specific"); a suspended hyphen ("one- or two-sided") is kept.
+_BROKEN_HYPHEN_RE = re.compile(r"\b\w+- (?!(?:and|or|nor|to|versus)\b)\w+")
+
+
+def broken_hyphens(text: str) -> list[str]:
+    """The words of ``text`` broken by a folded line after a hyphen, such as ``"modality- specific"``.
+
+    Args:
+        text: any catalogue text (a title, a summary, a sub-topic).
+
+    Returns:
+        Each broken word as it appears, in order; empty when there is none. Suspended hyphens
+        followed by *and*, *or*, *nor*, *to* or *versus* ("in- and out-of-distribution") are
+        not reported.
+    """
+    return _BROKEN_HYPHEN_RE.findall(text)
+
+
+_MATH_RE = re.compile(r"\$[^$]*\$")
+
+
+def plain_title(title: str) -> str:
+    """The title without TeX markup: math spans (``$^2$``), commands and braces removed.
+
+    Args:
+        title: a title as the catalogue stores it, e.g. ``"SF(DA)$^2$: Source-free ..."``.
+
+    Returns:
+        The title as plain words, e.g. ``"SF(DA): Source-free ..."``; unchanged if it has no markup.
+    """
+    text = _MATH_RE.sub("", title)
+    text = re.sub(r"\\[A-Za-z]+\*?|[{}\\^]", "", text)
+    return re.sub(r"\s+([:;,.!?])", r"\1", " ".join(text.split()))
+
+
+def title_phrases(title: str) -> list[str]:
+    """The parts of a title between its math spans, as phrases to search for exactly.
+
+    Args:
+        title: a title as the catalogue stores it.
+
+    Returns:
+        One phrase for a title without math, else the non-empty pieces around each math span,
+        stripped of the punctuation that joined them (``["SF(DA)", "Source-free ..."]``).
+    """
+    pieces = (plain_title(piece).strip(" :;,.-") for piece in _MATH_RE.split(title))
+    return [piece for piece in pieces if piece]
 
 
 def sentences(text: str) -> list[str]:
@@ -143,26 +211,38 @@ def load_catalogue(papers_dir: Path = PAPERS_DIR, docs: set[str] | None = None) 
                 if r.get("section") not in sections.get(theme, {}):
                     _fail(path, i, key, "section",
                           f"{r.get('section')!r} is not a section of {theme} (sections.yml has {sorted(sections.get(theme, {}))})")
+            for field in ("title", "subtopic", "summary", "adjacent_why"):
+                broken = broken_hyphens(" ".join(str(r.get(field) or "").split()))
+                if broken:
+                    _fail(path, i, key, field, f"hyphen broken by a folded line: {broken[0]!r}; join the word")
             n = len(r["summary"].split())
             if not MIN_WORDS <= n <= MAX_WORDS:
                 _fail(path, i, key, "summary", f"{n} words; a summary has {MIN_WORDS}-{MAX_WORDS}")
             ns = len(sentences(r["summary"]))
             if not MIN_SENTENCES <= ns <= MAX_SENTENCES:
                 _fail(path, i, key, "summary", f"{ns} sentences; a summary has {MIN_SENTENCES}-{MAX_SENTENCES}")
-            home, demo = r.get("home"), r.get("demo")
-            if home is not None and (not isinstance(home, str) or home.endswith(".md") or home.startswith("/")):
-                _fail(path, i, key, "home", f"{home!r} must be a docname such as chapters/01_inductive_bias/03_spectral_bias")
+            home, demo, nearest = r.get("home"), r.get("demo"), r.get("nearest_section")
+            for field, value in (("home", home), ("nearest_section", nearest)):
+                if value is not None and (not isinstance(value, str) or value.endswith(".md") or value.startswith("/")):
+                    _fail(path, i, key, field, f"{value!r} must be a docname such as chapters/01_inductive_bias/03_spectral_bias")
+            if t == "adjacent" and not (home or nearest):
+                _fail(path, i, key, "nearest_section", "an adjacent paper that no section discusses (no home) names the section nearest to it")
+            if nearest is not None and (t != "adjacent" or home):
+                _fail(path, i, key, "nearest_section", "only for an adjacent paper without a home; a theme paper's section is its home")
             if demo is not None and (not isinstance(demo, str) or "#" not in demo):
                 _fail(path, i, key, "demo", f"{demo!r} must be <docname>#<label>")
             if docs is not None:
                 if home and home not in docs:
                     _fail(path, i, key, "home", f"section {home!r} does not exist")
+                if nearest and nearest not in docs:
+                    _fail(path, i, key, "nearest_section", f"section {nearest!r} does not exist")
                 if demo and demo.split("#")[0] not in docs:
                     _fail(path, i, key, "demo", f"section {demo.split('#')[0]!r} does not exist")
             papers.append(Paper(
                 key=key, title=r["title"], theme=t, group=theme, subtopic=r["subtopic"].strip(),
                 summary=" ".join(r["summary"].split()), section=r.get("section"),
                 adjacent_why=(r.get("adjacent_why") or None), home=home, demo=demo, source=path.name,
+                nearest_section=nearest,
             ))
     for field in ("key", "title"):
         dup = [v for v, c in Counter(getattr(p, field) for p in papers).items() if c > 1]
@@ -183,10 +263,13 @@ def _entry(p: Paper, heading: str = "###") -> list[str]:
     links = []
     if p.home:
         links.append(f"discussed in {{doc}}`/{p.home}`")
+    elif p.nearest_section:
+        links.append(f"nearest section: {{doc}}`/{p.nearest_section}`")
     if p.demo:
         links.append(f"demo: {{ref}}`{p.demo.split('#', 1)[1]}`")
     # raw HTML: Markdown link rendering would escape the query's "&" twice
-    links.append(f'<a class="reference external" href="{p.search_url.replace("&", "&amp;")}">find the paper</a>')
+    links.append(f'<a class="reference external" href="{p.search_url.replace("&", "&amp;")}">find the paper</a> '
+                 f'(<a class="reference external" href="{p.scholar_url.replace("&", "&amp;")}">or on Google Scholar</a>)')
     lines = [f"({p.label})=", f"{heading} {_md_escape(p.title)}", "", p.summary, ""]
     meta = f"*Sub-topic:* {_md_escape(p.subtopic)}"
     if p.theme == "adjacent":
@@ -206,9 +289,9 @@ def render_chapter_papers(theme: str, papers: list[Paper], sections: dict[str, d
         f"{len(own)} papers on {name.lower()}, grouped by the part of the chapter they belong to, then "
         f"{len(adj)} adjacent papers: work that shares a method or a question with this chapter but is "
         "mainly about something else. Each summary says what problem the paper takes on, its key idea and "
-        "what it found; the links lead to the section that discusses it and, where one exists, the demo "
-        "that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs a "
-        "title search.",
+        "what it found; the links lead to the section that discusses it (for an adjacent paper no section "
+        "discusses, the section nearest to it) and, where one exists, the demo that reproduces it. The catalogue stores titles, not identifiers: *find the paper* runs an "
+        "arXiv title search, and the Google Scholar link searches for the exact title.",
         "",
     ]
     by_sec = defaultdict(list)
@@ -285,8 +368,95 @@ def atlas_figure(papers: list[Paper], path: Path) -> None:
     plt.close(fig)
 
 
-def render_atlas(papers: list[Paper], figure: str) -> str:
-    """The body of the paper atlas page: counts, the figure, every paper by theme and sub-topic."""
+def search_text(p: Paper) -> str:
+    """What the atlas filter box searches for a paper: its title without markup, theme,
+    sub-topic, summary and (for an adjacent paper) why it is adjacent, in lower case."""
+    parts = [plain_title(p.title), THEMES[p.group][0], p.subtopic, p.summary, p.adjacent_why or ""]
+    return " ".join(" ".join(parts).lower().split())
+
+
+def atlas_matches(papers: list[Paper], query: str = "", theme: str = "", subtopic: str = "",
+                  demo: bool = False, kind: str = "") -> list[Paper]:
+    """The papers the atlas filter shows; ``_static/atlas.js`` applies the same rule in the browser.
+
+    Args:
+        papers: the catalogue.
+        query: words that must all occur (case-insensitive) in a paper's :func:`search_text`.
+        theme: a key of :data:`THEMES`: papers listed under that theme (its own and its adjacent
+            papers); empty for all.
+        subtopic: an exact sub-topic; empty for all.
+        demo: only papers with a demo in the book.
+        kind: ``"theme"`` for theme papers, ``"adjacent"`` for adjacent papers, empty for both.
+
+    Returns:
+        The matching papers, in catalogue order.
+    """
+    if theme and theme not in THEMES:
+        raise ValueError(f"theme must be one of {sorted(THEMES)} or empty, not {theme!r}")
+    if kind not in ("", "theme", "adjacent"):
+        raise ValueError(f"kind must be 'theme', 'adjacent' or empty, not {kind!r}")
+    terms = query.lower().split()
+    return [
+        p for p in papers
+        if all(t in search_text(p) for t in terms)
+        and (not theme or p.group == theme)
+        and (not subtopic or p.subtopic == subtopic)
+        and (not demo or p.demo is not None)
+        and (not kind or (p.theme == "adjacent") == (kind == "adjacent"))
+    ]
+
+
+def atlas_filter_html(papers: list[Paper], root: str = "") -> str:
+    """The atlas's filter form, its data and its script, as a MyST ``{raw} html`` block.
+
+    Args:
+        papers: the catalogue.
+        root: the relative path from the atlas page to the site's root (``"../../"``), for the
+            script ``_static/atlas.js``, which is loaded on this page only.
+
+    Returns:
+        The block. The form is hidden until the script runs (a reader without JavaScript sees
+        the plain lists). The data give, for each paper, the HTML id of its entry's target
+        (which the atlas's links end with), its facets and its :func:`search_text`.
+    """
+    import html
+    import json
+
+    from docutils.nodes import make_id
+
+    data = [
+        {"id": make_id(p.label), "theme": p.group, "subtopic": p.subtopic,
+         "adjacent": p.theme == "adjacent", "demo": p.demo is not None, "text": search_text(p)}
+        for p in papers
+    ]
+    theme_opts = "".join(f'<option value="{t}">{html.escape(name)}</option>' for t, (name, _) in THEMES.items())
+    sub_opts = "".join(f'<option value="{html.escape(s, quote=True)}">{html.escape(s)}</option>'
+                       for s in sorted({p.subtopic for p in papers}))
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return "\n".join([
+        "```{raw} html",
+        '<form id="atlas-filter" class="atlas-filter" role="search" hidden onsubmit="return false">',
+        '<label class="atlas-filter-text">Filter the papers '
+        '<input type="search" id="atlas-q" placeholder="words in a title or summary, e.g. grokking" autocomplete="off"></label>',
+        f'<label>Theme <select id="atlas-theme"><option value="">all themes</option>{theme_opts}</select></label>',
+        f'<label>Sub-topic <select id="atlas-subtopic"><option value="">all sub-topics</option>{sub_opts}</select></label>',
+        '<label>Papers <select id="atlas-kind"><option value="">theme and adjacent papers</option>'
+        '<option value="theme">theme papers only</option><option value="adjacent">adjacent papers only</option></select></label>',
+        '<label><input type="checkbox" id="atlas-demo"> has a demo in the book</label>',
+        '<button type="reset" id="atlas-reset">clear</button>',
+        f'<p id="atlas-count" class="atlas-count" aria-live="polite" data-count="{len(papers)}">'
+        f'All {len(papers)} papers are shown.</p>',
+        "</form>",
+        f'<script type="application/json" id="atlas-data">{payload}</script>',
+        f'<script defer src="{root}_static/atlas.js"></script>',
+        "```",
+    ])
+
+
+def render_atlas(papers: list[Paper], figure: str, root: str = "") -> str:
+    """The body of the paper atlas page: counts, the figure, the filter, every paper by theme
+    and sub-topic. ``figure`` is the figure's path and ``root`` the way back to the site's root,
+    both relative to the page."""
     rows = counts_table(papers)
     out = [
         f"All {len(papers)} papers of the catalogue on one page: "
@@ -310,6 +480,7 @@ def render_atlas(papers: list[Paper], figure: str) -> str:
         "```",
         "",
     ]
+    out += atlas_filter_html(papers, root).splitlines() + [""]
     for theme, (name, folder) in THEMES.items():
         own = [p for p in papers if p.theme == theme]
         adj = [p for p in papers if p.theme == "adjacent" and p.group == theme]
@@ -359,7 +530,7 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         raise ExtensionError(f"{docname}: {e}") from None
     if _ATLAS_RE.search(text):
         depth = docname.count("/")
-        text = _ATLAS_RE.sub(lambda m: render_atlas(papers, "../" * depth + ATLAS_IMAGE), text)
+        text = _ATLAS_RE.sub(lambda m: render_atlas(papers, "../" * depth + ATLAS_IMAGE, "../" * depth), text)
     source[0] = text
 
 
@@ -369,8 +540,10 @@ def _on_check_consistency(app, env) -> None:
     log = logging.getLogger(__name__)
     labels = env.get_domain("std").labels
     for p in env.biaslab_papers:
-        if p.home and p.home not in env.found_docs:
-            log.warning(f"paper catalogue: {p.source}: record {p.key!r}: field 'home': section {p.home!r} does not exist")
+        for field in ("home", "nearest_section"):
+            doc = getattr(p, field)
+            if doc and doc not in env.found_docs:
+                log.warning(f"paper catalogue: {p.source}: record {p.key!r}: field '{field}': section {doc!r} does not exist")
         if p.demo:
             doc, label = p.demo.split("#", 1)
             if doc not in env.found_docs:

@@ -2,6 +2,9 @@
 
 * The theme's colour mode starts empty for a first-time visitor, and the theme then logs a
   console error ("Got invalid theme mode"); we set ``default_mode`` to ``auto``.
+* On wide screens the header showed a second search box above the sidebar's own (the PyData
+  theme puts ``search-button-field`` in ``navbar_persistent`` unless told otherwise); we keep
+  the sidebar's field, and the article header's search button on narrow screens.
 * Jupyter Book registers the inline settings of sphinx-thebe and sphinx-togglebutton twice,
   so every page declared ``const THEBE_JS_URL`` twice (a JavaScript error); we drop exact
   duplicate scripts from each page.
@@ -14,6 +17,9 @@ def _config_inited(app, config) -> None:
     ctx = dict(config.html_context or {})
     ctx.setdefault("default_mode", "auto")
     config.html_context = ctx
+    options = dict(config.html_theme_options or {})
+    options.setdefault("navbar_persistent", [])
+    config.html_theme_options = options
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
