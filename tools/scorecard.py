@@ -142,14 +142,13 @@ def registered_rows(chapter: str | None = None) -> list[list[str]]:
             continue
         v, sw = values.get(c.key, {}), sweeps.get(c.key)
         cites = "; ".join(f"{{cite:t}}`{k}`" for k in c.cite)
+        ours = (f"seed 0: {_seed_cell(v, (0,))}; seeds 1 / 2: {_seed_cell(v, (1, 2))}; "
+                f"ten seeds: {_sweep_cell(sw)}")
         rows.append([
             f"{{doc}}`{_section_doc(c.section)}`",
-            _cell(c.statement),
-            _cell(f"{c.paper_result} ({c.paper_where}); ") + cites,
-            _cell(c.predicate.text),
-            _seed_cell(v, (0,)),
-            _seed_cell(v, (1, 2)),
-            _sweep_cell(sw),
+            _cell(c.statement) + f" (rule: {_cell(c.predicate.text)})",
+            cites + ": " + _cell(f"{c.paper_result} ({c.paper_where})"),
+            ours,
             _cell(_control_cell(c, v, sw)),
             _verdict(c, v, sw),
         ])
@@ -185,13 +184,18 @@ def legacy_claims() -> list[tuple[str, str]]:
     return out
 
 
-HEADER = ["section", "our claim", "the paper's result", "rule", "seed 0", "seeds 1 / 2",
-          "ten seeds (last sweep)", "negative control (seed 0)", "verdict"]
+HEADER = ["section", "our claim", "the paper's result", "what we measured",
+          "negative control (seed 0)", "verdict"]
+WIDTHS = {6: "12 24 24 17 17 6", 2: "30 70"}
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    """A MyST list-table of class ``claim-table`` (fixed layout, wrapping cells)."""
+    lines = ["```{list-table}", ":header-rows: 1", ":class: claim-table", f":widths: {WIDTHS[len(header)]}", ""]
+    for row in [header, *rows]:
+        lines.append(f"* - {row[0]}")
+        lines += [f"  - {cell}" for cell in row[1:]]
+    lines.append("```")
     return "\n".join(lines)
 
 
