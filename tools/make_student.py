@@ -12,6 +12,7 @@ Marking in the sources (``chapters/**/*.md``):
   ``solution``) becomes a stub that raises ``NotImplementedError`` and carries the tags
   ``exercise-stub`` and ``raises-exception`` (so nbval lets exactly these cells raise).
 
+The Markdown is then converted from MyST as for the full notebook (``myst_to_jupyter.py``).
 The copies go to ``student/<same path>.ipynb`` with the Colab link pointing at the copy. With
 ``--check`` nothing is written and the exit code is 1 when a copy is out of date.
 """
@@ -25,9 +26,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booktools import COLAB_RE, notebook_files, student_colab_url, student_path  # noqa: E402
-from sync_notebooks import normalize  # noqa: E402
+from booktools import COLAB_RE, docname, normalize, notebook_files, student_colab_url, student_path
+from myst_to_jupyter import book_index, convert_notebook
 
 SOLUTION_BLOCK = re.compile(r"\n?(`{3,})\{solution\}[^\n]*\n.*?\n\1[ \t]*(?=\n|$)", re.S)
 GATE_START = re.compile(r"(`{3,})\{solution-start\}\s*([\w-]+)[^\n]*\n(?:[^\n]*\n)*?\1[ \t]*(?:\n|$)")
@@ -38,16 +38,19 @@ STUDENT_NOTE = (
 )
 
 
-def stub_source(label: str) -> str:
+def stub_source(number: str) -> str:
+    """The code of the stub that replaces a solution cell of exercise ``number`` (e.g. "1.9")."""
     return (
-        f"# Exercise {label}: write your solution here, then run the cell.\n"
-        f'raise NotImplementedError("exercise {label}: replace this line with your code")'
+        f"# Exercise {number}: write your solution here, then run the cell.\n"
+        f'raise NotImplementedError("exercise {number}: replace this line with your code")'
     )
 
 
-def studentize(md: Path) -> nbformat.NotebookNode:
-    """The student copy of one notebook source."""
+def studentize_myst(md: Path) -> nbformat.NotebookNode:
+    """The student copy of one notebook source, still in MyST: solutions removed, solution
+    code cells replaced by stubs, the Colab link pointing at the copy."""
     nb = jupytext.read(md)
+    numbers = book_index().exercise_labels.get(docname(md), {})
     cells, gate = [], None
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -81,7 +84,9 @@ def studentize(md: Path) -> nbformat.NotebookNode:
             if gate is not None or "solution" in tags:
                 if gate is None:
                     raise ValueError(f"{md}: a code cell tagged 'solution' outside a solution-start/end block")
-                stub = nbformat.v4.new_code_cell(stub_source(gate))
+                if gate not in numbers:
+                    raise ValueError(f"{md}: solution-start {gate!r} names no exercise of this page")
+                stub = nbformat.v4.new_code_cell(stub_source(numbers[gate]))
                 stub.metadata["tags"] = ["exercise-stub", "raises-exception"]
                 cells.append(stub)
             else:
@@ -89,7 +94,13 @@ def studentize(md: Path) -> nbformat.NotebookNode:
     if gate is not None:
         raise ValueError(f"{md}: solution-start {gate!r} has no solution-end")
     nb.cells = cells
-    nb.metadata.pop("jupytext", None)  # a standalone notebook, not paired with a source
+    return nb
+
+
+def studentize(md: Path) -> nbformat.NotebookNode:
+    """The student copy of one notebook source, as written to ``student/``: Jupyter-native
+    Markdown, no outputs."""
+    nb = convert_notebook(studentize_myst(md), md, student=True)
     normalize(nb)
     return nb
 

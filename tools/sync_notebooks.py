@@ -1,33 +1,36 @@
 #!/usr/bin/env python3
 """Stamp Colab links and install cells from ``_config.yml`` into every notebook source, then
-regenerate the paired ``.ipynb`` files (no outputs) with jupytext.
+generate the ``.ipynb`` beside each source: the same cells, with the Markdown converted from
+MyST to what Colab and JupyterLab render (``myst_to_jupyter.py``), and no outputs.
 
 Usage: python tools/sync_notebooks.py [--check]
 
-With ``--check`` nothing is written; the exit code is 1 when a source or a paired notebook
+With ``--check`` nothing is written; the exit code is 1 when a source or a generated notebook
 is out of date (the test suite runs the same comparison).
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 import jupytext
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booktools import notebook_files, stamp_markdown  # noqa: E402
+from booktools import normalize, notebook_files, stamp_markdown
+from myst_to_jupyter import convert_notebook
 
 
-def normalize(nb) -> None:
-    """No outputs, no execution counts, and cell ids derived from position and content, so
-    that the generated ``.ipynb`` is a pure function of the ``.md`` source."""
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.id = hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:12]
+def full_notebook_text(md: Path, text: str | None = None) -> str:
+    """The ``.ipynb`` generated from the (stamped) source ``md``, as written to disk.
+
+    Args:
+        md: the MyST Markdown source.
+        text: its stamped text, when the caller has it; read from ``md`` otherwise.
+    """
+    text = md.read_text() if text is None else text
+    nb = convert_notebook(jupytext.reads(text, fmt="md:myst"), md)
+    normalize(nb)
+    return jupytext.writes(nb, fmt="ipynb")
 
 
 def main(argv: list[str]) -> int:
@@ -40,10 +43,8 @@ def main(argv: list[str]) -> int:
             stale.append(f"{md}: Colab link or install cell not derived from _config.yml")
             if not check:
                 md.write_text(stamped)
-        nb = jupytext.reads(stamped, fmt="md:myst")
-        normalize(nb)
         ipynb = md.with_suffix(".ipynb")
-        fresh = jupytext.writes(nb, fmt="ipynb")
+        fresh = full_notebook_text(md, stamped)
         if not ipynb.exists() or ipynb.read_text() != fresh:
             stale.append(f"{ipynb}: not generated from {md.name}")
             if not check:
