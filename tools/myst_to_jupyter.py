@@ -149,6 +149,7 @@ def toc_tree() -> list[tuple[str, tuple[int, ...]]]:
 
 
 def _strip_front_matter(text: str) -> str:
+    """The text after its YAML front matter (if any)."""
     if text.startswith("---\n"):
         end = text.find("\n---\n", 4)
         if end != -1:
@@ -157,6 +158,7 @@ def _strip_front_matter(text: str) -> str:
 
 
 def _title(text: str) -> str:
+    """The first level-1 heading of a page source ("" if none)."""
     m = re.search(r"^# (.+)$", _strip_front_matter(text), re.M)
     return m.group(1).strip() if m else ""
 
@@ -197,10 +199,12 @@ def _enumerables(text: str) -> dict[str, list[str | None]]:
 
 
 def _option_lines(text: str) -> dict[str, str]:
+    """Directive option lines (``:key: value``) as a dict."""
     return {m.group("key"): m.group("value").strip() for m in map(OPTION.match, text.splitlines()) if m}
 
 
 def _glossary_terms(text: str, doc: str, book: Book) -> None:
+    """Add the terms of the page's glossary blocks to ``book.terms`` (with Sphinx's anchor ids)."""
     for block in re.finditer(r"^(`{3,}|:{3,})\{glossary\}[^\n]*\n(.*?)^\1\s*$", text, re.M | re.S):
         used: set[str] = set()
         for line in block.group(2).splitlines():
@@ -275,6 +279,7 @@ def _catalogue_labels(book: Book) -> None:
 # Citations: sphinxcontrib-bibtex's referencing style, rendered to Markdown links
 # ----------------------------------------------------------------------------------------
 def _sphinx_config() -> dict:
+    """The ``sphinx.config`` block of ``_config.yml``."""
     return (booktools.load_config().get("sphinx") or {}).get("config") or {}
 
 
@@ -296,11 +301,12 @@ def _bibliography() -> tuple[object, dict, object]:
 
 
 def _bibfile() -> Path:
+    """The book's BibTeX file (the first of ``bibtex_bibfiles``)."""
     return ROOT / (booktools.load_config().get("bibtex_bibfiles") or ["references.bib"])[0]
 
 
 @lru_cache(maxsize=1)
-def _markdown_backend():
+def _markdown_backend() -> object:
     """pybtex's Markdown backend, escaping only what CommonMark or MathJax would act on (so
     that ``et al.`` stays readable in the notebook's source)."""
     import pybtex.backends.markdown as md
@@ -368,6 +374,7 @@ def cite(role: str, target: str, doc: str = "") -> str:
 # Inline roles
 # ----------------------------------------------------------------------------------------
 def _split_explicit(content: str) -> tuple[str | None, str]:
+    """Split a role's content ``text <target>`` into (text, target); (None, target) without text."""
     m = EXPLICIT.match(content)
     if m and m.group("text"):
         return m.group("text"), m.group("target").strip()
@@ -375,6 +382,7 @@ def _split_explicit(content: str) -> tuple[str | None, str]:
 
 
 def _resolve_doc(target: str, doc: str) -> str:
+    """The docname a ``{doc}`` target names, relative to page ``doc`` (or absolute with "/")."""
     target = target[:-3] if target.endswith(".md") else target
     if target.startswith("/"):
         return target.lstrip("/")
@@ -388,6 +396,7 @@ def _resolve_doc(target: str, doc: str) -> str:
 
 
 def _link(text: str, url: str) -> str:
+    """A Markdown link."""
     return f"[{text}]({url})"
 
 
@@ -500,6 +509,7 @@ class Page:
 
 
 def _options(body: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Split a directive's body into its options (``:key:`` lines or a YAML block) and content."""
     opts: dict[str, str] = {}
     if body and body[0].strip() == "---":
         end = next((i for i in range(1, len(body)) if body[i].strip() == "---"), None)
@@ -519,10 +529,12 @@ def _options(body: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def _quote(lines: list[str]) -> list[str]:
+    """The lines as a Markdown blockquote."""
     return [f"> {ln}" if ln.strip() else ">" for ln in lines]
 
 
 def _details(summary: str, lines: list[str]) -> list[str]:
+    """The lines folded in an HTML ``<details>`` block (blank lines keep the Markdown inside rendered)."""
     return ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>"]
 
 
@@ -673,6 +685,7 @@ def measured_seconds(md: Path) -> float | None:
 
 
 def _gate_intro(number: str) -> str:
+    """The line that announces a gated solution's code cell in the full notebook."""
     return f"**Solution to Exercise {number}.** Run the code cell below; the explanation follows it, folded."
 
 
