@@ -370,3 +370,18 @@ def test_colab_constraints_pin_the_stack():
     for must in ("torch", "numpy", "pandas", "scikit-learn", "matplotlib", "seaborn", "scipy", "sentence-transformers"):
         assert must in names, must
     assert names["torch"] == "2.13.0"  # the CPU wheel on local disk; never an unpinned (CUDA) torch
+
+
+def test_colab_check_fresh_copy_leaves_the_base_alone(tmp_path):
+    import colab_check
+
+    base = tmp_path / "base"
+    (base / "lib").mkdir(parents=True)
+    (base / "lib" / "a.py").write_text("old")
+    (base / "bin").mkdir()
+    (base / "bin" / "python").symlink_to("/usr/bin/python3")
+    run = colab_check.fresh_copy(base, tmp_path / "run")
+    assert (run / "bin" / "python").is_symlink() and (run / "lib" / "a.py").read_text() == "old"
+    (run / "lib" / "a.py").unlink()  # what pip does to a file it replaces
+    (run / "lib" / "a.py").write_text("new")
+    assert (base / "lib" / "a.py").read_text() == "old"
