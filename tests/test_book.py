@@ -176,3 +176,21 @@ def test_student_copy_removes_solutions_with_longer_fences():
     out = make_student.SOLUTION_BLOCK.sub("", text)
     assert "{solution}" not in out and "x = 1" not in out and "Short." not in out
     assert out.startswith("Before.") and "Do it." in out and out.rstrip().endswith("After.")
+
+
+def test_student_copies_run_as_their_notebooks_unless_listed():
+    """`make nbval-student` runs only the copies `make_student.py --differing` lists; every
+    other copy has exactly the code cells (source and tags, in order) of its full notebook,
+    so the nbval run of the full notebook is its run too."""
+    import make_student
+
+    differing = set(make_student.differing_copies())
+    for md in NOTEBOOKS:
+        student, full = booktools.student_path(md), md.with_suffix(".ipynb")
+        if student in differing:
+            tags = [t for _, ts in make_student.code_cells(student) for t in ts]
+            assert "exercise-stub" in tags, f"{student}: differs from {full.name} without a stub"
+        else:
+            assert make_student.code_cells(student) == make_student.code_cells(full)
+    with_stubs = {booktools.student_path(md) for md in NOTEBOOKS if "{solution-start}" in md.read_text()}
+    assert differing == with_stubs

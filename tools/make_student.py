@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the student copy of every notebook: solutions removed, solution code replaced by stubs.
 
-Usage: python tools/make_student.py [--check]
+Usage: python tools/make_student.py [--check | --differing]
 
 Marking in the sources (``chapters/**/*.md``):
 
@@ -14,7 +14,10 @@ Marking in the sources (``chapters/**/*.md``):
 
 The Markdown is then converted from MyST as for the full notebook (``myst_to_jupyter.py``).
 The copies go to ``student/<same path>.ipynb`` with the Colab link pointing at the copy. With
-``--check`` nothing is written and the exit code is 1 when a copy is out of date.
+``--check`` nothing is written and the exit code is 1 when a copy is out of date. With
+``--differing`` nothing is written either: it prints the student copies whose code cells are
+not those of their full notebook, the only ones that need running on their own (a copy with
+the same code cells, in the same order, runs exactly as the full notebook does).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from booktools import COLAB_RE, docname, normalize, notebook_files, student_colab_url, student_path
+from booktools import ROOT, COLAB_RE, docname, normalize, notebook_files, student_colab_url, student_path
 from myst_to_jupyter import book_index, convert_notebook
 
 SOLUTION_BLOCK = re.compile(r"\n?(`{3,})\{solution\}[^\n]*\n.*?\n\1[ \t]*(?=\n|$)", re.S)
@@ -105,7 +108,25 @@ def studentize(md: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def code_cells(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(source, tags) of every code cell of a notebook file, in order: what nbval runs."""
+    nb = nbformat.read(path, as_version=4)
+    return [(c.source, tuple(c.metadata.get("tags", []))) for c in nb.cells if c.cell_type == "code"]
+
+
+def differing_copies() -> list[Path]:
+    """The student copies whose code cells differ from their full notebook's."""
+    return [
+        student_path(md)
+        for md in notebook_files()
+        if code_cells(student_path(md)) != code_cells(md.with_suffix(".ipynb"))
+    ]
+
+
 def main(argv: list[str]) -> int:
+    if "--differing" in argv:
+        print(" ".join(p.relative_to(ROOT).as_posix() for p in differing_copies()))
+        return 0
     check = "--check" in argv
     stale = []
     for md in notebook_files():
