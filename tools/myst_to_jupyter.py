@@ -293,7 +293,7 @@ def _bibliography() -> tuple[object, dict, object]:
     data = Parser().parse_file(str(_bibfile()))
     cfg = _sphinx_config()
     fmt = pybtex.plugin.find_plugin("pybtex.style.formatting", cfg.get("bibtex_default_style", "alpha"))()
-    formatted = {e.key: e for e in fmt.format_entries(data.entries.values())}
+    formatted = {e.key: e for e in fmt.format_entries(data.entries.values())}  # in the bibliography's order
     from sphinxcontrib.bibtex.plugin import find_plugin
 
     style = find_plugin("sphinxcontrib.bibtex.style.referencing", cfg.get("bibtex_reference_style", "label"))()
@@ -357,6 +357,9 @@ def cite(role: str, target: str, doc: str = "") -> str:
             title=None, pre_text=t.pre, post_text=t.post,
         )
         refs.append((data.entries[t.key], formatted[t.key], info))
+    # sphinxcontrib-bibtex lists the works of one citation in the bibliography's order
+    order = {key: i for i, key in enumerate(formatted)}
+    refs.sort(key=lambda ref: order[ref[0].key])
     text = format_references(style, role, refs)
 
     def links(node):
@@ -650,13 +653,13 @@ def setup_comment(source: str) -> str:
     if re.search(r"^(import|from) ", source, re.M):
         does.append("imports")
     if "seed_everything(" in source:
-        does.append("seeds every random generator")
+        does.append("seeds the random generators")
     if "plot_style(" in source:
-        does.append("sets the figure style")
+        does.append("sets the plot style")
     if "get_device(" in source:
-        does.append("picks the device (and prints it with the versions of biaslab and torch)")
+        does.append("picks the device")
     what = ", ".join(does) if does else "code the page runs without showing"
-    return f"# Setup, hidden on the book's site: {what}."
+    return f"# Setup (hidden on the site): {what}."
 
 
 def runtime_note(seconds: float | None) -> str:
