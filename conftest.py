@@ -74,7 +74,7 @@ def pytest_runtest_teardown(item, nextitem):
         print(f"\n(notebook cache: {path} not stored: {e})")
 
 
-def _as_source(nb, ipynb: Path):
+def _as_source(nb: "nbformat.NotebookNode", ipynb: Path) -> "nbformat.NotebookNode":
     """The notebook the book build reads (the ``.md`` beside ``ipynb``), carrying the outputs
     nbval collected from ``ipynb``: the cache matches notebooks by their code, and the
     generated ``.ipynb`` differs from its source by a comment line in the hidden setup cell."""

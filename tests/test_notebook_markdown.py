@@ -386,3 +386,18 @@ def test_colab_check_fresh_copy_leaves_the_base_alone(tmp_path):
     (run / "lib" / "a.py").unlink()  # what pip does to a file it replaces
     (run / "lib" / "a.py").write_text("new")
     assert (base / "lib" / "a.py").read_text() == "old"
+
+
+def test_execution_cache_stores_the_source_with_nbvals_outputs():
+    """conftest.py caches the .md's notebook (what the book build reads) with the outputs of
+    the generated .ipynb that nbval ran: the two differ by the setup comment."""
+    import conftest
+
+    ran = nbformat.read(SPECTRAL, as_version=4)
+    for i, c in enumerate(c for c in ran.cells if c.cell_type == "code"):
+        c.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"cell {i}\n")]
+    stored = conftest._as_source(ran, SPECTRAL)
+    source = jupytext.read(SPECTRAL.with_suffix(".md"))
+    code = [c for c in stored.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == [c.source for c in source.cells if c.cell_type == "code"]
+    assert [c.outputs[0]["text"] for c in code] == [f"cell {i}\n" for i in range(len(code))]
