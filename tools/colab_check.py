@@ -146,6 +146,7 @@ def run_notebook(notebook: Path, python: Path, timeout: int = 300) -> float:
 
 
 def main(argv: list[str]) -> int:
+    """Run the check (see the module's docstring); 0 when it holds, 1 when a package moved."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--notebook", default=DEFAULT_NOTEBOOK)
     ap.add_argument("--venv", default=str(ROOT / "_build" / "colab-venv"))

@@ -29,12 +29,10 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from booktools import ROOT, COLAB_RE, docname, normalize, notebook_files, student_colab_url, student_path
-from myst_to_jupyter import book_index, convert_notebook
+from booktools import COLAB_RE, ROOT, docname, normalize, notebook_files, student_colab_url, student_path
+from myst_to_jupyter import GATE_END, GATE_START, book_index, convert_notebook
 
 SOLUTION_BLOCK = re.compile(r"\n?(`{3,})\{solution\}[^\n]*\n.*?\n\1[ \t]*(?=\n|$)", re.S)
-GATE_START = re.compile(r"(`{3,})\{solution-start\}\s*([\w-]+)[^\n]*\n(?:[^\n]*\n)*?\1[ \t]*(?:\n|$)")
-GATE_END = re.compile(r"(`{3,})\{solution-end\}[^\n]*\n\1[ \t]*(?:\n|$)")
 STUDENT_NOTE = (
     "*This is the student version of this section: exercise solutions are removed, and each "
     "solution cell is a stub for you to fill in (it raises `NotImplementedError` until you do).*"
@@ -60,7 +58,7 @@ def studentize_myst(md: Path) -> nbformat.NotebookNode:
             src = cell.source
             m = GATE_START.search(src)
             if gate is None and m:
-                gate = m.group(2)
+                gate = m.group("label")
                 before = src[: m.start()].rstrip()
                 if before:
                     cells.append(nbformat.v4.new_markdown_cell(SOLUTION_BLOCK.sub("", before)))
