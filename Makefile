@@ -1,8 +1,8 @@
 # Two commands do all set-up on a fresh clone:
 #   make book   create .venv, install everything, execute every notebook, build _build/html
-#   make test   unit tests, per-seed claim tests, nbval on every notebook, the jupytext sync
-#               check, a warnings-as-errors book build, the chapter handouts (PDF) and the
-#               browser test of the built site
+#   make test   unit tests, per-seed claim tests, nbval on every notebook, the sync check,
+#               a warnings-as-errors book build, the chapter handouts (PDF), the browser walk
+#               and the Colab-like install check
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(shell find chapters -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 STUDENT   := $(shell find student -name '*.ipynb' 2>/dev/null | sort)
 
-.PHONY: help venv book test unit sweep nbval nbval-student check-sync build site-test chromium poppler handouts sync student clean clean-all
+.PHONY: help venv book test unit sweep nbval nbval-student nbval-student-all check-sync build site-test chromium poppler handouts colab-check sync times student clean clean-all
 
 help:
 	@echo "make book        build the site into _build/html (creates .venv on first use)"
@@ -18,6 +18,8 @@ help:
 	@echo "make sync        re-stamp Colab links/install cells from _config.yml, regenerate .ipynb and student copies"
 	@echo "make student     write the student copies (solutions removed) into student/"
 	@echo "make handouts    print each chapter as a student and an instructor PDF (after a build)"
+	@echo "make colab-check the install cell in a Colab-like environment changes no preinstalled package"
+	@echo "make times       after make nbval: keep its notebook times for the notebooks' runtime line"
 	@echo "make clean       remove _build (and .venv with 'make clean-all')"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -60,8 +62,17 @@ nbval: venv
 	rm -rf $(NBCACHE)
 	BIASLAB_NB_CACHE=$(NBCACHE) $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
 
-# Student copies: two notebooks at a time, one thread each (their timing is not recorded).
+# Student copies: only those whose code cells differ from their full notebook (the others run
+# exactly as the full notebook does, which nbval runs; tests/test_book.py proves the identity).
+# Two notebooks at a time, one thread each (their timing is not recorded).
 nbval-student: venv
+	@files="$$($(BIN)/python tools/make_student.py --differing)"; \
+	if [ -n "$$files" ]; then \
+	  echo "student copies whose code differs from their notebook: $$files"; \
+	  OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $$files; \
+	else echo "no student copy differs from its notebook"; fi
+
+nbval-student-all: venv
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(STUDENT)
 
 check-sync: venv
@@ -89,11 +100,21 @@ handouts: venv chromium
 site-test: venv chromium poppler handouts
 	$(BIN)/python -m pytest site_tests -q -p no:cacheprovider
 
-test: unit check-sync nbval-student nbval build site-test
+# A fresh venv with Colab's scientific stack (tests/colab_constraints.txt); the install cell,
+# pointed at this working tree, must change none of it; then one notebook runs there.
+colab-check: venv
+	OMP_NUM_THREADS=1 $(BIN)/python tools/colab_check.py
+
+test: unit check-sync colab-check nbval-student nbval build site-test
 	@echo "make test: all checks passed"
 
 sync: venv
 	$(BIN)/python tools/sync_notebooks.py
+	$(BIN)/python tools/make_student.py
+
+# After `make nbval`: keep the notebook times it measured (each notebook states its run time).
+times: venv
+	$(BIN)/python tools/sync_notebooks.py --record-times _build/notebook_times.json
 	$(BIN)/python tools/make_student.py
 
 student: sync

@@ -4,9 +4,9 @@
    cells (with kernel start-up) of each notebook, print a table at the end of the run and
    write it to ``_build/notebook_times.json``.
 2. Execute once, use twice: when ``BIASLAB_NB_CACHE`` names a jupyter-cache folder (the
-   Makefile sets it to the book's execution cache), every notebook that passes nbval is stored
-   there with the outputs nbval collected, so that the book build that follows renders those
-   outputs instead of executing every notebook a second time. A notebook that fails, or whose
+   Makefile sets it to the book's execution cache), the source of every notebook that passes
+   nbval (its ``.md``) is stored there with the outputs nbval collected, so that the book
+   build that follows renders those outputs instead of executing every notebook a second time. A notebook that fails, or whose
    cells do not match, is simply executed again by the build: this only saves time, it never
    changes what is tested.
 """
@@ -59,7 +59,7 @@ def pytest_runtest_teardown(item, nextitem):
         from jupyter_cache import get_cache
         from jupyter_cache.base import CacheBundleIn
 
-        executed = copy.deepcopy(nb)
+        executed = _as_source(copy.deepcopy(nb), Path(str(parent.fspath)))
         count = 0
         for cell in executed.cells:
             if cell.cell_type == "code":
@@ -76,6 +76,25 @@ def pytest_runtest_teardown(item, nextitem):
         )
     except ImportError as e:
         raise RuntimeError(f"conftest.py: jupyter-cache is needed to store {path}: {e}") from e
+
+
+def _as_source(nb: "nbformat.NotebookNode", ipynb: Path) -> "nbformat.NotebookNode":
+    """The notebook the book build reads (the ``.md`` beside ``ipynb``), carrying the outputs
+    nbval collected from ``ipynb``: the cache matches notebooks by their code, and the
+    generated ``.ipynb`` differs from its source by a comment line in the hidden setup cell."""
+    md = ipynb.with_suffix(".md")
+    if not md.exists():
+        return nb
+    import jupytext
+
+    source = jupytext.read(md)
+    ran = [c for c in nb.cells if c.cell_type == "code"]
+    code = [c for c in source.cells if c.cell_type == "code"]
+    if len(ran) != len(code):
+        return nb  # not the same code: let the build execute the source itself
+    for src, out in zip(code, ran):
+        src.outputs = out.get("outputs", [])
+    return source
 
 
 def pytest_terminal_summary(terminalreporter):

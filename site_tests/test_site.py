@@ -16,7 +16,9 @@ Run with `make site-test` after a build (`make test` does both). Checks:
 - every section page links Colab to a notebook that exists in the repository;
 - the search page finds a known word;
 - screenshots of three representative pages and of three pages with math go to
-  _build/screenshots/.
+  _build/screenshots/;
+- (test_notebooks.py) the generated notebooks agree with the site: their links resolve, their
+  exercise numbers and citation texts are the site's, and one rendered by nbconvert shows no MyST.
 """
 
 from __future__ import annotations

@@ -3,17 +3,14 @@ _config.yml, every section built to the pattern, every TOC entry present."""
 
 import json
 import re
-import sys
 from pathlib import Path
 
+import booktools
 import jupytext
 import pytest
 import yaml
-from jupytext.compare import compare_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import booktools  # noqa: E402
 
 NOTEBOOKS = booktools.notebook_files()
 IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
@@ -55,15 +52,31 @@ def test_notebook_source_is_myst_with_code(md):
     assert len(code) >= 3, "a section needs setup, demo and check cells"
 
 
+def code_cells(nb) -> list[tuple[str, list[str]]]:
+    """(source, tags) of every code cell, in order."""
+    return [(c.source, list(c.metadata.get("tags", []))) for c in nb.cells if c.cell_type == "code"]
+
+
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
 def test_ipynb_in_sync_and_without_outputs(md):
+    import sync_notebooks
+
     ipynb = md.with_suffix(".ipynb")
     assert ipynb.exists(), f"{ipynb} missing: run `make sync`"
     raw = json.loads(ipynb.read_text())
     for cell in raw["cells"]:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None, f"{ipynb} stores outputs"
-    compare_notebooks(jupytext.read(ipynb), jupytext.read(md), fmt="md:myst", allow_expected_differences=False)
+    assert ipynb.read_text() == sync_notebooks.full_notebook_text(md), "run `make sync`"
+    assert "jupytext" not in raw["metadata"], "the .ipynb must not be paired with its source"
+    # the code is the source's, cell for cell; a hidden setup cell only gains a first comment line
+    ours, source = code_cells(jupytext.read(ipynb)), code_cells(jupytext.read(md))
+    assert len(ours) == len(source)
+    for (code, tags), (src_code, src_tags) in zip(ours, source):
+        assert tags == src_tags
+        if code != src_code:
+            first, rest = code.split("\n", 1)
+            assert "hide-input" in tags and first.startswith("# Setup") and rest == src_code
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
@@ -85,6 +98,7 @@ def test_links_and_install_cell_derive_from_config(md):
 def test_repository_url_written_only_in_config():
     url = booktools.repo_url()
     slug = booktools.repo_slug()
+    site = booktools.site_url().split("://", 1)[1]
     generated = {p.resolve() for p in NOTEBOOKS} | {p.with_suffix(".ipynb").resolve() for p in NOTEBOOKS}
     generated |= {booktools.student_path(p).resolve() for p in NOTEBOOKS}
     offenders = []
@@ -96,9 +110,9 @@ def test_repository_url_written_only_in_config():
         if p.resolve() in generated:
             continue  # stamped from _config.yml by tools/sync_notebooks.py, checked above
         text = p.read_text(errors="ignore")
-        if url in text or slug in text:
+        if url in text or slug in text or site in text:
             offenders.append(p.relative_to(ROOT).as_posix())
-    assert not offenders, f"the repository URL is written outside _config.yml in: {offenders}"
+    assert not offenders, f"the repository or site URL is written outside _config.yml in: {offenders}"
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=IDS)
@@ -162,3 +176,21 @@ def test_student_copy_removes_solutions_with_longer_fences():
     out = make_student.SOLUTION_BLOCK.sub("", text)
     assert "{solution}" not in out and "x = 1" not in out and "Short." not in out
     assert out.startswith("Before.") and "Do it." in out and out.rstrip().endswith("After.")
+
+
+def test_student_copies_run_as_their_notebooks_unless_listed():
+    """`make nbval-student` runs only the copies `make_student.py --differing` lists; every
+    other copy has exactly the code cells (source and tags, in order) of its full notebook,
+    so the nbval run of the full notebook is its run too."""
+    import make_student
+
+    differing = set(make_student.differing_copies())
+    for md in NOTEBOOKS:
+        student, full = booktools.student_path(md), md.with_suffix(".ipynb")
+        if student in differing:
+            tags = [t for _, ts in make_student.code_cells(student) for t in ts]
+            assert "exercise-stub" in tags, f"{student}: differs from {full.name} without a stub"
+        else:
+            assert make_student.code_cells(student) == make_student.code_cells(full)
+    with_stubs = {booktools.student_path(md) for md in NOTEBOOKS if "{solution-start}" in md.read_text()}
+    assert differing == with_stubs

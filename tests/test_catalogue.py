@@ -3,16 +3,14 @@ data rejected with a message that names the record and the field."""
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
+import catalogue as cat
 import pytest
 import yaml
+from test_book import toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import catalogue as cat  # noqa: E402
-from test_book import toc_files  # noqa: E402
 
 PAPERS = cat.load_catalogue()
 SECTIONS = cat.load_sections()

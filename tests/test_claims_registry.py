@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import math
 import sys
-from pathlib import Path
 
 import pytest
 
 import biaslab
 from biaslab import claims as bc
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 
 def _run(seed=0, device=None):

@@ -1,21 +1,30 @@
-"""Book tooling: derive every repository link from ``_config.yml`` and keep notebooks in sync.
+"""Book tooling shared by the scripts in ``tools/``: links derived from ``_config.yml``, the
+notebook sources and the normal form of a generated notebook.
 
-The repository URL is written once, in ``_config.yml`` (``repository.url`` and
-``repository.branch``). This module derives from it:
+The repository URL and the site's URL are written once, in ``_config.yml``
+(``repository.url``, ``repository.branch`` and ``site_url``). This module derives from them:
 
 * the Colab link of every section (``colab_url``),
 * the Colab-only install cell that is the first code cell of every section
   (``install_cell_source``),
+* the address of a page of the published site (``page_url``),
 
-and stamps both into the MyST Markdown sources (``stamp_markdown``). ``sync_notebooks.py``
-then regenerates the paired ``.ipynb`` files with jupytext.
+and stamps the first two into the MyST Markdown sources (``stamp_markdown``).
+``sync_notebooks.py`` then generates the ``.ipynb`` beside each source and ``make_student.py``
+the student copies, both through ``myst_to_jupyter.py``.
+
+The scripts are run as ``python tools/<script>.py``, which puts ``tools/`` on the import
+path; the tests get it from ``pythonpath`` in ``pyproject.toml``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
+import nbformat
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +35,35 @@ COLAB_RE = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+"
 
 def load_config() -> dict:
     """The parsed ``_config.yml``."""
-    return yaml.safe_load(CONFIG.read_text())
+    return _load_config(CONFIG.read_text())
+
+
+@lru_cache(maxsize=4)
+def _load_config(text: str) -> dict:
+    return yaml.safe_load(text)
+
+
+def site_url() -> str:
+    """``site_url`` from ``_config.yml`` (where the built site is published), without a
+    trailing slash.
+
+    Raises:
+        ValueError: when ``site_url`` is missing or not an ``http(s)://`` address.
+    """
+    url = str(load_config().get("site_url") or "").rstrip("/")
+    if not re.match(r"https?://[^\s/]+", url):
+        raise ValueError(f"_config.yml: site_url must be an http(s):// address, got {url!r}")
+    return url
+
+
+def docname(path: Path) -> str:
+    """The Sphinx document name of a source file: its path from the root, without suffix."""
+    return Path(path).resolve().relative_to(ROOT).with_suffix("").as_posix()
+
+
+def page_url(doc: str, anchor: str = "") -> str:
+    """The address of document ``doc`` (a docname) on the published site, with ``#anchor``."""
+    return f"{site_url()}/{doc}.html" + (f"#{anchor}" if anchor else "")
 
 
 def repo_url() -> str:
@@ -78,9 +115,14 @@ def student_colab_url(notebook: Path) -> str:
     return f"https://colab.research.google.com/github/{repo_slug()}/blob/{repo_branch()}/{rel}"
 
 
+def install_spec() -> str:
+    """The requirement the install cell passes to pip: biaslab from the book's repository."""
+    return f"biaslab @ git+{repo_url()}@{repo_branch()}"
+
+
 def install_cell_source() -> str:
     """Source of the first code cell of every notebook: installs biaslab in Colab only."""
-    spec = f"biaslab @ git+{repo_url()}@{repo_branch()}"
+    spec = install_spec()
     return (
         "# Colab only: install this book's helper package, biaslab, from the book's repository.\n"
         "import sys\n"
@@ -119,3 +161,14 @@ def stamp_markdown(text: str, path: Path) -> str:
     return _INSTALL_CELL_RE.sub(
         lambda m: m.group(1).rstrip("\n") + "\n\n" + install_cell_source() + m.group(3), text, count=1
     )
+
+
+def normalize(nb: nbformat.NotebookNode) -> None:
+    """Put a generated notebook in normal form, in place: no outputs, no execution counts,
+    and cell ids derived from position and content, so that the ``.ipynb`` is a pure
+    function of its ``.md`` source."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.id = hashlib.sha1(f"{i}:{cell.source}".encode()).hexdigest()[:12]

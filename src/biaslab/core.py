@@ -65,7 +65,8 @@ def get_device(verbose: bool = True) -> torch.device:
     """Pick the GPU when one is present (as in Colab) and the CPU otherwise.
 
     Args:
-        verbose: print which device was chosen.
+        verbose: print one line with the versions of biaslab and torch and the device
+            chosen, e.g. ``biaslab 0.1.0, torch 2.13.0: running on CPU (2 threads)``.
 
     Returns:
         A ``torch.device``; pass it to the training functions of every theme module.
@@ -76,7 +77,9 @@ def get_device(verbose: bool = True) -> torch.device:
     else:
         label = f"CPU ({torch.get_num_threads()} threads)"
     if verbose:
-        print(f"biaslab: running on {label}")
+        from biaslab import __version__  # at call time: biaslab/__init__.py has finished importing
+
+        print(f"biaslab {__version__}, torch {torch.__version__}: running on {label}")
     return device
 
 
