@@ -2,13 +2,11 @@
 names, and clear errors before anything is printed (site_tests/test_handouts.py reads the
 printed PDFs)."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 import handouts  # noqa: E402
 from test_book import toc_files  # noqa: E402
 

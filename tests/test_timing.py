@@ -2,11 +2,9 @@
 times formatted and taken from the nbval times file, one row per section in book order."""
 
 import json
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 import timing  # noqa: E402
 from test_book import toc_files  # noqa: E402
 
