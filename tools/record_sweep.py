@@ -33,11 +33,17 @@ def _scalar(v):
         return math.nan
 
 
-def _range(vals: list[float]) -> tuple[float | str, float | str]:
-    finite = [v for v in vals if math.isfinite(v)]
-    if not finite:
+def _range(vals: list) -> tuple:
+    """The smallest and largest value; element by element for tuples (an ordering claim)."""
+    if vals and all(isinstance(v, list) for v in vals) and len({len(v) for v in vals}) == 1:
+        cols = [_range([v[i] for v in vals]) for i in range(len(vals[0]))]
+        return [c[0] for c in cols], [c[1] for c in cols]
+    nums = [_scalar(v) for v in vals]
+    known = [v for v in nums if not math.isnan(v)]
+    if not known:
         return "nan", "nan"
-    return min(finite), max(finite)
+    lo, hi = min(known), max(known)
+    return (lo if math.isfinite(lo) else str(lo)), (hi if math.isfinite(hi) else str(hi))
 
 
 def aggregate(folder: Path) -> dict[str, dict]:
@@ -49,7 +55,7 @@ def aggregate(folder: Path) -> dict[str, dict]:
     out = {}
     for key, recs in by_key.items():
         recs.sort(key=lambda r: r["seed"])
-        lo, hi = _range([_scalar(r["value"]) for r in recs])
+        lo, hi = _range([r["value"] for r in recs])
         entry = {
             "seeds": [r["seed"] for r in recs],
             "values": [r["value"] for r in recs],
@@ -59,7 +65,7 @@ def aggregate(folder: Path) -> dict[str, dict]:
         }
         for name in recs[0]["controls"]:
             cv = [r["controls"][name] for r in recs if name in r["controls"]]
-            clo, chi = _range([_scalar(c["value"]) for c in cv])
+            clo, chi = _range([c["value"] for c in cv])
             entry["controls"][name] = {"values": [c["value"] for c in cv], "min": clo, "max": chi,
                                        "n": len(cv), "fails_on": sum(not c["holds"] for c in cv)}
         out[key] = entry

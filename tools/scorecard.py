@@ -110,10 +110,16 @@ def _verdict(claim, values: dict[int, dict[str, Any]], sweep: dict[str, Any] | N
     return "holds" if ok else "**fails**"
 
 
+def _span(lo: Any, hi: Any) -> str:
+    if isinstance(lo, list):
+        return "(" + ", ".join(_span(a, b) for a, b in zip(lo, hi)) + ")"
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)} to {fmt(hi)}"
+
+
 def _sweep_cell(sweep: dict[str, Any] | None) -> str:
     if not sweep:
         return "–"
-    out = f"{fmt(sweep['min'])} to {fmt(sweep['max'])}"
+    out = _span(sweep["min"], sweep["max"])
     if "holds_on" in sweep:
         out += f" ({sweep['holds_on']}/{sweep['n']} hold)"
     return out
@@ -126,7 +132,7 @@ def _control_cell(claim, values: dict[int, dict[str, Any]], sweep: dict[str, Any
         txt = f"{ctl.name}: {fmt(v)}"
         if sweep and ctl.name in sweep.get("controls", {}):
             s = sweep["controls"][ctl.name]
-            txt += f" (ten seeds {fmt(s['min'])} to {fmt(s['max'])}, {s['fails_on']}/{s['n']} fail)"
+            txt += f" (ten seeds {_span(s['min'], s['max'])}, fails on {s['fails_on']}/{s['n']})"
         parts.append(txt)
     return "; ".join(parts) if parts else "no control"
 
