@@ -11,6 +11,7 @@ by design. "Reaches" is computed by :mod:`package_graph` from the notebooks' cod
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 
@@ -119,3 +120,42 @@ def test_no_see_pointers_in_docstrings():
     stale): the module a definition sits in names its section."""
     for module, path in module_files().items():
         assert "    See: " not in path.read_text(), f"{module} has a 'See:' line"
+
+
+def _trains(qualname: str, seen: set[str] | None = None) -> bool:
+    """Does a definition train a model: call core.train, or run its own backward pass?"""
+    seen = set() if seen is None else seen
+    if qualname in seen:
+        return False
+    seen.add(qualname)
+    node = GRAPH.defs.get(qualname)
+    if node is not None and any(isinstance(n, ast.Attribute) and n.attr == "backward" for n in ast.walk(node)):
+        return True
+    for e in GRAPH.edges.get(qualname, ()):
+        target = GRAPH.resolve(e)
+        if target == "biaslab.core.train":
+            return True
+        # follow calls into other functions (a class's methods are checked on their own)
+        if target and target.startswith("biaslab.") and isinstance(GRAPH.defs.get(target), ast.FunctionDef) \
+                and _trains(target, seen):
+            return True
+    return False
+
+
+def _public_functions():
+    for q, m in sorted(GRAPH.module_of.items()):
+        name = q.rsplit(".", 1)[1]
+        if m.split(".")[1] in CHAPTER_DIRS and not name.startswith("_") and isinstance(GRAPH.defs[q], ast.FunctionDef):
+            yield q
+
+
+@pytest.mark.parametrize("qualname", [q for q in _public_functions() if _trains(q)])
+def test_every_public_trainer_takes_a_device(qualname):
+    """One device rule: a public function that trains a model takes ``device`` (``None``: the GPU
+    when present), so that a notebook passing the device its setup cell chose runs on the GPU in
+    Colab and on the CPU elsewhere."""
+    node = GRAPH.defs[qualname]
+    names = [a.arg for a in node.args.args + node.args.kwonlyargs]
+    # a trainer that forwards **kwargs must name the device among them
+    forwards = node.args.kwarg is not None and "device" in ast.unparse(node)
+    assert "device" in names or forwards, f"{qualname} trains a model but takes no device"
