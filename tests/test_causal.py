@@ -384,3 +384,23 @@ def test_extrapolation_mse_and_bad_table():
     assert ca.extrapolation_mse(tab, lo=2.0)["m"] == 0.5
     with pytest.raises(ValueError, match="truth"):
         ca.extrapolation_mse(pd.DataFrame({"m": [1.0]}))
+
+
+# ---------------------------------------------------------------- the device rule (core.train ports)
+def test_trainers_take_a_device_and_return_cpu_results():
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 0.4).astype(int)
+    df = pd.DataFrame({"treat": t, "re78": 1000 * x + 500 * t, "age": x})
+    assert np.isfinite(ca.att_tarnet(df, covariates=["age"], steps=10, batch_size=64, device="cpu"))
+    data = ca.segment_sources(n_segments=4, n_per_segment=50, n_sources=2, obs_dim=3, seed=0)
+    assert 0 <= ca.fit_latent_model(data, identifiable=True, steps=5, device="cpu") <= 1
+    d = ca.action_latent_data(200, seed=0)
+    enc = ca.fit_rep4ex_encoder(d["A"], d["X"], steps=5, device="cpu")
+    phi = enc(d["X"])
+    assert phi.shape == (200, 1) and phi.device.type == "cpu"
+    pred = ca.extrapolate_with_representation(phi, d["A"], d["Y"], [0.0, 3.0], steps=5, device="cpu")
+    assert pred.shape == (2,)
+    with pytest.raises(TypeError, match="device"):
+        ca.fit_latent_model(data, identifiable=False, steps=5, device=1.5)

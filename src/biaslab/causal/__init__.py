@@ -5,6 +5,7 @@ Every graph is a ``networkx.DiGraph`` or a 0/1 adjacency matrix ``A[i, j] = 1`` 
 """
 
 from ._shared import (
+    one_thread,
     plot_graphs,
     to_adjacency,
 )
@@ -71,6 +72,7 @@ from .structure_learning import (
 __all__ = [
     "to_adjacency",
     "plot_graphs",
+    "one_thread",
     "Mechanism",
     "NoiseSampler",
     "SCM",

@@ -1,9 +1,11 @@
-"""What two or more sections of the chapter "Causal representation learning: structural causal models, effect estimators, causal" use.
+"""What two or more sections of chapter 4 (causal representation learning) use: graphs as
+0/1 adjacency matrices, and a drawing of learned graphs against the truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import networkx as nx
@@ -13,6 +15,7 @@ import torch
 __all__ = [
     "to_adjacency",
     "plot_graphs",
+    "one_thread",
 ]
 
 
@@ -131,3 +134,20 @@ def plot_graphs(
         ax.set_title(title)
         ax.set_axis_off()
     return list(axes)
+
+
+@contextmanager
+def one_thread(device: torch.device) -> Iterator[None]:
+    """Train with one torch thread on the CPU (the chapter's models are tiny: thread hand-offs
+    cost more than the arithmetic); change nothing on a GPU.
+
+    Args:
+        device: the resolved device the model trains on.
+    """
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

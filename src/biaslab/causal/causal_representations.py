@@ -11,7 +11,9 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core import resolve_device, train
 from ..validation import check_positive_int
+from ._shared import one_thread
 
 __all__ = [
     "mcc",
@@ -153,7 +155,8 @@ class LinearVAE(nn.Module):
 
 
 def fit_latent_model(
-    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0, whiten_x: bool = True
+    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0,
+    whiten_x: bool = True, device: torch.device | str | None = None,
 ) -> float:
     """Train a :class:`LinearVAE` (iVAE when ``identifiable``) and return the MCC of its
     posterior means against the true sources.
@@ -161,34 +164,31 @@ def fit_latent_model(
     Args:
         data: :func:`segment_sources`.
         identifiable: use the segment label in the prior.
-        steps, lr: full-batch Adam.
+        steps, lr: full-batch Adam (:func:`biaslab.core.train`).
         seed: seeds the initialization and the sampling noise.
         whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
             Whitening uses only the pooled covariance, which is the same for every rotation
             of the sources, so it tells neither model where the sources are; it makes the
             mixing orthogonal, the case where the model's single posterior variance can
             match the true posterior, and it makes the optimization well conditioned.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         The mean correlation coefficient (:func:`mcc`).
     """
+    dev = resolve_device(device)
     torch.manual_seed(int(seed))
     x, u, s = data["x"], data["u"], data["s"]
     if whiten_x:
         x = whiten(x, s.shape[1])
     model = LinearVAE(x.shape[1], s.shape[1], int(u.max()) + 1 if identifiable else None)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
-    try:
-        for _ in range(check_positive_int(steps, "steps")):
-            opt.zero_grad(set_to_none=True)
-            model.loss(x, u).backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    with torch.no_grad():
-        return mcc(s, model.enc(x))
+    steps = check_positive_int(steps, "steps")
+    with one_thread(dev):
+        train(model, x, u, None, steps, lr=lr, objective=lambda m, xb, ub: m.loss(xb, ub),
+              eval_every=steps, seed=seed, device=dev)
+        with torch.no_grad():
+            z = model.enc(x.to(dev)).cpu()
+    return mcc(s, z)
 
 
 def bent_outcome(z: torch.Tensor) -> torch.Tensor:
@@ -255,14 +255,6 @@ def _elu_mlp(in_dim: int, out_dim: int, width: int = 32, depth: int = 2) -> nn.S
     return nn.Sequential(*layers, nn.Linear(d, out_dim))
 
 
-def _fit(params: Any, loss_fn: Callable[[], torch.Tensor], steps: int, lr: float = 3e-3) -> None:
-    opt = torch.optim.Adam(params, lr=lr)
-    for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        opt.step()
-
-
 def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int = 5, n_quantiles: int = 40) -> torch.Tensor:
     """How much the representation, minus its linear regression on the action, still depends on it.
 
@@ -285,16 +277,19 @@ def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int =
     F = torch.cat([torch.ones_like(A), A], 1)
     R = phi - F @ torch.linalg.lstsq(F, phi).solution
     R = (R / (R.std() + 1e-6)).ravel()[torch.argsort(A.ravel())]
-    qs = torch.linspace(0.02, 0.98, n_quantiles)
+    qs = torch.linspace(0.02, 0.98, n_quantiles, device=R.device)
     pooled = torch.quantile(R, qs)
     return sum(((torch.quantile(band, qs) - pooled) ** 2).mean() for band in torch.chunk(R, n_bands))
 
 
-def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, steps: int = 1500, seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+def fit_rep4ex_encoder(
+    A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, steps: int = 1500, seed: int = 0,
+    device: torch.device | str | None = None,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """An autoencoder with a one-dimensional code, trained with the linear-invariance penalty.
 
     Minimizes ``|dec(enc(x)) - x|^2 + lam * linear_invariance_penalty(enc(x), A)`` by full-batch
-    Adam. With ``lam = 0`` it is a plain autoencoder.
+    Adam (:func:`biaslab.core.train`). With ``lam = 0`` it is a plain autoencoder.
 
     Args:
         A: actions ``(n, 1)``.
@@ -302,28 +297,37 @@ def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, step
         lam: weight of :func:`linear_invariance_penalty`.
         steps: Adam steps.
         seed: seeds the initialization.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
-        The encoder as a function of raw observations (standardized inside).
+        The encoder as a function of raw observations (standardized inside); it returns a
+        CPU tensor.
     """
     if X.ndim != 2 or A.shape != (len(X), 1):
         raise ValueError(f"X must be (n, d) and A (n, 1), got {tuple(X.shape)} and {tuple(A.shape)}")
+    steps = check_positive_int(steps, "steps")
+    dev = resolve_device(device)
     torch.manual_seed(int(seed))
     mean, std = X.mean(0), X.std(0)
     Xs = (X - mean) / std
-    enc, dec = _elu_mlp(X.shape[1], 1, depth=1), _elu_mlp(1, X.shape[1])
+    ae = nn.Sequential(_elu_mlp(X.shape[1], 1, depth=1), _elu_mlp(1, X.shape[1]))
 
-    def loss() -> torch.Tensor:
-        phi = enc(Xs)
-        rec = ((dec(phi) - Xs) ** 2).mean()
-        return rec + lam * linear_invariance_penalty(phi, A) if lam > 0 else rec
+    def objective(model: nn.Module, xb: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        phi = model[0](xb)
+        rec = ((model[1](phi) - xb) ** 2).mean()
+        return rec + lam * linear_invariance_penalty(phi, ab) if lam > 0 else rec
 
-    _fit(list(enc.parameters()) + list(dec.parameters()), loss, check_positive_int(steps, "steps"))
-    enc.requires_grad_(False)
-    return lambda x: enc((x - mean) / std)
+    with one_thread(dev):
+        train(ae, Xs, A, None, steps, lr=3e-3, objective=objective, eval_every=steps, seed=seed, device=dev)
+    enc = ae[0].requires_grad_(False)
+    mean, std = mean.to(dev), std.to(dev)
+    return lambda x: enc((x.to(dev) - mean) / std).cpu()
 
 
-def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch.Tensor, actions: Any, steps: int = 1500, seed: int = 0) -> np.ndarray:
+def extrapolate_with_representation(
+    phi: torch.Tensor, A: torch.Tensor, Y: torch.Tensor, actions: Any, steps: int = 1500, seed: int = 0,
+    device: torch.device | str | None = None,
+) -> np.ndarray:
     """Predict ``E[Y | do(A = a)]`` from a representation assumed affine in the latent.
 
     Regress the representation on the action (``phi = c + A M + V_hat``), fit an MLP ``nu`` of
@@ -335,29 +339,34 @@ def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch
         phi: representation ``(n, 1)`` (e.g. a Rep4Ex encoder's output, or the true latent).
         A, Y: actions and outcomes ``(n, 1)``.
         actions: the actions to predict for.
-        steps: Adam steps for ``nu``.
+        steps: Adam steps for ``nu`` (:func:`biaslab.core.train`).
         seed: seeds the initialization.
+        device: where to train ``nu`` (``None``: the GPU when present, else the CPU).
 
     Returns:
         Predictions, one per action.
     """
     if not phi.shape == A.shape == Y.shape or phi.ndim != 2 or phi.shape[1] != 1:
         raise ValueError(f"phi, A and Y must all have shape (n, 1), got {tuple(phi.shape)}, {tuple(A.shape)}, {tuple(Y.shape)}")
-    phi = phi.detach()
+    steps = check_positive_int(steps, "steps")
+    dev = resolve_device(device)
+    phi = phi.detach().cpu()
     F = torch.cat([torch.ones_like(A), A], 1)
     coef = torch.linalg.lstsq(F, phi).solution
     v_hat = phi - F @ coef
     m, s = phi.mean(), phi.std()
     torch.manual_seed(int(seed))
     nu = _elu_mlp(1, 1)
-    _fit(nu.parameters(), lambda: ((nu((phi - m) / s) - Y) ** 2).mean(), check_positive_int(steps, "steps"))
-    with torch.no_grad():
-        return np.array([nu((coef[0] + coef[1] * float(a) + v_hat - m) / s).mean().item() for a in np.asarray(actions, dtype=float).ravel()])
+    with one_thread(dev):
+        train(nu, (phi - m) / s, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
+        with torch.no_grad():
+            acts = np.asarray(actions, dtype=float).ravel()
+            return np.array([nu(((coef[0] + coef[1] * float(a) + v_hat - m) / s).to(dev)).mean().item() for a in acts])
 
 
 def intervention_extrapolation(
     n: int = 5000, action_range: float = 1.5, noise: float = 0.7, lam: float = 10.0, steps: int = 1500,
-    grid: Any = None, seed: int = 0,
+    grid: Any = None, seed: int = 0, device: torch.device | str | None = None,
 ) -> pd.DataFrame:
     """Rep4Ex vs an MLP from the action, predicting outcomes of actions inside and outside training.
 
@@ -371,6 +380,7 @@ def intervention_extrapolation(
         lam, steps: passed to :func:`fit_rep4ex_encoder` (``steps`` also trains the MLPs).
         grid: actions to predict for (default: 29 points on ``[-3.5, 3.5]``).
         seed: seeds data and models.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         A DataFrame indexed by action with columns ``truth``, ``MLP from A``, ``Rep4Ex``,
@@ -381,21 +391,18 @@ def intervention_extrapolation(
     A, X, Y, Z = data["A"], data["X"], data["Y"], data["Z"]
     a = np.linspace(-3.5, 3.5, 29) if grid is None else np.asarray(grid, dtype=float).ravel()
     steps = check_positive_int(steps, "steps")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is faster than two
-    try:
-        torch.manual_seed(int(seed))
-        mlp = _elu_mlp(1, 1)
-        _fit(mlp.parameters(), lambda: ((mlp(A) - Y) ** 2).mean(), steps)
+    dev = resolve_device(device)
+    torch.manual_seed(int(seed))
+    mlp = _elu_mlp(1, 1)
+    with one_thread(dev):
+        train(mlp, A, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
         with torch.no_grad():
-            pred_mlp = mlp(torch.tensor(a, dtype=torch.float32)[:, None]).ravel().numpy()
-        enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed)
-        with torch.no_grad():
-            phi = enc(X)
-        pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed)
-        pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
+            pred_mlp = mlp(torch.tensor(a, dtype=torch.float32, device=dev)[:, None]).ravel().cpu().numpy()
+    enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)
+    with torch.no_grad():
+        phi = enc(X)
+    pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed, device=dev)
+    pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed, device=dev)
     out = pd.DataFrame(
         {"truth": interventional_mean(a, noise), "MLP from A": pred_mlp, "Rep4Ex": pred_rep,
          "true latent (oracle)": pred_oracle, "unseen": np.abs(a) > action_range},

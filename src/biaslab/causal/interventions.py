@@ -13,8 +13,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core import make_mlp
+from ..core import make_mlp, resolve_device, train
 from ..validation import check_positive_int
+from ._shared import one_thread
 
 __all__ = [
     "Mechanism",
@@ -406,16 +407,9 @@ class TARNet(nn.Module):
 
 
 def att_tarnet(
-    df: pd.DataFrame,
-    treatment: str = "treat",
-    outcome: str = "re78",
-    covariates: Sequence[str] = NSW_COVARIATES,
-    steps: int = 1000,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-2,
-    batch_size: int = 1024,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
+    df: pd.DataFrame, treatment: str = "treat", outcome: str = "re78", covariates: Sequence[str] = NSW_COVARIATES,
+    steps: int = 1000, lr: float = 1e-3, weight_decay: float = 1e-2, batch_size: int = 1024, seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> float:
     """Effect on the treated from a TARNet: train both heads on the factual outcomes (in units
     of 10,000 USD), then average ``y - mu0(x)`` over the treated.
@@ -423,45 +417,41 @@ def att_tarnet(
     Args:
         df: data with the treatment, outcome and covariate columns.
         steps, lr, weight_decay, batch_size: minibatch AdamW training (batches drawn with
-            replacement).
-        seed: seeds the initialization.
-        device: where to train.
+            replacement) by :func:`biaslab.core.train`.
+        seed: seeds the initialization and the minibatches.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         The estimated effect on the treated, in USD.
     """
     X, t, y = _effect_inputs(df, treatment, outcome, covariates)
     F = _features(X, covariates)
+    dev = resolve_device(device)
     torch.manual_seed(int(seed))
-    net = TARNet(F.shape[1]).to(device)
-    xt = torch.tensor(F, dtype=torch.float32, device=device)
-    tt = torch.tensor(t, dtype=torch.long, device=device)
+    net = TARNet(F.shape[1])
+    xt = torch.tensor(F, dtype=torch.float32)
+    tt = torch.tensor(t, dtype=torch.long)
     scale = 10_000.0
-    yt = torch.tensor(y / scale, dtype=torch.float32, device=device)
+    yt = torch.tensor(y / scale, dtype=torch.float32)
     # weight the two arms equally so that the few treated units are not drowned out
     w = torch.where(tt == 1, 0.5 / (tt == 1).float().mean(), 0.5 / (tt == 0).float().mean())
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(int(seed))
-    n = len(xt)
-    threads = torch.get_num_threads()
-    if torch.device(device).type == "cpu":
-        torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
-    try:
-        for _ in range(check_positive_int(steps, "steps")):
-            idx = torch.randint(0, n, (batch_size,), generator=gen).to(device)
-            opt.zero_grad(set_to_none=True)
-            pred = net(xt[idx]).gather(1, tt[idx, None]).squeeze(1)
-            loss = (w[idx] * (pred - yt[idx]) ** 2).mean()
-            loss.backward()
-            opt.step()
+
+    def factual_loss(model: nn.Module, xb: torch.Tensor, yb: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        tb, ob, wb = yb
+        pred = model(xb).gather(1, tb[:, None]).squeeze(1)
+        return (wb * (pred - ob) ** 2).mean()
+
+    steps = check_positive_int(steps, "steps")
+    with one_thread(dev):
+        train(net, xt, (tt, yt, w), None, steps, lr=lr, optimizer="adamw", weight_decay=weight_decay,
+              batch_size=batch_size, replacement=True, objective=factual_loss, eval_every=steps,
+              seed=seed, device=dev)
         with torch.no_grad():
-            mu0 = net(xt)[:, 0].cpu().numpy() * scale
-    finally:
-        torch.set_num_threads(threads)
+            mu0 = net(xt.to(dev))[:, 0].cpu().numpy() * scale
     return float((y[t == 1] - mu0[t == 1]).mean())
 
 
-def nsw_estimates(nsw: pd.DataFrame, cps: pd.DataFrame, seed: int = 0, device: torch.device | str = "cpu") -> pd.DataFrame:
+def nsw_estimates(nsw: pd.DataFrame, cps: pd.DataFrame, seed: int = 0, device: torch.device | str | None = None) -> pd.DataFrame:
     """Every estimator of the job-training effect, against the experimental benchmark.
 
     The benchmark is the difference of means in the randomized NSW experiment. The
@@ -471,7 +461,7 @@ def nsw_estimates(nsw: pd.DataFrame, cps: pd.DataFrame, seed: int = 0, device: t
         nsw: :func:`biaslab.datasets.causal_data.load_nsw`.
         cps: :func:`biaslab.datasets.causal_data.load_cps`.
         seed: seed of the TARNet.
-        device: where the TARNet trains.
+        device: where the TARNet trains (``None``: the GPU when present, else the CPU).
 
     Returns:
         A DataFrame indexed by estimator with columns ``estimate`` and ``error`` (USD).
