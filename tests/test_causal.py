@@ -367,3 +367,13 @@ def test_trainers_take_a_device_and_return_cpu_results():
     assert pred.shape == (2,)
     with pytest.raises(TypeError, match="device"):
         ca.fit_latent_model(data, identifiable=False, steps=5, device=1.5)
+
+
+def test_fastica_and_rotation_baselines():
+    data = ca.segment_sources(n_segments=20, n_per_segment=100, n_sources=3, obs_dim=4, seed=0)
+    assert ca.fastica_mcc(data) > 0.9
+    assert 0 < ca.random_rotation_mcc(data, seed=1) < 1
+    gauss = ca.segment_sources(n_segments=20, n_per_segment=100, n_sources=3, obs_dim=4, seed=0, variance_range=(1.0, 1.0))
+    assert np.allclose(gauss["s"].var(0).numpy(), 1.0, atol=0.15)
+    with pytest.raises(ValueError, match="variance_range"):
+        ca.segment_sources(variance_range=(2.0, 1.0))

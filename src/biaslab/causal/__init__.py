@@ -18,6 +18,8 @@ from .causal_representations import (
     bent_outcome,
     extrapolate_with_representation,
     extrapolation_mse,
+    fastica_mcc,
+    random_rotation_mcc,
     fit_latent_model,
     fit_rep4ex_encoder,
     intervention_extrapolation,
@@ -166,4 +168,6 @@ __all__ = [
     "extrapolate_with_representation",
     "intervention_extrapolation",
     "extrapolation_mse",
+    "fastica_mcc",
+    "random_rotation_mcc",
 ]

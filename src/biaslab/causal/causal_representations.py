@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..core import resolve_device, train
+from ..claims import Claim, Control, at_least, at_most
 from ..validation import check_positive_int
 from ._shared import one_thread
 
@@ -29,6 +30,10 @@ __all__ = [
     "extrapolate_with_representation",
     "intervention_extrapolation",
     "extrapolation_mse",
+    "fastica_mcc",
+    "random_rotation_mcc",
+    "run",
+    "CLAIMS",
 ]
 
 
@@ -62,7 +67,8 @@ def mcc(z_true: Any, z_hat: Any) -> float:
 
 
 def segment_sources(
-    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0
+    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0,
+    variance_range: tuple[float, float] = (0.1, 3.0),
 ) -> dict[str, torch.Tensor]:
     """Gaussian sources whose variances change across observed segments, mixed linearly.
 
@@ -77,6 +83,8 @@ def segment_sources(
         n_sources, obs_dim: latent and observed dimensions (``obs_dim >= n_sources``).
         noise: observation noise standard deviation.
         seed: seeds everything.
+        variance_range: the segment variances are log-uniform in this range; ``(1, 1)`` gives
+            stationary Gaussian sources, which no segment label or ICA can separate.
 
     Returns:
         ``{"x": (n, obs_dim), "u": (n,) long, "s": (n, n_sources)}``.
@@ -87,7 +95,10 @@ def segment_sources(
     if obs_dim < n_sources:
         raise ValueError(f"obs_dim must be >= n_sources, got {obs_dim} < {n_sources}")
     g = torch.Generator().manual_seed(int(seed))
-    lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(0.1), np.log(3.0), generator=g))
+    lo, hi = variance_range
+    if not 0 < lo <= hi:
+        raise ValueError(f"variance_range must satisfy 0 < low <= high, got {variance_range}")
+    lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(lo), np.log(hi) + 1e-12, generator=g))
     lam = lam / lam.mean(0)  # every source has average variance 1: the pooled covariance is isotropic
     u = torch.arange(n_segments).repeat_interleave(check_positive_int(n_per_segment, "n_per_segment"))
     s = torch.randn(len(u), n_sources, generator=g) * lam[u].sqrt()
@@ -427,3 +438,103 @@ def extrapolation_mse(table: pd.DataFrame, lo: float = 2.0) -> pd.Series:
     far = table[np.abs(table.index.to_numpy()) >= lo]
     cols = [c for c in table.columns if c not in ("truth", "unseen")]
     return ((far[cols].sub(far["truth"], axis=0)) ** 2).mean().rename("MSE on unseen actions")
+
+
+def fastica_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
+    """MCC of scikit-learn's FastICA (no segment label) against the true sources: linear ICA
+    identifies non-Gaussian sources of a linear mixture up to permutation and scaling."""
+    from sklearn.decomposition import FastICA
+
+    s = data["s"].numpy()
+    est = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000)
+    return mcc(s, est.fit_transform(data["x"].numpy()))
+
+
+def random_rotation_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
+    """MCC of the whitened observations turned by a uniformly random rotation: what a model
+    that can identify the sources only up to a rotation scores by chance."""
+    from scipy.stats import special_ortho_group
+
+    s = data["s"]
+    R = torch.tensor(special_ortho_group.rvs(s.shape[1], random_state=seed), dtype=torch.float32)
+    return mcc(s, whiten(data["x"], s.shape[1]) @ R)
+
+
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, Any]:
+    """Everything section 4.5 shows and its claims read, for one seed.
+
+    Returns:
+        MCCs on :func:`segment_sources` data (``vae``, ``ivae``, ``ivae_shuffled`` with the
+        segment labels permuted, ``fastica``, ``rotation``), ``fastica_gaussian`` (FastICA on
+        sources whose variance never changes, pooled Gaussian), the extrapolation tables
+        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (its
+        ``Rep4Ex`` column from a plain autoencoder, ``lam = 0``) and their ``mse`` series.
+    """
+    data = segment_sources(seed=seed)
+    shuffled = dict(data, u=data["u"][torch.randperm(len(data["u"]), generator=torch.Generator().manual_seed(seed))])
+    gaussian = segment_sources(seed=seed, variance_range=(1.0, 1.0))
+    extrap = intervention_extrapolation(steps=1000, seed=seed, device=device)
+    # the control: the same pipeline with a plain autoencoder (lam = 0), on the same data and actions
+    d = action_latent_data(seed=seed)
+    enc = fit_rep4ex_encoder(d["A"], d["X"], lam=0.0, steps=1000, seed=seed, device=device)
+    with torch.no_grad():
+        phi = enc(d["X"])
+    plain = extrap.assign(Rep4Ex=extrapolate_with_representation(phi, d["A"], d["Y"], extrap.index.to_numpy(),
+                                                                 steps=1000, seed=seed, device=device))
+    return {
+        "data": data,
+        "vae": fit_latent_model(data, identifiable=False, seed=seed, device=device),
+        "ivae": fit_latent_model(data, identifiable=True, seed=seed, device=device),
+        "ivae_shuffled": fit_latent_model(shuffled, identifiable=True, seed=seed, device=device),
+        "fastica": fastica_mcc(data, seed), "rotation": random_rotation_mcc(data, seed),
+        "fastica_gaussian": fastica_mcc(gaussian, seed),
+        "extrap": extrap, "extrap_autoencoder": plain,
+        "mse": extrapolation_mse(extrap), "mse_autoencoder": extrapolation_mse(plain),
+    }
+
+
+_IVAE = ("With an observed auxiliary variable that modulates the sources' distribution (here their variances per "
+         "segment), the iVAE identifies the latents up to permutation and pointwise transformation; on their "
+         "simulations it recovers the sources (MCC near 0.9 or more) where a plain VAE does not.")
+_REP4EX = ("Under a linear-invariance constraint the learned representation is an affine function of the latent, "
+           "which suffices to predict the effect of actions outside the training support; a plain autoencoder's "
+           "representation does not extrapolate.")
+
+CLAIMS = (
+    Claim(
+        key="causal.causal_representations.fastica_needs_no_label", run=run, cite=("hyvarinen_ica_2000",),
+        statement="with linear mixing, label-free FastICA recovers the segment-modulated sources (MCC >= 0.95)",
+        paper_result="Linear ICA identifies a linear mixture of independent sources, at most one of them Gaussian, "
+                     "up to permutation and scaling.",
+        paper_where="the identifiability of ICA (Sec. 3)", world=lambda r: r["fastica"], measure=lambda v: v,
+        predicate=at_least(0.95),
+        controls=(Control("stationary Gaussian sources", "the same mixing of sources whose variance never changes: "
+                          "pooled, they are Gaussian, identifiable only up to a rotation", lambda r: r["fastica_gaussian"]),),
+    ),
+    Claim(
+        key="causal.causal_representations.ivae_uses_the_label", run=run, cite=("khemakhem_ivae_2020",),
+        statement="the identifiable VAE, given the segment label, recovers the sources (MCC >= 0.97)",
+        paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["ivae"], measure=lambda v: v,
+        predicate=at_least(0.97),
+        controls=(Control("shuffled labels", "the same model trained with the segment labels permuted across samples, "
+                          "so the label carries no information", lambda r: r["ivae_shuffled"]),),
+    ),
+    Claim(
+        key="causal.causal_representations.vae_is_a_rotation", run=run, cite=("khemakhem_ivae_2020",),
+        statement="the plain linear VAE (probabilistic PCA) scores like a random rotation: MCC of the VAE minus that of "
+                  "a random rotation of the whitened data",
+        paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["vae"] - r["rotation"],
+        measure=lambda v: v, predicate=at_least(0.1), observation=True,
+    ),
+    Claim(
+        key="causal.causal_representations.rep4ex_extrapolates", run=run, cite=("identifying_representations_intervention",),
+        statement="on actions outside the training range, Rep4Ex's MSE is at most 0.2 times the MLP's",
+        paper_result=_REP4EX, paper_where="the extrapolation theorem and the simulations",
+        world=lambda r: r["mse"]["Rep4Ex"] / r["mse"]["MLP from A"], measure=lambda v: v, predicate=at_most(0.2),
+        observation=True,
+        note="observation: over seeds 0-9 the ratio reached 0.197 on one seed, too close to the rule to assert it; "
+             "the plain-autoencoder control stays near or above 1 on every seed",
+        controls=(Control("plain autoencoder", "the same pipeline with the linear-invariance penalty off (lam = 0)",
+                          lambda r: r["mse_autoencoder"]["Rep4Ex"] / r["mse_autoencoder"]["MLP from A"]),),
+    ),
+)
