@@ -53,7 +53,7 @@ class SachsData:
     @property
     def condition(self) -> np.ndarray:
         """The experimental condition of each cell, ``0`` to ``8`` in the order of
-        :data:`SACHS_CONDITIONS`: the rows are the nine condition files of Sachs et al. one
+        ``SACHS_CONDITIONS``: the rows are the nine condition files of Sachs et al. one
         after the other (853, 902, 911, 723, 810, 799, 848, 913 and 707 cells)."""
         sizes = [size for _, size in SACHS_CONDITIONS]
         if sum(sizes) != len(self.data):
