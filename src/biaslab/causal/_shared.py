@@ -1,9 +1,11 @@
-"""What two or more sections of the chapter "Causal representation learning: structural causal models, effect estimators, causal" use.
+"""What two or more sections of chapter 4 (causal representation learning) use: graphs as
+0/1 adjacency matrices, and a drawing of learned graphs against the truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import networkx as nx
@@ -13,6 +15,10 @@ import torch
 __all__ = [
     "to_adjacency",
     "plot_graphs",
+    "one_thread",
+    "cpdag_adjacency",
+    "pc_cpdag",
+    "shd",
 ]
 
 
@@ -131,3 +137,96 @@ def plot_graphs(
         ax.set_title(title)
         ax.set_axis_off()
     return list(axes)
+
+
+@contextmanager
+def one_thread(device: torch.device) -> Iterator[None]:
+    """Train with one torch thread on the CPU (the chapter's models are tiny: thread hand-offs
+    cost more than the arithmetic); change nothing on a GPU.
+
+    Args:
+        device: the resolved device the model trains on.
+    """
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def cpdag_adjacency(G: np.ndarray) -> np.ndarray:
+    """A ``causal-learn`` graph matrix (``G.graph`` of a PC, GES or CD-NOD result) as a 0/1
+    adjacency: ``i -> j`` sets ``A[i, j]``; an undirected edge ``i - j`` sets both ``A[i, j]``
+    and ``A[j, i]``.
+
+    Args:
+        G: causal-learn's encoding, ``G[j, i] = 1, G[i, j] = -1`` for ``i -> j`` and
+            ``G[i, j] = G[j, i] = -1`` for ``i - j``.
+
+    Returns:
+        The ``int`` adjacency matrix.
+    """
+    G = np.asarray(G)
+    if G.ndim != 2 or G.shape[0] != G.shape[1]:
+        raise ValueError(f"G must be a square causal-learn graph matrix, got shape {G.shape}")
+    directed = (G.T == 1) & (G == -1)
+    undirected = (G == -1) & (G.T == -1)
+    return (directed | undirected).astype(int)
+
+
+def pc_cpdag(X: Any, alpha: float = 0.01, indep_test: str = "fisherz") -> np.ndarray:
+    """The PC algorithm of ``causal-learn``; returns its CPDAG as a 0/1 matrix in which an
+    undirected edge has both ``A[i, j]`` and ``A[j, i]`` set (:func:`cpdag_adjacency`).
+
+    Args:
+        X: data ``(n, d)``.
+        alpha: significance level of the conditional-independence tests.
+        indep_test: a ``causal-learn`` test name (``"fisherz"`` for linear Gaussian data).
+
+    Returns:
+        The adjacency of the estimated CPDAG.
+    """
+    from causallearn.search.ConstraintBased.PC import pc
+
+    Xn = np.asarray(X, dtype=float)
+    if Xn.ndim != 2:
+        raise ValueError(f"X must be 2-D (n, d), got shape {Xn.shape}")
+    return cpdag_adjacency(pc(Xn, alpha=alpha, indep_test=indep_test, show_progress=False).G.graph)
+
+
+def _is_dag(A: np.ndarray) -> bool:
+    return nx.is_directed_acyclic_graph(nx.from_numpy_array(A, create_using=nx.DiGraph))
+
+
+def shd(truth: Any, learned: Any, require_dag: bool = True) -> int:
+    """Structural Hamming distance: edge additions, deletions and reversals turning
+    ``learned`` into ``truth`` (a reversed edge counts once).
+
+    An undirected edge of a CPDAG can be passed as ``A[i, j] = A[j, i] = 1``; it counts as one
+    error when the true edge exists (its direction is missing) and as one when it does not.
+
+    Args:
+        truth: the true DAG (``DiGraph``, edge list or 0/1 matrix).
+        learned: the learned graph, same node order and size.
+        require_dag: raise when ``truth`` has a directed cycle (it cannot be a causal DAG).
+
+    Returns:
+        The number of wrong node pairs.
+    """
+    T = to_adjacency(truth, name="truth")
+    L = to_adjacency(learned, name="learned")
+    if T.shape != L.shape:
+        raise ValueError(f"truth and learned must have the same shape, got {T.shape} and {L.shape}")
+    if require_dag and not _is_dag(T):
+        raise ValueError("truth must be acyclic (a DAG); it contains a directed cycle")
+    np.fill_diagonal(T, 0)
+    np.fill_diagonal(L, 0)
+    d = T.shape[0]
+    errors = 0
+    for i in range(d):
+        for j in range(i + 1, d):
+            if (T[i, j], T[j, i]) != (L[i, j], L[j, i]):
+                errors += 1
+    return errors

@@ -11,7 +11,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..core import resolve_device, train
+from ..claims import Claim, Control, at_least, at_most
 from ..validation import check_positive_int
+from ._shared import one_thread
 
 __all__ = [
     "mcc",
@@ -27,6 +30,10 @@ __all__ = [
     "extrapolate_with_representation",
     "intervention_extrapolation",
     "extrapolation_mse",
+    "fastica_mcc",
+    "random_rotation_mcc",
+    "run",
+    "CLAIMS",
 ]
 
 
@@ -60,7 +67,8 @@ def mcc(z_true: Any, z_hat: Any) -> float:
 
 
 def segment_sources(
-    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0
+    n_segments: int = 40, n_per_segment: int = 100, n_sources: int = 5, obs_dim: int = 10, noise: float = 0.05, seed: int = 0,
+    variance_range: tuple[float, float] = (0.1, 3.0),
 ) -> dict[str, torch.Tensor]:
     """Gaussian sources whose variances change across observed segments, mixed linearly.
 
@@ -75,6 +83,8 @@ def segment_sources(
         n_sources, obs_dim: latent and observed dimensions (``obs_dim >= n_sources``).
         noise: observation noise standard deviation.
         seed: seeds everything.
+        variance_range: the segment variances are log-uniform in this range; ``(1, 1)`` gives
+            stationary Gaussian sources, which no segment label or ICA can separate.
 
     Returns:
         ``{"x": (n, obs_dim), "u": (n,) long, "s": (n, n_sources)}``.
@@ -85,7 +95,10 @@ def segment_sources(
     if obs_dim < n_sources:
         raise ValueError(f"obs_dim must be >= n_sources, got {obs_dim} < {n_sources}")
     g = torch.Generator().manual_seed(int(seed))
-    lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(0.1), np.log(3.0), generator=g))
+    lo, hi = variance_range
+    if not 0 < lo <= hi:
+        raise ValueError(f"variance_range must satisfy 0 < low <= high, got {variance_range}")
+    lam = torch.exp(torch.empty(n_segments, n_sources).uniform_(np.log(lo), np.log(hi) + 1e-12, generator=g))
     lam = lam / lam.mean(0)  # every source has average variance 1: the pooled covariance is isotropic
     u = torch.arange(n_segments).repeat_interleave(check_positive_int(n_per_segment, "n_per_segment"))
     s = torch.randn(len(u), n_sources, generator=g) * lam[u].sqrt()
@@ -153,7 +166,8 @@ class LinearVAE(nn.Module):
 
 
 def fit_latent_model(
-    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0, whiten_x: bool = True
+    data: dict[str, torch.Tensor], identifiable: bool, steps: int = 1000, lr: float = 2e-2, seed: int = 0,
+    whiten_x: bool = True, device: torch.device | str | None = None,
 ) -> float:
     """Train a :class:`LinearVAE` (iVAE when ``identifiable``) and return the MCC of its
     posterior means against the true sources.
@@ -161,34 +175,31 @@ def fit_latent_model(
     Args:
         data: :func:`segment_sources`.
         identifiable: use the segment label in the prior.
-        steps, lr: full-batch Adam.
+        steps, lr: full-batch Adam (:func:`biaslab.core.train`).
         seed: seeds the initialization and the sampling noise.
         whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
             Whitening uses only the pooled covariance, which is the same for every rotation
             of the sources, so it tells neither model where the sources are; it makes the
             mixing orthogonal, the case where the model's single posterior variance can
             match the true posterior, and it makes the optimization well conditioned.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         The mean correlation coefficient (:func:`mcc`).
     """
+    dev = resolve_device(device)
     torch.manual_seed(int(seed))
     x, u, s = data["x"], data["u"], data["s"]
     if whiten_x:
         x = whiten(x, s.shape[1])
     model = LinearVAE(x.shape[1], s.shape[1], int(u.max()) + 1 if identifiable else None)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: one thread is faster than two
-    try:
-        for _ in range(check_positive_int(steps, "steps")):
-            opt.zero_grad(set_to_none=True)
-            model.loss(x, u).backward()
-            opt.step()
-    finally:
-        torch.set_num_threads(threads)
-    with torch.no_grad():
-        return mcc(s, model.enc(x))
+    steps = check_positive_int(steps, "steps")
+    with one_thread(dev):
+        train(model, x, u, None, steps, lr=lr, objective=lambda m, xb, ub: m.loss(xb, ub),
+              eval_every=steps, seed=seed, device=dev)
+        with torch.no_grad():
+            z = model.enc(x.to(dev)).cpu()
+    return mcc(s, z)
 
 
 def bent_outcome(z: torch.Tensor) -> torch.Tensor:
@@ -255,14 +266,6 @@ def _elu_mlp(in_dim: int, out_dim: int, width: int = 32, depth: int = 2) -> nn.S
     return nn.Sequential(*layers, nn.Linear(d, out_dim))
 
 
-def _fit(params: Any, loss_fn: Callable[[], torch.Tensor], steps: int, lr: float = 3e-3) -> None:
-    opt = torch.optim.Adam(params, lr=lr)
-    for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        loss_fn().backward()
-        opt.step()
-
-
 def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int = 5, n_quantiles: int = 40) -> torch.Tensor:
     """How much the representation, minus its linear regression on the action, still depends on it.
 
@@ -285,16 +288,19 @@ def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int =
     F = torch.cat([torch.ones_like(A), A], 1)
     R = phi - F @ torch.linalg.lstsq(F, phi).solution
     R = (R / (R.std() + 1e-6)).ravel()[torch.argsort(A.ravel())]
-    qs = torch.linspace(0.02, 0.98, n_quantiles)
+    qs = torch.linspace(0.02, 0.98, n_quantiles, device=R.device)
     pooled = torch.quantile(R, qs)
     return sum(((torch.quantile(band, qs) - pooled) ** 2).mean() for band in torch.chunk(R, n_bands))
 
 
-def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, steps: int = 1500, seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+def fit_rep4ex_encoder(
+    A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, steps: int = 1500, seed: int = 0,
+    device: torch.device | str | None = None,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """An autoencoder with a one-dimensional code, trained with the linear-invariance penalty.
 
     Minimizes ``|dec(enc(x)) - x|^2 + lam * linear_invariance_penalty(enc(x), A)`` by full-batch
-    Adam. With ``lam = 0`` it is a plain autoencoder.
+    Adam (:func:`biaslab.core.train`). With ``lam = 0`` it is a plain autoencoder.
 
     Args:
         A: actions ``(n, 1)``.
@@ -302,28 +308,37 @@ def fit_rep4ex_encoder(A: torch.Tensor, X: torch.Tensor, lam: float = 10.0, step
         lam: weight of :func:`linear_invariance_penalty`.
         steps: Adam steps.
         seed: seeds the initialization.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
-        The encoder as a function of raw observations (standardized inside).
+        The encoder as a function of raw observations (standardized inside); it returns a
+        CPU tensor.
     """
     if X.ndim != 2 or A.shape != (len(X), 1):
         raise ValueError(f"X must be (n, d) and A (n, 1), got {tuple(X.shape)} and {tuple(A.shape)}")
+    steps = check_positive_int(steps, "steps")
+    dev = resolve_device(device)
     torch.manual_seed(int(seed))
     mean, std = X.mean(0), X.std(0)
     Xs = (X - mean) / std
-    enc, dec = _elu_mlp(X.shape[1], 1, depth=1), _elu_mlp(1, X.shape[1])
+    ae = nn.Sequential(_elu_mlp(X.shape[1], 1, depth=1), _elu_mlp(1, X.shape[1]))
 
-    def loss() -> torch.Tensor:
-        phi = enc(Xs)
-        rec = ((dec(phi) - Xs) ** 2).mean()
-        return rec + lam * linear_invariance_penalty(phi, A) if lam > 0 else rec
+    def objective(model: nn.Module, xb: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        phi = model[0](xb)
+        rec = ((model[1](phi) - xb) ** 2).mean()
+        return rec + lam * linear_invariance_penalty(phi, ab) if lam > 0 else rec
 
-    _fit(list(enc.parameters()) + list(dec.parameters()), loss, check_positive_int(steps, "steps"))
-    enc.requires_grad_(False)
-    return lambda x: enc((x - mean) / std)
+    with one_thread(dev):
+        train(ae, Xs, A, None, steps, lr=3e-3, objective=objective, eval_every=steps, seed=seed, device=dev)
+    enc = ae[0].requires_grad_(False)
+    mean, std = mean.to(dev), std.to(dev)
+    return lambda x: enc((x.to(dev) - mean) / std).cpu()
 
 
-def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch.Tensor, actions: Any, steps: int = 1500, seed: int = 0) -> np.ndarray:
+def extrapolate_with_representation(
+    phi: torch.Tensor, A: torch.Tensor, Y: torch.Tensor, actions: Any, steps: int = 1500, seed: int = 0,
+    device: torch.device | str | None = None,
+) -> np.ndarray:
     """Predict ``E[Y | do(A = a)]`` from a representation assumed affine in the latent.
 
     Regress the representation on the action (``phi = c + A M + V_hat``), fit an MLP ``nu`` of
@@ -335,29 +350,34 @@ def extrapolate_with_representation(phi: torch.Tensor, A: torch.Tensor, Y: torch
         phi: representation ``(n, 1)`` (e.g. a Rep4Ex encoder's output, or the true latent).
         A, Y: actions and outcomes ``(n, 1)``.
         actions: the actions to predict for.
-        steps: Adam steps for ``nu``.
+        steps: Adam steps for ``nu`` (:func:`biaslab.core.train`).
         seed: seeds the initialization.
+        device: where to train ``nu`` (``None``: the GPU when present, else the CPU).
 
     Returns:
         Predictions, one per action.
     """
     if not phi.shape == A.shape == Y.shape or phi.ndim != 2 or phi.shape[1] != 1:
         raise ValueError(f"phi, A and Y must all have shape (n, 1), got {tuple(phi.shape)}, {tuple(A.shape)}, {tuple(Y.shape)}")
-    phi = phi.detach()
+    steps = check_positive_int(steps, "steps")
+    dev = resolve_device(device)
+    phi = phi.detach().cpu()
     F = torch.cat([torch.ones_like(A), A], 1)
     coef = torch.linalg.lstsq(F, phi).solution
     v_hat = phi - F @ coef
     m, s = phi.mean(), phi.std()
     torch.manual_seed(int(seed))
     nu = _elu_mlp(1, 1)
-    _fit(nu.parameters(), lambda: ((nu((phi - m) / s) - Y) ** 2).mean(), check_positive_int(steps, "steps"))
-    with torch.no_grad():
-        return np.array([nu((coef[0] + coef[1] * float(a) + v_hat - m) / s).mean().item() for a in np.asarray(actions, dtype=float).ravel()])
+    with one_thread(dev):
+        train(nu, (phi - m) / s, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
+        with torch.no_grad():
+            acts = np.asarray(actions, dtype=float).ravel()
+            return np.array([nu(((coef[0] + coef[1] * float(a) + v_hat - m) / s).to(dev)).mean().item() for a in acts])
 
 
 def intervention_extrapolation(
     n: int = 5000, action_range: float = 1.5, noise: float = 0.7, lam: float = 10.0, steps: int = 1500,
-    grid: Any = None, seed: int = 0,
+    grid: Any = None, seed: int = 0, device: torch.device | str | None = None,
 ) -> pd.DataFrame:
     """Rep4Ex vs an MLP from the action, predicting outcomes of actions inside and outside training.
 
@@ -371,6 +391,7 @@ def intervention_extrapolation(
         lam, steps: passed to :func:`fit_rep4ex_encoder` (``steps`` also trains the MLPs).
         grid: actions to predict for (default: 29 points on ``[-3.5, 3.5]``).
         seed: seeds data and models.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         A DataFrame indexed by action with columns ``truth``, ``MLP from A``, ``Rep4Ex``,
@@ -381,21 +402,18 @@ def intervention_extrapolation(
     A, X, Y, Z = data["A"], data["X"], data["Y"], data["Z"]
     a = np.linspace(-3.5, 3.5, 29) if grid is None else np.asarray(grid, dtype=float).ravel()
     steps = check_positive_int(steps, "steps")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: one thread is faster than two
-    try:
-        torch.manual_seed(int(seed))
-        mlp = _elu_mlp(1, 1)
-        _fit(mlp.parameters(), lambda: ((mlp(A) - Y) ** 2).mean(), steps)
+    dev = resolve_device(device)
+    torch.manual_seed(int(seed))
+    mlp = _elu_mlp(1, 1)
+    with one_thread(dev):
+        train(mlp, A, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
         with torch.no_grad():
-            pred_mlp = mlp(torch.tensor(a, dtype=torch.float32)[:, None]).ravel().numpy()
-        enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed)
-        with torch.no_grad():
-            phi = enc(X)
-        pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed)
-        pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed)
-    finally:
-        torch.set_num_threads(threads)
+            pred_mlp = mlp(torch.tensor(a, dtype=torch.float32, device=dev)[:, None]).ravel().cpu().numpy()
+    enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)
+    with torch.no_grad():
+        phi = enc(X)
+    pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed, device=dev)
+    pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed, device=dev)
     out = pd.DataFrame(
         {"truth": interventional_mean(a, noise), "MLP from A": pred_mlp, "Rep4Ex": pred_rep,
          "true latent (oracle)": pred_oracle, "unseen": np.abs(a) > action_range},
@@ -420,3 +438,103 @@ def extrapolation_mse(table: pd.DataFrame, lo: float = 2.0) -> pd.Series:
     far = table[np.abs(table.index.to_numpy()) >= lo]
     cols = [c for c in table.columns if c not in ("truth", "unseen")]
     return ((far[cols].sub(far["truth"], axis=0)) ** 2).mean().rename("MSE on unseen actions")
+
+
+def fastica_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
+    """MCC of scikit-learn's FastICA (no segment label) against the true sources: linear ICA
+    identifies non-Gaussian sources of a linear mixture up to permutation and scaling."""
+    from sklearn.decomposition import FastICA
+
+    s = data["s"].numpy()
+    est = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000)
+    return mcc(s, est.fit_transform(data["x"].numpy()))
+
+
+def random_rotation_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
+    """MCC of the whitened observations turned by a uniformly random rotation: what a model
+    that can identify the sources only up to a rotation scores by chance."""
+    from scipy.stats import special_ortho_group
+
+    s = data["s"]
+    R = torch.tensor(special_ortho_group.rvs(s.shape[1], random_state=seed), dtype=torch.float32)
+    return mcc(s, whiten(data["x"], s.shape[1]) @ R)
+
+
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, Any]:
+    """Everything section 4.5 shows and its claims read, for one seed.
+
+    Returns:
+        MCCs on :func:`segment_sources` data (``vae``, ``ivae``, ``ivae_shuffled`` with the
+        segment labels permuted, ``fastica``, ``rotation``), ``fastica_gaussian`` (FastICA on
+        sources whose variance never changes, pooled Gaussian), the extrapolation tables
+        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (its
+        ``Rep4Ex`` column from a plain autoencoder, ``lam = 0``) and their ``mse`` series.
+    """
+    data = segment_sources(seed=seed)
+    shuffled = dict(data, u=data["u"][torch.randperm(len(data["u"]), generator=torch.Generator().manual_seed(seed))])
+    gaussian = segment_sources(seed=seed, variance_range=(1.0, 1.0))
+    extrap = intervention_extrapolation(steps=1000, seed=seed, device=device)
+    # the control: the same pipeline with a plain autoencoder (lam = 0), on the same data and actions
+    d = action_latent_data(seed=seed)
+    enc = fit_rep4ex_encoder(d["A"], d["X"], lam=0.0, steps=1000, seed=seed, device=device)
+    with torch.no_grad():
+        phi = enc(d["X"])
+    plain = extrap.assign(Rep4Ex=extrapolate_with_representation(phi, d["A"], d["Y"], extrap.index.to_numpy(),
+                                                                 steps=1000, seed=seed, device=device))
+    return {
+        "data": data,
+        "vae": fit_latent_model(data, identifiable=False, seed=seed, device=device),
+        "ivae": fit_latent_model(data, identifiable=True, seed=seed, device=device),
+        "ivae_shuffled": fit_latent_model(shuffled, identifiable=True, seed=seed, device=device),
+        "fastica": fastica_mcc(data, seed), "rotation": random_rotation_mcc(data, seed),
+        "fastica_gaussian": fastica_mcc(gaussian, seed),
+        "extrap": extrap, "extrap_autoencoder": plain,
+        "mse": extrapolation_mse(extrap), "mse_autoencoder": extrapolation_mse(plain),
+    }
+
+
+_IVAE = ("With an observed auxiliary variable that modulates the sources' distribution (here their variances per "
+         "segment), the iVAE identifies the latents up to permutation and pointwise transformation; on their "
+         "simulations it recovers the sources (MCC near 0.9 or more) where a plain VAE does not.")
+_REP4EX = ("Under a linear-invariance constraint the learned representation is an affine function of the latent, "
+           "which suffices to predict the effect of actions outside the training support; a plain autoencoder's "
+           "representation does not extrapolate.")
+
+CLAIMS = (
+    Claim(
+        key="causal.causal_representations.fastica_needs_no_label", run=run, cite=("hyvarinen_ica_2000",),
+        statement="with linear mixing, label-free FastICA recovers the segment-modulated sources (MCC >= 0.95)",
+        paper_result="Linear ICA identifies a linear mixture of independent sources, at most one of them Gaussian, "
+                     "up to permutation and scaling.",
+        paper_where="the identifiability of ICA (Sec. 3)", world=lambda r: r["fastica"], measure=lambda v: v,
+        predicate=at_least(0.95),
+        controls=(Control("stationary Gaussian sources", "the same mixing of sources whose variance never changes: "
+                          "pooled, they are Gaussian, identifiable only up to a rotation", lambda r: r["fastica_gaussian"]),),
+    ),
+    Claim(
+        key="causal.causal_representations.ivae_uses_the_label", run=run, cite=("khemakhem_ivae_2020",),
+        statement="the identifiable VAE, given the segment label, recovers the sources (MCC >= 0.97)",
+        paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["ivae"], measure=lambda v: v,
+        predicate=at_least(0.97),
+        controls=(Control("shuffled labels", "the same model trained with the segment labels permuted across samples, "
+                          "so the label carries no information", lambda r: r["ivae_shuffled"]),),
+    ),
+    Claim(
+        key="causal.causal_representations.vae_is_a_rotation", run=run, cite=("khemakhem_ivae_2020",),
+        statement="the plain linear VAE (probabilistic PCA) scores like a random rotation: MCC of the VAE minus that of "
+                  "a random rotation of the whitened data",
+        paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["vae"] - r["rotation"],
+        measure=lambda v: v, predicate=at_least(0.1), observation=True,
+    ),
+    Claim(
+        key="causal.causal_representations.rep4ex_extrapolates", run=run, cite=("identifying_representations_intervention",),
+        statement="on actions outside the training range, Rep4Ex's MSE is at most 0.2 times the MLP's",
+        paper_result=_REP4EX, paper_where="the extrapolation theorem and the simulations",
+        world=lambda r: r["mse"]["Rep4Ex"] / r["mse"]["MLP from A"], measure=lambda v: v, predicate=at_most(0.2),
+        observation=True,
+        note="observation: over seeds 0-9 the ratio reached 0.197 on one seed, too close to the rule to assert it; "
+             "the plain-autoencoder control stays near or above 1 on every seed",
+        controls=(Control("plain autoencoder", "the same pipeline with the linear-invariance penalty off (lam = 0)",
+                          lambda r: r["mse_autoencoder"]["Rep4Ex"] / r["mse_autoencoder"]["MLP from A"]),),
+    ),
+)

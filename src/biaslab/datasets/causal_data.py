@@ -18,7 +18,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["SachsData", "TuebingenPair", "load_sachs", "load_tuebingen_pairs", "load_nsw", "load_cps"]
+__all__ = ["SACHS_CONDITIONS", "SachsData", "TuebingenPair", "load_sachs", "load_tuebingen_pairs", "load_nsw", "load_cps"]
 
 _PKG = "biaslab"
 
@@ -28,6 +28,13 @@ def _open(name: str):
     if not path.is_file():
         raise FileNotFoundError(f"data file {name!r} is missing from biaslab/data/causal/; reinstall biaslab")
     return path
+
+
+SACHS_CONDITIONS = (
+    ("anti-CD3/CD28", 853), ("anti-CD3/CD28 + ICAM-2", 902), ("anti-CD3/CD28 + Akt inhibitor", 911),
+    ("anti-CD3/CD28 + G0076", 723), ("anti-CD3/CD28 + psitectorigenin", 810), ("anti-CD3/CD28 + U0126", 799),
+    ("anti-CD3/CD28 + LY294002", 848), ("PMA", 913), ("beta2cAMP", 707),
+)
 
 
 @dataclass
@@ -42,6 +49,16 @@ class SachsData:
 
     data: pd.DataFrame
     edges: list[tuple[str, str]]
+
+    @property
+    def condition(self) -> np.ndarray:
+        """The experimental condition of each cell, ``0`` to ``8`` in the order of
+        ``SACHS_CONDITIONS``: the rows are the nine condition files of Sachs et al. one
+        after the other (853, 902, 911, 723, 810, 799, 848, 913 and 707 cells)."""
+        sizes = [size for _, size in SACHS_CONDITIONS]
+        if sum(sizes) != len(self.data):
+            raise ValueError(f"expected {sum(sizes)} cells in condition order, got {len(self.data)}")
+        return np.repeat(np.arange(len(sizes)), sizes)
 
     @property
     def adjacency(self) -> np.ndarray:
