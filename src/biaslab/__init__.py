@@ -15,12 +15,11 @@ from .core import (
     get_device,
     make_activation,
     make_mlp,
-    num_threads,
     resolve_device,
     seed_everything,
     train,
 )
-from . import claims
+from . import claims  # noqa: F401  (biaslab.claims.check_claims in every check cell)
 from .plotting import plot_style
 
 __version__ = "0.1.0"
@@ -31,7 +30,6 @@ __all__ = [
     "get_device",
     "make_activation",
     "make_mlp",
-    "num_threads",
     "plot_style",
     "resolve_device",
     "seed_everything",

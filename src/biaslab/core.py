@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -26,7 +25,6 @@ __all__ = [
     "get_device",
     "make_mlp",
     "make_activation",
-    "num_threads",
     "resolve_device",
     "seed_everything",
     "train",
@@ -110,25 +108,6 @@ def resolve_device(device: torch.device | str | None = None) -> torch.device:
         except RuntimeError as e:
             raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {device!r}") from e
     raise TypeError(f"device must be None, a string or a torch.device, got {type(device).__name__}")
-
-
-@contextmanager
-def num_threads(n: int) -> Iterator[None]:
-    """Run a block with ``n`` CPU threads for torch, then restore the previous number.
-
-    Tiny models (a linear VAE, a two-layer MLP on a few hundred points) train faster on one
-    thread than on two, because thread hand-offs cost more than the arithmetic.
-
-    Args:
-        n: the number of threads inside the block (>= 1).
-    """
-    n = check_positive_int(n, "n")
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------------------
