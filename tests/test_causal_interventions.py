@@ -5,7 +5,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from biaslab import causal as ca
 from biaslab.causal import interventions as iv

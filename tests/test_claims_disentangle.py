@@ -5,7 +5,6 @@ asserts the same thresholds.
 """
 
 import os
-import numpy as np
 import pytest
 
 from biaslab import disentangle as dz

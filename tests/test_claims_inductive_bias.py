@@ -5,7 +5,6 @@ asserts the same thresholds: a claim that holds for one lucky seed fails here.
 """
 
 import os
-import math
 
 import pytest
 

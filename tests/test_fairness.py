@@ -1,7 +1,6 @@
 """Unit tests of biaslab.fairness and the chapter 3 data loaders."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference

@@ -1,7 +1,6 @@
 """Unit tests of biaslab.spurious: hand-made cases with known answers, and bad input."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
