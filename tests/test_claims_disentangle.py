@@ -100,9 +100,10 @@ def test_sefa_claim(sprites, seed):
 @pytest.fixture(scope="module")
 def analogy_embeddings():
     from biaslab import fairness as fa
+    from biaslab.pretrained import load_sentence_encoder
 
     words = dz.analogy_words()
-    return fa.embed_words(fa.load_sentence_encoder(), words, templates=("{}",)), words
+    return fa.embed_words(load_sentence_encoder(), words, templates=("{}",)), words
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -396,3 +396,15 @@ def test_reconstruction_error_metrics(sprites):
     assert dz.reconstruction_error(model, sprites) > dz.reconstruction_error(model, sprites, metric="mse")
     with pytest.raises(ValueError, match="metric"):
         dz.reconstruction_error(model, sprites, metric="l1")
+
+
+def test_trainers_follow_the_device_rule(sprites):
+    """Every trainer of the chapter takes ``device`` (None: the GPU when present, else the CPU)."""
+    import inspect
+
+    for fn in (dz.train_autoencoder, dz.train_vq_autoencoder, dz.householder_finetune, dz.train_sae):
+        assert inspect.signature(fn).parameters["device"].default is None, fn.__name__
+    model, _ = dz.train_autoencoder(sprites, "vae", latent_dim=2, steps=2, hidden=8, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        dz.train_autoencoder(sprites, "vae", latent_dim=2, steps=2, hidden=8, device="nonsense")

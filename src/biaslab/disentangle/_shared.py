@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import train
+from ..core import resolve_device, train
 from ..datasets.sprites import Sprites
 from ..plotting import get_axes
 from ..validation import check_nonnegative, check_positive_int
@@ -397,7 +397,7 @@ def train_autoencoder(
     attribute: np.ndarray | None = None,
     attribute_weight: float = 10.0,
     seed: int = 0,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
 ) -> tuple[SpriteAutoencoder, pd.DataFrame]:
     """Train one :class:`SpriteAutoencoder` with a pixel-wise Bernoulli likelihood.
 
@@ -418,7 +418,8 @@ def train_autoencoder(
         attribute: optional array ``(n,)`` of one attribute per image.
         attribute_weight: weight of the attribute-regularization loss.
         seed: seed of the initialization, the batches and the VAE's noise.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU); the model
+            stays there.
 
     Returns:
         ``(model, history)``; the model is in eval mode, history has ``step`` and ``loss``.
@@ -427,6 +428,7 @@ def train_autoencoder(
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"data must be Sprites or a tensor, got {type(data).__name__}")
     X = X.reshape(len(X), -1).float()
+    device = resolve_device(device)
     torch.manual_seed(seed)
     model = SpriteAutoencoder(X.shape[1], latent_dim, kind, hidden, beta, n_values, commitment).to(device)
     Y = X
@@ -447,7 +449,7 @@ def train_autoencoder(
 
     hist = train(model, X, Y, loss_fn, steps=steps, lr=lr, optimizer="adamw", weight_decay=weight_decay,
                  batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed,
-                 no_decay=["codebook"] if kind == "qlae" else None)
+                 no_decay=["codebook"] if kind == "qlae" else None, device=device)
     model.eval()
     model.aux, model.last_mu = torch.zeros(()), None
     return model, hist

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import train
+from ..core import resolve_device, train
 from ..datasets.sprites import Sprites
 from ..validation import check_positive_int
 from ._shared import SpriteAutoencoder, _as_codes
@@ -170,7 +170,7 @@ class HouseholderProjector(nn.Module):
 
 def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | None, steps: int = 300, lr: float = 5e-4,
                          batch_size: int = 128, seed: int = 0,
-                         device: torch.device | str = "cpu") -> tuple[SpriteAutoencoder, pd.DataFrame]:
+                         device: torch.device | str | None = None) -> tuple[SpriteAutoencoder, pd.DataFrame]:
     """Replace a trained decoder's first layer by a :class:`HouseholderProjector` initialized
     from its truncated SVD, and fine-tune the whole model briefly with its own loss.
 
@@ -185,7 +185,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
             the full rate its first steps knock a trained model off its minimum (for one seed
             of Section 5.5, 300 steps at ``2e-3`` left reconstruction 2.7% worse).
         seed: seed of the batches and the VAE's noise.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(fine-tuned copy, history)``.
@@ -198,6 +198,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
         rank = check_positive_int(rank, "rank")
         if rank > model.latent_dim:
             raise ValueError(f"rank must be at most the latent width {model.latent_dim}, got {rank}")
+    device = resolve_device(device)
     torch.manual_seed(seed)
     ft = copy.deepcopy(model).to(device)
     if rank is not None:
@@ -209,7 +210,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
         return F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(y) + ft.aux
 
     hist = train(ft, X, X, loss_fn, steps=steps, lr=lr, optimizer="adamw", weight_decay=0.0, batch_size=batch_size,
-                 eval_every=max(1, steps // 10), seed=seed)
+                 eval_every=max(1, steps // 10), seed=seed, device=device)
     ft.eval()
     ft.aux, ft.last_mu = torch.zeros(()), None
     return ft, hist

@@ -83,8 +83,9 @@ def rotation_experiment(model: "SpriteAutoencoder", data: Sprites, n_rotations: 
     """
     n_rotations = check_positive_int(n_rotations, "n_rotations")
     mu = encode(model, data)
+    dev = next(model.parameters()).device
     with torch.no_grad():
-        x0 = torch.sigmoid(model.decode(torch.from_numpy(mu).float()))
+        x0 = torch.sigmoid(model.decode(torch.from_numpy(mu).float().to(dev)))
     rows = {"original": {"ELBO": elbo(model, data, seed=seed)["elbo"], "max pixel change": 0.0,
                          "MIG": mig_score(mu, data.factors)}}
     for r in range(n_rotations):
@@ -92,7 +93,7 @@ def rotation_experiment(model: "SpriteAutoencoder", data: Sprites, n_rotations: 
         rot = rotate_latent_space(model, Q)
         mu_r = encode(rot, data)
         with torch.no_grad():
-            x1 = torch.sigmoid(rot.decode(torch.from_numpy(mu_r).float()))
+            x1 = torch.sigmoid(rot.decode(torch.from_numpy(mu_r).float().to(dev)))
         rows[f"rotation {r + 1}"] = {"ELBO": elbo(model, data, seed=seed, rotation=Q)["elbo"],
                                      "max pixel change": float((x1 - x0).abs().max()),
                                      "MIG": mig_score(mu_r, data.factors)}
