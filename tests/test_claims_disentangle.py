@@ -1,4 +1,6 @@
-"""Every section's claim, re-checked with seeds 1 and 2 (the notebooks run seed 0).
+"""The claims of the sections not yet on the claim registry, re-checked with seeds 1 and 2
+(the notebooks run seed 0). Sections 5.1 and 5.2 are on the registry: tests/test_claims.py
+evaluates their claims and controls.
 
 Each test calls the same biaslab functions with the same settings as its notebook, and
 asserts the same thresholds.
@@ -17,27 +19,6 @@ SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")
 @pytest.fixture(scope="module")
 def sprites():
     return dz.make_sprites()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_identifiability_claims(seed):
-    sprites = dz.make_sprites(n_y=3)  # x and y not interchangeable, so the VAE has a basis to find
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=8.0, steps=3000, lr=2e-3, seed=seed)
-    table = dz.rotation_experiment(vae, sprites, n_rotations=10, seed=seed)
-    print(seed, table.loc["original", "MIG"], table["MIG"].iloc[1:].mean(),
-          (table["ELBO"] - table.loc["original", "ELBO"]).abs().max(), table["max pixel change"].max())
-    assert (table["ELBO"] - table.loc["original", "ELBO"]).abs().max() < 1e-4
-    assert table["max pixel change"].max() < 1e-4
-    assert table["MIG"].iloc[1:].mean() <= 0.5 * table.loc["original", "MIG"], table
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_passive_variable_claims(sprites, seed):
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
-    diag = dz.vae_diagnostics(vae, sprites, seed=seed)
-    print(seed, diag)
-    assert diag["passive, mean"] >= 0.5 and diag["passive, sampled"] <= 0.1, diag
-    assert diag["active, mean"] <= 0.2 and diag["active, sampled"] <= 0.2, diag
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -408,3 +408,64 @@ def test_trainers_follow_the_device_rule(sprites):
     assert next(model.parameters()).device.type == "cpu"
     with pytest.raises(ValueError, match="device"):
         dz.train_autoencoder(sprites, "vae", latent_dim=2, steps=2, hidden=8, device="nonsense")
+
+
+def test_dci_known_answers(sprites):
+    f = sprites.factors
+    exact = dz.dci_scores(f[:, [3, 4]].astype(float), f[:, [3, 4]])
+    assert exact["disentanglement"] > 0.99 and exact["completeness"] > 0.99 and exact["informativeness"] > 0.99
+    # x held twice: each copy is important for x only (disentanglement 1), but x's importance
+    # is split between two of three coordinates: completeness 1 - H3(1/2, 1/2) = 0.369 for x
+    dup = dz.dci_scores(f[:, [3, 3, 4]].astype(float), f[:, [3, 4]])
+    assert dup["disentanglement"] > 0.99
+    assert dup["completeness"] == pytest.approx((1 + 1 - np.log(2) / np.log(3)) / 2, abs=0.08)
+    # one coordinate holding both factors (a bijective code): its row entropy is high
+    both = dz.dci_scores(np.stack([f[:, 3] * 10 + f[:, 4], np.zeros(len(f))], 1), f[:, [3, 4]])
+    assert both["disentanglement"] < 0.2 and both["informativeness"] > 0.5
+
+
+def test_mutual_info_null_is_the_plug_in_bias(sprites, aligned):
+    null = dz.mutual_info_null(aligned, sprites.factors, n_permutations=5)
+    mi = dz.mutual_info_matrix(aligned, sprites.factors)
+    assert null.shape == mi.shape and (null >= 0).all() and mi[3, 3] > 10 * null[3, 3]
+    # the floor for a continuous code (20 occupied bins): about (bins - 1)(values - 1) / 2N
+    noise = np.random.default_rng(0).normal(size=(len(sprites), 2))
+    n, values = len(sprites), sprites.factor_sizes[3]
+    floor = dz.mutual_info_null(noise, sprites.factors, n_permutations=5)[:, 3]
+    assert floor == pytest.approx(np.full(2, 19 * (values - 1) / (2 * n)), rel=0.3)
+    assert dz.mutual_info_matrix(noise, sprites.factors)[:, 3] == pytest.approx(floor, rel=0.3)
+    with pytest.raises(ValueError, match="n_permutations"):
+        dz.mutual_info_null(aligned, sprites.factors, n_permutations=0)
+
+
+def test_plane_rotation_and_position_plane(sprites, small_vae):
+    Q = dz.plane_rotation(5, 1, 3, np.pi / 2)
+    assert torch.allclose(Q @ Q.T, torch.eye(5), atol=1e-6)
+    assert torch.allclose(Q @ torch.eye(5)[1], torch.eye(5)[3], atol=1e-6)
+    assert torch.equal(dz.plane_rotation(4, 0, 1, 0.0), torch.eye(4))
+    with pytest.raises(ValueError, match="distinct"):
+        dz.plane_rotation(4, 2, 2, 1.0)
+    with pytest.raises(ValueError, match="distinct"):
+        dz.plane_rotation(4, 0, 4, 1.0)
+
+
+def test_rotation_cost_of_a_diagonal_posterior(sprites, small_vae):
+    d = small_vae.latent_dim
+    base = dz.refit_diagonal_objective(small_vae, sprites, None, n_images=16, steps=5, seed=0)
+    again = dz.refit_diagonal_objective(small_vae, sprites, torch.eye(d), n_images=16, steps=5, seed=0)
+    assert np.isfinite(base) and base == pytest.approx(again, rel=1e-6)
+    # a swap of two axes is a symmetry of the diagonal posterior: no cost at all
+    swap = torch.eye(d)[[1, 0, 2, 3]]
+    assert dz.rotation_cost(small_vae, sprites, swap, n_images=16, steps=5) == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match="VAE"):
+        dz.refit_diagonal_objective(dz.SpriteAutoencoder(kind="ae"), sprites)
+    with pytest.raises(ValueError, match="orthogonal"):
+        dz.rotation_cost(small_vae, sprites, torch.ones(d, d), n_images=16, steps=2)
+
+
+def test_axis_angle_known_answers(sprites, aligned):
+    assert dz.axis_angle(aligned, sprites, (3, 4)) == pytest.approx(0.0, abs=0.1)
+    assert dz.axis_angle(aligned, sprites, (4, 3)) == pytest.approx(0.0, abs=0.1)  # matched either way
+    turned = aligned @ dz.plane_rotation(5, 3, 4, np.pi / 6).numpy().T
+    assert dz.axis_angle(turned, sprites, (3, 4)) == pytest.approx(30.0, abs=0.5)
+

@@ -49,11 +49,17 @@ from .features_in_models import (
     train_sae,
 )
 from .identifiability import (
+    axis_angle,
     elbo,
+    mutual_info_null,
+    plane_rotation,
     plot_sprites,
+    position_plane,
     random_rotation,
     reference_codes,
+    refit_diagonal_objective,
     rotate_latent_space,
+    rotation_cost,
     rotation_experiment,
 )
 from .structured_latents import (
@@ -92,6 +98,12 @@ __all__ = [
     "elbo",
     "rotate_latent_space",
     "plot_sprites",
+    "mutual_info_null",
+    "plane_rotation",
+    "position_plane",
+    "axis_angle",
+    "refit_diagonal_objective",
+    "rotation_cost",
     "passive_correlations",
     "vae_diagnostics",
     "name_dimensions",
