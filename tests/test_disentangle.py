@@ -469,3 +469,16 @@ def test_axis_angle_known_answers(sprites, aligned):
     turned = aligned @ dz.plane_rotation(5, 3, 4, np.pi / 6).numpy().T
     assert dz.axis_angle(turned, sprites, (3, 4)) == pytest.approx(30.0, abs=0.5)
 
+
+
+def test_factor_directions_and_subspace_share(sprites, aligned):
+    D = dz.factor_directions(aligned, sprites)
+    assert D.shape == (5, 2) and np.allclose(np.linalg.norm(D, axis=0), 1)
+    assert abs(D[3, 0]) > 0.99 and abs(D[4, 1]) > 0.99
+    share = dz.subspace_share(D, np.eye(5)[:, [3, 4]])
+    assert share == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert dz.subspace_share(D, np.eye(5)[:, [0, 1]]).max() < 0.01
+    with pytest.raises(ValueError, match="unknown factors"):
+        dz.factor_directions(aligned, sprites, ("colour",))
+    with pytest.raises(ValueError, match="same d"):
+        dz.subspace_share(D, np.eye(4))

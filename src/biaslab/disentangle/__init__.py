@@ -30,8 +30,10 @@ from .attribute_control import (
 from .directions_in_generators import (
     HouseholderProjector,
     direction_factor_correlations,
+    factor_directions,
     householder_finetune,
     sefa_directions,
+    subspace_share,
 )
 from .features_in_models import (
     ANALOGY_PAIRS,
@@ -115,6 +117,8 @@ __all__ = [
     "plot_position_map",
     "sefa_directions",
     "direction_factor_correlations",
+    "factor_directions",
+    "subspace_share",
     "HouseholderProjector",
     "householder_finetune",
     "SparseFeatureData",
