@@ -69,6 +69,16 @@ from .structured_latents import (
     codebook_usage,
     train_vq_autoencoder,
 )
+from .unsupervised_study import (
+    OBJECTIVES,
+    VAEEnsemble,
+    gaussian_total_correlation,
+    plot_study,
+    selection_regret,
+    study_scores,
+    train_vae_ensemble,
+    variance_ratio,
+)
 from .vae_diagnostics import (
     name_dimensions,
     passive_correlations,
@@ -134,4 +144,12 @@ __all__ = [
     "ParallelogramResult",
     "lda_parallelograms",
     "plot_parallelograms",
+    "OBJECTIVES",
+    "VAEEnsemble",
+    "train_vae_ensemble",
+    "gaussian_total_correlation",
+    "study_scores",
+    "variance_ratio",
+    "selection_regret",
+    "plot_study",
 ]
