@@ -1,4 +1,6 @@
-"""Every section's claim, re-checked with seeds 1 and 2 (the notebooks run seed 0).
+"""The claims of the sections not yet on the claim registry, re-checked with seeds 1 and 2
+(the notebooks run seed 0). Sections 5.1, 5.2 and 5.5 are on the registry: tests/test_claims.py
+evaluates their claims and controls.
 
 Each test calls the same biaslab functions with the same settings as its notebook, and
 asserts the same thresholds.
@@ -16,27 +18,6 @@ SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")
 @pytest.fixture(scope="module")
 def sprites():
     return dz.make_sprites()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_identifiability_claims(seed):
-    sprites = dz.make_sprites(n_y=3)  # x and y not interchangeable, so the VAE has a basis to find
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=8.0, steps=3000, lr=2e-3, seed=seed)
-    table = dz.rotation_experiment(vae, sprites, n_rotations=10, seed=seed)
-    print(seed, table.loc["original", "MIG"], table["MIG"].iloc[1:].mean(),
-          (table["ELBO"] - table.loc["original", "ELBO"]).abs().max(), table["max pixel change"].max())
-    assert (table["ELBO"] - table.loc["original", "ELBO"]).abs().max() < 1e-4
-    assert table["max pixel change"].max() < 1e-4
-    assert table["MIG"].iloc[1:].mean() <= 0.5 * table.loc["original", "MIG"], table
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_passive_variable_claims(sprites, seed):
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
-    diag = dz.vae_diagnostics(vae, sprites, seed=seed)
-    print(seed, diag)
-    assert diag["passive, mean"] >= 0.5 and diag["passive, sampled"] <= 0.1, diag
-    assert diag["active, mean"] <= 0.2 and diag["active, sampled"] <= 0.2, diag
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -85,23 +66,13 @@ def test_circular_feature_claims(seed):
     assert control["circular corr"].max() < 0.95 and control["radius CV"].min() > 0.3
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_sefa_claim(sprites, seed):
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
-    active = dz.active_units(vae, sprites)
-    k = int(active.sum())
-    eigvals, directions = dz.sefa_directions(vae)
-    energy_active = (directions[active] ** 2).sum(0)
-    print(seed, k, eigvals[k - 1] / eigvals[k], energy_active[:k].min())
-    assert eigvals[k - 1] / eigvals[k] >= 2.5 and energy_active[:k].min() >= 0.99
-
-
 @pytest.fixture(scope="module")
 def analogy_embeddings():
     from biaslab import fairness as fa
+    from biaslab.pretrained import load_sentence_encoder
 
     words = dz.analogy_words()
-    return fa.embed_words(fa.load_sentence_encoder(), words, templates=("{}",)), words
+    return fa.embed_words(load_sentence_encoder(), words, templates=("{}",)), words
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -110,20 +81,3 @@ def test_lda_parallelogram_claim(analogy_embeddings, seed):
     mean = dz.lda_parallelograms(word_emb, words, test_frac=0.5, seed=seed).table.loc["mean"]
     print(seed, dict(mean))
     assert mean["raw"] <= 0.35 and mean["LDA"] >= 0.75 and mean["LDA"] >= mean["PCA"] + 0.05, mean
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_householder_projector_claim(sprites, seed):
-    vae, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=3000, lr=2e-3, seed=seed)
-    k = int(dz.active_units(vae, sprites).sum())
-    hh_vae, _ = dz.householder_finetune(vae, sprites, rank=k, steps=300, lr=5e-4, seed=seed)
-    plain_ft, _ = dz.householder_finetune(vae, sprites, rank=None, steps=300, lr=5e-4, seed=seed)
-    out = {}
-    for name, m in (("plain", plain_ft), ("householder", hh_vae)):
-        vals, D = dz.sefa_directions(m)
-        corr = dz.direction_factor_correlations(dz.encode(m, sprites), D[:, :k], sprites)
-        out[name] = (dz.reconstruction_error(m, sprites), int((vals > 1e-6 * vals[0]).sum()),
-                     float(corr.max(axis=1).iloc[:2].min()))
-    print(seed, k, out)
-    rec_ratio = out["householder"][0] / out["plain"][0]
-    assert rec_ratio <= 1.02 and out["householder"][1] == k and abs(out["householder"][2] - out["plain"][2]) <= 0.05, out

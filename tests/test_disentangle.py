@@ -2,6 +2,7 @@
 the models and the rotation argument."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import mutual_info_score
@@ -396,3 +397,128 @@ def test_reconstruction_error_metrics(sprites):
     assert dz.reconstruction_error(model, sprites) > dz.reconstruction_error(model, sprites, metric="mse")
     with pytest.raises(ValueError, match="metric"):
         dz.reconstruction_error(model, sprites, metric="l1")
+
+
+def test_trainers_follow_the_device_rule(sprites):
+    """Every trainer of the chapter takes ``device`` (None: the GPU when present, else the CPU)."""
+    import inspect
+
+    for fn in (dz.train_autoencoder, dz.train_vq_autoencoder, dz.householder_finetune, dz.train_sae):
+        assert inspect.signature(fn).parameters["device"].default is None, fn.__name__
+    model, _ = dz.train_autoencoder(sprites, "vae", latent_dim=2, steps=2, hidden=8, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
+    with pytest.raises(ValueError, match="device"):
+        dz.train_autoencoder(sprites, "vae", latent_dim=2, steps=2, hidden=8, device="nonsense")
+
+
+def test_dci_known_answers(sprites):
+    f = sprites.factors
+    exact = dz.dci_scores(f[:, [3, 4]].astype(float), f[:, [3, 4]])
+    assert exact["disentanglement"] > 0.99 and exact["completeness"] > 0.99 and exact["informativeness"] > 0.99
+    # x held twice: each copy is important for x only (disentanglement 1), but x's importance
+    # is split between two of three coordinates: completeness 1 - H3(1/2, 1/2) = 0.369 for x
+    dup = dz.dci_scores(f[:, [3, 3, 4]].astype(float), f[:, [3, 4]])
+    assert dup["disentanglement"] > 0.99
+    assert dup["completeness"] == pytest.approx((1 + 1 - np.log(2) / np.log(3)) / 2, abs=0.08)
+    # one coordinate holding both factors (a bijective code): its row entropy is high
+    both = dz.dci_scores(np.stack([f[:, 3] * 10 + f[:, 4], np.zeros(len(f))], 1), f[:, [3, 4]])
+    assert both["disentanglement"] < 0.2 and both["informativeness"] > 0.5
+
+
+def test_mutual_info_null_is_the_plug_in_bias(sprites, aligned):
+    null = dz.mutual_info_null(aligned, sprites.factors, n_permutations=5)
+    mi = dz.mutual_info_matrix(aligned, sprites.factors)
+    assert null.shape == mi.shape and (null >= 0).all() and mi[3, 3] > 10 * null[3, 3]
+    # the floor for a continuous code (20 occupied bins): about (bins - 1)(values - 1) / 2N
+    noise = np.random.default_rng(0).normal(size=(len(sprites), 2))
+    n, values = len(sprites), sprites.factor_sizes[3]
+    floor = dz.mutual_info_null(noise, sprites.factors, n_permutations=5)[:, 3]
+    assert floor == pytest.approx(np.full(2, 19 * (values - 1) / (2 * n)), rel=0.3)
+    assert dz.mutual_info_matrix(noise, sprites.factors)[:, 3] == pytest.approx(floor, rel=0.3)
+    with pytest.raises(ValueError, match="n_permutations"):
+        dz.mutual_info_null(aligned, sprites.factors, n_permutations=0)
+
+
+def test_plane_rotation_and_position_plane(sprites, small_vae):
+    Q = dz.plane_rotation(5, 1, 3, np.pi / 2)
+    assert torch.allclose(Q @ Q.T, torch.eye(5), atol=1e-6)
+    assert torch.allclose(Q @ torch.eye(5)[1], torch.eye(5)[3], atol=1e-6)
+    assert torch.equal(dz.plane_rotation(4, 0, 1, 0.0), torch.eye(4))
+    with pytest.raises(ValueError, match="distinct"):
+        dz.plane_rotation(4, 2, 2, 1.0)
+    with pytest.raises(ValueError, match="distinct"):
+        dz.plane_rotation(4, 0, 4, 1.0)
+
+
+def test_rotation_cost_of_a_diagonal_posterior(sprites, small_vae):
+    d = small_vae.latent_dim
+    base = dz.refit_diagonal_objective(small_vae, sprites, None, n_images=16, steps=5, seed=0)
+    again = dz.refit_diagonal_objective(small_vae, sprites, torch.eye(d), n_images=16, steps=5, seed=0)
+    assert np.isfinite(base) and base == pytest.approx(again, rel=1e-6)
+    # a swap of two axes is a symmetry of the diagonal posterior: no cost at all
+    swap = torch.eye(d)[[1, 0, 2, 3]]
+    assert dz.rotation_cost(small_vae, sprites, swap, n_images=16, steps=5) == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match="VAE"):
+        dz.refit_diagonal_objective(dz.SpriteAutoencoder(kind="ae"), sprites)
+    with pytest.raises(ValueError, match="orthogonal"):
+        dz.rotation_cost(small_vae, sprites, torch.ones(d, d), n_images=16, steps=2)
+
+
+def test_axis_angle_known_answers(sprites, aligned):
+    assert dz.axis_angle(aligned, sprites, (3, 4)) == pytest.approx(0.0, abs=0.1)
+    assert dz.axis_angle(aligned, sprites, (4, 3)) == pytest.approx(0.0, abs=0.1)  # matched either way
+    turned = aligned @ dz.plane_rotation(5, 3, 4, np.pi / 6).numpy().T
+    assert dz.axis_angle(turned, sprites, (3, 4)) == pytest.approx(30.0, abs=0.5)
+
+
+
+def test_factor_directions_and_subspace_share(sprites, aligned):
+    D = dz.factor_directions(aligned, sprites)
+    assert D.shape == (5, 2) and np.allclose(np.linalg.norm(D, axis=0), 1)
+    assert abs(D[3, 0]) > 0.99 and abs(D[4, 1]) > 0.99
+    share = dz.subspace_share(D, np.eye(5)[:, [3, 4]])
+    assert share == pytest.approx([1.0, 1.0], abs=1e-3)
+    assert dz.subspace_share(D, np.eye(5)[:, [0, 1]]).max() < 0.01
+    with pytest.raises(ValueError, match="unknown factors"):
+        dz.factor_directions(aligned, sprites, ("colour",))
+    with pytest.raises(ValueError, match="same d"):
+        dz.subspace_share(D, np.eye(4))
+
+
+def test_vae_ensemble_trains_independent_runs():
+    from biaslab.disentangle import unsupervised_study as us
+
+    small = dz.make_sprites(n_scale=2, n_rotation=1, n_x=4, n_y=4)
+    ens, hist = us.train_vae_ensemble(small, ["beta-VAE", "beta-TCVAE", "FactorVAE"], [2.0, 4.0, 10.0], [0, 1, 2],
+                                      steps=20, batch_size=16, hidden=16, latent_dim=3, device="cpu")
+    assert ens.runs == 3 and len(hist) > 1 and np.isfinite(hist.loss).all()
+    # a run's initialization depends only on its own seed (one Adam step then moves each weight
+    # by about the learning rate, 3e-3; a different initialization would differ by about 0.3)
+    solo, _ = us.train_vae_ensemble(small, ["beta-VAE"], [2.0], [0], steps=1, batch_size=16, hidden=16, latent_dim=3)
+    init, _ = us.train_vae_ensemble(small, ["beta-VAE", "FactorVAE"], [2.0, 10.0], [0, 5], steps=1, batch_size=16,
+                                    hidden=16, latent_dim=3)
+    assert torch.allclose(solo.decoder[0].weight[0], init.decoder[0].weight[0], atol=7e-3)
+    assert not torch.allclose(init.decoder[0].weight[0], init.decoder[0].weight[1], atol=0.05)
+    table = us.study_scores(ens, small)
+    assert len(table) == 3 and {"MIG", "ELBO", "TC, sampled", "TC, mean"} <= set(table.columns)
+    with pytest.raises(ValueError, match="unknown objectives"):
+        us.VAEEnsemble(["VAE"], [1.0], 10)
+    with pytest.raises(ValueError, match="seeds"):
+        us.train_vae_ensemble(small, ["beta-VAE"], [1.0], [0, 1], steps=1)
+
+
+def test_study_statistics_known_answers():
+    from biaslab.disentangle import unsupervised_study as us
+
+    rng = np.random.default_rng(0)
+    assert us.gaussian_total_correlation(rng.normal(size=(5000, 3))) == pytest.approx(0.0, abs=0.01)
+    z = rng.normal(size=(20000, 1))
+    pair = np.c_[z, 0.6 * z + 0.8 * rng.normal(size=(20000, 1))]  # correlation 0.6
+    assert us.gaussian_total_correlation(pair) == pytest.approx(-0.5 * np.log(1 - 0.36), abs=0.02)
+    t = pd.DataFrame({"objective": ["a", "a", "b", "b"], "strength": [1, 1, 1, 1], "score": [0.0, 2.0, 10.0, 12.0]})
+    assert us.variance_ratio(t, "score") == pytest.approx(2.0 / 50.0)
+    t["sel"] = [3.0, 1.0, 0.0, 2.0]
+    assert us.selection_regret(t, "sel", "score") == pytest.approx(0.0)
+    assert us.selection_regret(t, "sel", "score", larger_is_better=False) == pytest.approx(10 / 12)
+    with pytest.raises(ValueError, match="no column"):
+        us.selection_regret(t, "ELBO")

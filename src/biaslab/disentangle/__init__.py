@@ -30,8 +30,10 @@ from .attribute_control import (
 from .directions_in_generators import (
     HouseholderProjector,
     direction_factor_correlations,
+    factor_directions,
     householder_finetune,
     sefa_directions,
+    subspace_share,
 )
 from .features_in_models import (
     ANALOGY_PAIRS,
@@ -49,17 +51,33 @@ from .features_in_models import (
     train_sae,
 )
 from .identifiability import (
+    axis_angle,
     elbo,
+    mutual_info_null,
+    plane_rotation,
     plot_sprites,
+    position_plane,
     random_rotation,
     reference_codes,
+    refit_diagonal_objective,
     rotate_latent_space,
+    rotation_cost,
     rotation_experiment,
 )
 from .structured_latents import (
     VQAutoencoder,
     codebook_usage,
     train_vq_autoencoder,
+)
+from .unsupervised_study import (
+    OBJECTIVES,
+    VAEEnsemble,
+    gaussian_total_correlation,
+    plot_study,
+    selection_regret,
+    study_scores,
+    train_vae_ensemble,
+    variance_ratio,
 )
 from .vae_diagnostics import (
     name_dimensions,
@@ -92,6 +110,12 @@ __all__ = [
     "elbo",
     "rotate_latent_space",
     "plot_sprites",
+    "mutual_info_null",
+    "plane_rotation",
+    "position_plane",
+    "axis_angle",
+    "refit_diagonal_objective",
+    "rotation_cost",
     "passive_correlations",
     "vae_diagnostics",
     "name_dimensions",
@@ -103,6 +127,8 @@ __all__ = [
     "plot_position_map",
     "sefa_directions",
     "direction_factor_correlations",
+    "factor_directions",
+    "subspace_share",
     "HouseholderProjector",
     "householder_finetune",
     "SparseFeatureData",
@@ -118,4 +144,12 @@ __all__ = [
     "ParallelogramResult",
     "lda_parallelograms",
     "plot_parallelograms",
+    "OBJECTIVES",
+    "VAEEnsemble",
+    "train_vae_ensemble",
+    "gaussian_total_correlation",
+    "study_scores",
+    "variance_ratio",
+    "selection_regret",
+    "plot_study",
 ]

@@ -11,16 +11,21 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import train
-from ..datasets.sprites import Sprites
+from ..claims import Claim, Control, at_least, between
+from ..core import resolve_device, train
+from ..datasets.sprites import Sprites, make_sprites
 from ..validation import check_positive_int
-from ._shared import SpriteAutoencoder, _as_codes
+from ._shared import SpriteAutoencoder, _as_codes, active_units, encode, reconstruction_error, train_autoencoder
 
 __all__ = [
     "sefa_directions",
     "direction_factor_correlations",
+    "factor_directions",
+    "subspace_share",
     "HouseholderProjector",
     "householder_finetune",
+    "run",
+    "CLAIMS",
 ]
 
 
@@ -73,6 +78,55 @@ def direction_factor_correlations(codes: np.ndarray, directions: np.ndarray, dat
             a, b = proj[:, i], data.values[:, j]
             out[i, j] = 0.0 if a.std() < 1e-12 or b.std() < 1e-12 else abs(np.corrcoef(a, b)[0, 1])
     return pd.DataFrame(out, index=[f"dir {i + 1}" for i in range(D.shape[1])], columns=list(data.factor_names))
+
+
+def factor_directions(codes: np.ndarray, data: Sprites, factors: tuple[str, ...] = ("x", "y")) -> np.ndarray:
+    """The supervised latent direction of each factor: the unit vector of the covariance between
+    the codes and the factor's value, the direction in which the codes move, on average, as the
+    factor grows (found with labels, as supervised editing methods find attribute directions).
+
+    A covariance rather than a regression: a regression would give large weights to passive
+    coordinates, whose tiny variations happen to correlate with a factor, although moving along
+    them changes nothing.
+
+    Args:
+        codes: latent codes ``(n, d)``.
+        data: the sprites the codes describe.
+        factors: names of the factors.
+
+    Returns:
+        Unit directions as columns ``(d, len(factors))``.
+    """
+    codes = _as_codes(codes)
+    if len(data.values) != len(codes):
+        raise ValueError(f"data must have one image per code: got {len(data.values)} for {len(codes)} codes")
+    unknown = [f for f in factors if f not in data.factor_names]
+    if unknown:
+        raise ValueError(f"unknown factors {unknown}; expected names from {data.factor_names}")
+    Z = codes - codes.mean(0)
+    out = []
+    for f in factors:
+        v = data.values[:, data.factor_names.index(f)]
+        w = Z.T @ (v - v.mean()) / len(v)
+        out.append(w / max(np.linalg.norm(w), 1e-12))
+    return np.stack(out, 1)
+
+
+def subspace_share(vectors: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """The share of each vector's squared norm that lies in the span of ``basis``.
+
+    Args:
+        vectors: columns ``(d, m)``.
+        basis: columns ``(d, k)`` (orthonormalized here).
+
+    Returns:
+        Array ``(m,)`` with values in [0, 1].
+    """
+    V, B = np.asarray(vectors, dtype=np.float64), np.asarray(basis, dtype=np.float64)
+    if V.ndim != 2 or B.ndim != 2 or V.shape[0] != B.shape[0]:
+        raise ValueError(f"vectors and basis must be (d, m) and (d, k) with the same d, got {V.shape} and {B.shape}")
+    Q, _ = np.linalg.qr(B)
+    return ((Q.T @ V) ** 2).sum(0) / np.maximum((V ** 2).sum(0), 1e-24)
 
 
 class HouseholderProjector(nn.Module):
@@ -170,7 +224,7 @@ class HouseholderProjector(nn.Module):
 
 def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | None, steps: int = 300, lr: float = 5e-4,
                          batch_size: int = 128, seed: int = 0,
-                         device: torch.device | str = "cpu") -> tuple[SpriteAutoencoder, pd.DataFrame]:
+                         device: torch.device | str | None = None) -> tuple[SpriteAutoencoder, pd.DataFrame]:
     """Replace a trained decoder's first layer by a :class:`HouseholderProjector` initialized
     from its truncated SVD, and fine-tune the whole model briefly with its own loss.
 
@@ -185,7 +239,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
             the full rate its first steps knock a trained model off its minimum (for one seed
             of Section 5.5, 300 steps at ``2e-3`` left reconstruction 2.7% worse).
         seed: seed of the batches and the VAE's noise.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(fine-tuned copy, history)``.
@@ -198,6 +252,7 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
         rank = check_positive_int(rank, "rank")
         if rank > model.latent_dim:
             raise ValueError(f"rank must be at most the latent width {model.latent_dim}, got {rank}")
+    device = resolve_device(device)
     torch.manual_seed(seed)
     ft = copy.deepcopy(model).to(device)
     if rank is not None:
@@ -209,7 +264,117 @@ def householder_finetune(model: SpriteAutoencoder, data: Sprites, rank: int | No
         return F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(y) + ft.aux
 
     hist = train(ft, X, X, loss_fn, steps=steps, lr=lr, optimizer="adamw", weight_decay=0.0, batch_size=batch_size,
-                 eval_every=max(1, steps // 10), seed=seed)
+                 eval_every=max(1, steps // 10), seed=seed, device=device)
     ft.eval()
     ft.aux, ft.last_mu = torch.zeros(()), None
     return ft, hist
+
+
+def run(seed: int = 0, device: torch.device | str | None = None, steps: int = 3000, finetune_steps: int = 300) -> dict:
+    """Everything Section 5.5 shows, for one seed: a beta-VAE (beta = 4) on the full sprites,
+    its SeFa spectrum and directions, the share of the supervised x and y directions inside
+    the span of the top ``k`` SeFa directions (``k`` = active coordinates), the same share for
+    a random ``k``-dimensional subspace and for the bottom ``k`` SeFa directions (the
+    controls), and the Householder fine-tuning against the plain model fine-tuned alike.
+
+    Returns:
+        ``{"sprites", "vae", "active", "k", "eigvals", "directions", "share", "alignment",
+        "householder", "plain_finetuned", "compare"}``.
+    """
+    device = resolve_device(device)
+    sprites = make_sprites()
+    vae, _ = train_autoencoder(sprites, "vae", latent_dim=10, beta=4.0, steps=steps, lr=2e-3, seed=seed, device=device)
+    active = active_units(vae, sprites)
+    k = int(active.sum())
+    eigvals, D = sefa_directions(vae)
+    mu = encode(vae, sprites)
+    sup = factor_directions(mu, sprites)
+    rand = np.linalg.qr(np.random.default_rng(seed).normal(size=(D.shape[0], k)))[0]
+    share = {"top": subspace_share(sup, D[:, :k]), "random": subspace_share(sup, rand),
+             "bottom": subspace_share(sup, D[:, -k:])}
+    hh, _ = householder_finetune(vae, sprites, rank=k, steps=finetune_steps, seed=seed, device=device)
+    plain_ft, _ = householder_finetune(vae, sprites, rank=None, steps=finetune_steps, seed=seed, device=device)
+
+    def summary(model: SpriteAutoencoder) -> dict:
+        vals, dirs = sefa_directions(model)
+        c = direction_factor_correlations(encode(model, sprites), dirs[:, :k], sprites)
+        return {"reconstruction error (nats)": reconstruction_error(model, sprites),
+                "nonzero eigenvalues": int((vals > 1e-6 * vals[0]).sum()),
+                "best |corr|, worst of top two": float(c.max(axis=1).iloc[:min(2, k)].min())}
+
+    compare = pd.DataFrame({"plain first layer, as trained": summary(vae), "plain, fine-tuned alike": summary(plain_ft),
+                            "Householder projector": summary(hh)})
+    return {"sprites": sprites, "vae": vae, "active": active, "k": k, "eigvals": eigvals, "directions": D,
+            "share": share, "alignment": compare.loc["best |corr|, worst of top two", "plain first layer, as trained"],
+            "householder": hh, "plain_finetuned": plain_ft, "compare": compare}
+
+
+CLAIMS = (
+    Claim(
+        key="disentangle.directions_in_generators.sefa_subspace",
+        statement=("The top k SeFa directions, computed from the decoder's weights without data or labels, span the "
+                   "supervised x and y directions (the covariance of the codes with each factor): the smaller of the "
+                   "two shares of squared norm inside their span."),
+        cite=("shen_sefa_2021",),
+        paper_result=("The top eigenvectors of W^T W of a GAN's first latent-acting layer, found without data or "
+                      "training, are semantically meaningful edits (pose, gender, age on StyleGAN faces) comparable to "
+                      "those of supervised methods such as InterFaceGAN (qualitative and user study)"),
+        paper_where="Shen and Zhou, Secs. 3-4",
+        run=run,
+        measure=lambda share: float(np.min(share)),
+        predicate=at_least(0.9),
+        world=lambda r: r["share"]["top"],
+        controls=(
+            Control("random subspace", "a random k-dimensional subspace of the latent space (expected share k/10)",
+                    lambda r: r["share"]["random"]),
+            Control("bottom directions", "the k SeFa directions with the smallest eigenvalues",
+                    lambda r: r["share"]["bottom"]),
+        ),
+        note="k = number of active coordinates; share of the unit regression direction's squared norm",
+    ),
+    Claim(
+        key="disentangle.directions_in_generators.single_direction_alignment",
+        statement="Each of the top two SeFa directions lines up with one factor: the worse of their best |corr|.",
+        cite=("shen_sefa_2021",),
+        paper_result="Single top eigenvectors correspond to single attributes on StyleGAN and other GANs (qualitative)",
+        paper_where="Shen and Zhou, Sec. 4",
+        run=run,
+        measure=lambda a: a,
+        predicate=at_least(0.9),
+        world=lambda r: r["alignment"],
+        observation=True,
+        note="directions with nearly equal eigenvalues are defined only up to a rotation within their plane",
+    ),
+    Claim(
+        key="disentangle.directions_in_generators.householder_reconstruction",
+        statement=("A rank-k Householder projector in place of the decoder's first layer, fine-tuned briefly, "
+                   "reconstructs as well as the plain model fine-tuned alike: error ratio."),
+        cite=("householder_projector_unsupervised",),
+        paper_result=("Replacing StyleGAN's projection by a low-rank orthogonal Householder projector and fine-tuning "
+                      "briefly makes each eigenvector a distinct attribute with little loss of image quality "
+                      "(qualitative edits; FID close to the original)"),
+        paper_where="Song et al., Secs. 4-5",
+        run=run,
+        measure=lambda c: c.loc["reconstruction error (nats)", "Householder projector"]
+        / c.loc["reconstruction error (nats)", "plain, fine-tuned alike"],
+        predicate=between(0.98, 1.02),
+        world=lambda r: r["compare"],
+        observation=True,
+        note="reconstruction error of the projector model over that of the plain model fine-tuned with the same recipe",
+    ),
+    Claim(
+        key="disentangle.directions_in_generators.householder_alignment",
+        statement=("The projector does not make single directions more factor-aligned here: change of the worse "
+                   "best |corr| of the top two directions against the plain model fine-tuned alike."),
+        cite=("householder_projector_unsupervised",),
+        paper_result="Each eigenvector of the projector becomes a distinct, interpretable attribute (qualitative)",
+        paper_where="Song et al., Sec. 5",
+        run=run,
+        measure=lambda c: c.loc["best |corr|, worst of top two", "Householder projector"]
+        - c.loc["best |corr|, worst of top two", "plain, fine-tuned alike"],
+        predicate=at_least(0.05),
+        world=lambda r: r["compare"],
+        observation=True,
+        note="positive: the projector's top directions are better aligned",
+    ),
+)

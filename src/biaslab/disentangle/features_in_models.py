@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import train
+from ..core import resolve_device, train
 from ..plotting import get_axes
 from ..validation import check_nonnegative, check_positive_int
 
@@ -112,7 +112,7 @@ class SparseAutoencoder(nn.Module):
 
 def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 0.05, steps: int = 3000,
               batch_size: int = 256, lr: float = 3e-3, seed: int = 0,
-              device: torch.device | str = "cpu") -> tuple[SparseAutoencoder, pd.DataFrame]:
+              device: torch.device | str | None = None) -> tuple[SparseAutoencoder, pd.DataFrame]:
     """Train a :class:`SparseAutoencoder` with squared error plus ``l1`` times the L1 norm of
     the activations.
 
@@ -122,7 +122,7 @@ def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 
         l1: sparsity weight.
         steps, batch_size, lr: Adam settings.
         seed: seed of the initialization and the batches.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(sae, history)``.
@@ -131,13 +131,15 @@ def train_sae(data: SparseFeatureData | torch.Tensor, n_atoms: int, l1: float = 
     if not isinstance(X, torch.Tensor) or X.ndim != 2:
         raise TypeError("data must be SparseFeatureData or a 2-D tensor of activations")
     l1 = check_nonnegative(l1, "l1")
+    device = resolve_device(device)
     torch.manual_seed(seed)
     sae = SparseAutoencoder(X.shape[1], n_atoms).to(device)
 
     def loss_fn(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return ((x_hat - x) ** 2).sum(1).mean() + l1 * sae.last_codes.sum(1).mean()
 
-    hist = train(sae, X, X, loss_fn, steps=steps, lr=lr, batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed)
+    hist = train(sae, X, X, loss_fn, steps=steps, lr=lr, batch_size=batch_size, eval_every=max(1, steps // 20), seed=seed,
+                 device=device)
     sae.eval()
     sae.last_codes = None
     return sae, hist

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import train
+from ..core import resolve_device, train
 from ..datasets.sprites import Sprites
 from ..validation import check_positive_int
 
@@ -83,9 +83,16 @@ def train_vq_autoencoder(
     lr: float = 2e-3,
     hidden: int = 128,
     seed: int = 0,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
 ) -> tuple[VQAutoencoder, pd.DataFrame]:
     """Train a :class:`VQAutoencoder` (Bernoulli likelihood plus codebook and commitment losses).
+
+    Args:
+        data: :class:`Sprites` or images ``(n, ...)`` with values in [0, 1].
+        n_codebooks, codebook_size, code_dim, hidden: model settings (see :class:`VQAutoencoder`).
+        steps, batch_size, lr: Adam settings.
+        seed: seed of the initialization, the codebook's starting entries and the batches.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(model, history)``, the model in eval mode.
@@ -94,6 +101,7 @@ def train_vq_autoencoder(
     if not isinstance(X, torch.Tensor):
         raise TypeError(f"data must be Sprites or a tensor, got {type(data).__name__}")
     X = X.reshape(len(X), -1).float()
+    device = resolve_device(device)
     torch.manual_seed(seed)
     model = VQAutoencoder(X.shape[1], code_dim, n_codebooks, codebook_size, hidden).to(device)
     # start the codebooks at encoder outputs of random images, so that no entry starts dead
@@ -107,7 +115,7 @@ def train_vq_autoencoder(
         return F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(y) + 10.0 * model.aux
 
     hist = train(model, X, X, loss_fn, steps=steps, lr=lr, optimizer="adam", batch_size=batch_size,
-                 eval_every=max(1, steps // 20), seed=seed)
+                 eval_every=max(1, steps // 20), seed=seed, device=device)
     model.eval()
     model.aux = torch.zeros(())
     return model, hist
