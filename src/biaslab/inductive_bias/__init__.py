@@ -16,18 +16,18 @@ from . import (
     grokking,
     generative_models,
 )
-from .priors_before_training import *  # noqa: F403
-from .architecture_as_prior import *  # noqa: F403
-from .spectral_bias import *  # noqa: F403
-from .simplicity_bias import *  # noqa: F403
-from .implicit_regularization import *  # noqa: F403
-from .memorization import *  # noqa: F403
-from .grokking import *  # noqa: F403
-from .generative_models import *  # noqa: F403
-
 SECTIONS = (
     priors_before_training, architecture_as_prior, spectral_bias, simplicity_bias,
     implicit_regularization, memorization, grokking, generative_models,
-)
+)  # before the star imports: a function may share a module's name
 
 __all__ = [name for module in SECTIONS for name in module.__all__]
+
+from .priors_before_training import *  # noqa: E402,F403
+from .architecture_as_prior import *  # noqa: E402,F403
+from .spectral_bias import *  # noqa: E402,F403
+from .simplicity_bias import *  # noqa: E402,F403
+from .implicit_regularization import *  # noqa: E402,F403
+from .memorization import *  # noqa: E402,F403
+from .grokking import *  # noqa: E402,F403
+from .generative_models import *  # noqa: E402,F403
