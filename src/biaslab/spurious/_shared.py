@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_mlp, train
+from ..core import make_mlp, resolve_device, train
 from ..validation import (
     check_fraction,
     check_positive_int,
@@ -25,6 +25,7 @@ __all__ = [
     "group_accuracies",
     "predict",
     "evaluate",
+    "make_classifier",
     "fit_classifier",
     "erm",
     "features",
@@ -345,6 +346,43 @@ def evaluate(model: nn.Module, ds: SpuriousDataset) -> dict[str, float]:
     return out
 
 
+def make_classifier(
+    in_dim: int,
+    n_classes: int = 2,
+    width: int = 128,
+    depth: int = 1,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> nn.Module:
+    """The chapter's one model builder: a ReLU MLP classifier, or a linear one.
+
+    Every method of the chapter that trains a fresh network builds it here, so that a method
+    and its ERM baseline start from the same architecture and the same initialization.
+
+    Args:
+        in_dim: input features.
+        n_classes: outputs (logits).
+        width: units per hidden layer.
+        depth: hidden layers; ``0`` gives a linear model (``nn.Linear``).
+        seed: seeds the initialization.
+        device: where the model lives (``None``: the GPU when present, else the CPU).
+
+    Returns:
+        An untrained ``nn.Module`` on ``device``: an ``nn.Sequential`` ending in an
+        ``nn.Linear`` layer for ``depth >= 1``.
+    """
+    in_dim = check_positive_int(in_dim, "in_dim")
+    n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
+    depth = check_positive_int(depth, "depth", minimum=0)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    torch.manual_seed(seed)
+    if depth == 0:
+        model: nn.Module = nn.Linear(in_dim, n_classes)
+    else:
+        model = make_mlp(in_dim, n_classes, width=width, depth=depth)
+    return model.to(resolve_device(device))
+
+
 def fit_classifier(
     X: torch.Tensor,
     y: torch.Tensor,
@@ -370,25 +408,21 @@ def fit_classifier(
         weight_decay: L2 penalty.
         batch_size: ``None`` for full batch.
         seed: seeds initialization and minibatch order.
-        device: where to train (default CPU).
+        device: where to train (``None``: the GPU when present, else the CPU).
         model: continue training this model instead of making a new one.
 
     Returns:
-        The trained model.
+        The trained model, on ``device``.
     """
 
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("X and y must be torch tensors")
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    n_classes = int(y.max()) + 1 if len(y) else 2
-    n_classes = max(n_classes, 2)
-    torch.manual_seed(int(seed))
+    device = resolve_device(device)
+    n_classes = max(int(y.max()) + 1 if len(y) else 2, 2)
     if model is None:
-        depth = check_positive_int(depth, "depth", minimum=0)
-        if depth == 0:
-            model = nn.Linear(X.shape[1], n_classes)
-        else:
-            model = make_mlp(X.shape[1], n_classes, width=width, depth=depth)
+        model = make_classifier(X.shape[1], n_classes, width=width, depth=depth, seed=seed, device=device)
+    else:
+        torch.manual_seed(int(seed))
     model = model.to(device)
     if weights is None:
         target = y
@@ -405,7 +439,7 @@ def fit_classifier(
             return (F.cross_entropy(logits, t[:, 0].long(), reduction="none") * t[:, 1]).mean()
 
     train(model, X, target, loss_fn, steps=steps, lr=lr, weight_decay=weight_decay,
-          batch_size=batch_size, eval_every=steps, seed=seed)
+          batch_size=batch_size, eval_every=steps, seed=seed, device=device)
     model.eval()
     return model
 
@@ -422,11 +456,12 @@ def _fit_kwargs(kwargs: dict) -> dict:
     return out
 
 
-def erm(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]]:
+def erm(ds: SpuriousDataset, device: torch.device | str | None = None, **kwargs) -> tuple[nn.Module, dict[str, float]]:
     """Empirical risk minimization: plain average cross-entropy on the training split.
 
     Args:
         ds: the dataset.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` (``width``, ``depth``,
             ``steps``, ``lr``, ``weight_decay``, ``batch_size``, ``seed``, ``device``).
 
@@ -434,7 +469,7 @@ def erm(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]]:
         ``(model, metrics)`` with the metrics of :func:`evaluate`.
     """
     ds = _check_dataset(ds)
-    model = fit_classifier(ds.train.X, ds.train.y, **_fit_kwargs(kwargs))
+    model = fit_classifier(ds.train.X, ds.train.y, **_fit_kwargs({**kwargs, "device": device}))
     return model, evaluate(model, ds)
 
 

@@ -50,6 +50,7 @@ def counterfactual_augment(
     ds: SpuriousDataset,
     fraction: float = 1.0,
     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    device: torch.device | str | None = None,
     **kwargs,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Counterfactual data augmentation: add an intervened copy of training examples.
@@ -63,6 +64,7 @@ def counterfactual_augment(
         ds: the dataset.
         fraction: share of training examples that get a counterfactual copy, in (0, 1].
         transform: the intervention (default :func:`color_swap`).
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier`.
 
     Returns:
@@ -73,7 +75,7 @@ def counterfactual_augment(
     transform = color_swap if transform is None else transform
     if not callable(transform):
         raise TypeError("transform must be callable")
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     gen = torch.Generator().manual_seed(int(kw.get("seed", 0)))
     n = len(ds.train)
     idx = torch.randperm(n, generator=gen)[: max(1, round(fraction * n))]
@@ -106,7 +108,8 @@ def synthetic_copy(X: torch.Tensor, artifact: float = 1.0) -> torch.Tensor:
 
 
 def synthetic_fill(
-    ds: SpuriousDataset, artifact: float = 1.0, **kwargs
+    ds: SpuriousDataset, artifact: float = 1.0,
+    device: torch.device | str | None = None, **kwargs
 ) -> tuple[nn.Module, dict[str, float]]:
     """Fill the minority groups with synthetic images and train ERM on real + synthetic.
 
@@ -118,13 +121,14 @@ def synthetic_fill(
     Args:
         ds: colored digits.
         artifact: intensity of the generator trace.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier`.
 
     Returns:
         ``(model, metrics)``.
     """
     ds = _check_dataset(ds)
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     majority = ds.train.a == ds.train.y
     X = torch.cat([ds.train.X, synthetic_copy(ds.train.X[majority], artifact)])
     y = torch.cat([ds.train.y, ds.train.y[majority]])
@@ -133,7 +137,8 @@ def synthetic_fill(
 
 
 def fake_to_real(
-    ds: SpuriousDataset, artifact: float = 1.0, finetune_steps: int = 100, **kwargs
+    ds: SpuriousDataset, artifact: float = 1.0, finetune_steps: int = 100,
+    device: torch.device | str | None = None, **kwargs
 ) -> tuple[nn.Module, dict[str, float]]:
     """Pretrain on balanced synthetic data only, then fine-tune on the real training data.
 
@@ -145,6 +150,7 @@ def fake_to_real(
         ds: colored digits.
         artifact: intensity of the generator trace.
         finetune_steps: Adam steps on the real data after pretraining.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` (``steps`` for pretraining).
 
     Returns:
@@ -152,7 +158,7 @@ def fake_to_real(
     """
     ds = _check_dataset(ds)
     finetune_steps = check_positive_int(finetune_steps, "finetune_steps")
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     X = ds.train.X
     Xs = torch.cat([synthetic_copy(color_swap(X), artifact), synthetic_copy(X, artifact)])
     ys = torch.cat([ds.train.y, ds.train.y])

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_mlp
+from ..core import resolve_device
 from ..validation import (
     check_nonnegative,
     check_positive,
@@ -28,6 +28,7 @@ from ._shared import (
     evaluate,
     features,
     fit_classifier,
+    make_classifier,
 )
 
 __all__ = [
@@ -100,12 +101,13 @@ def waterbirds_like(
     )
 
 
-def reweight(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]]:
+def reweight(ds: SpuriousDataset, device: torch.device | str | None = None, **kwargs) -> tuple[nn.Module, dict[str, float]]:
     """Group reweighting: each training point weighs ``1 / (size of its group)``, so every
     group contributes equally to the loss (needs group labels on the training set).
 
     Args:
         ds: the dataset.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier`.
 
     Returns:
@@ -114,7 +116,7 @@ def reweight(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]
     ds = _check_dataset(ds)
     counts = torch.bincount(ds.train.g, minlength=ds.n_groups).float()
     w = 1.0 / counts[ds.train.g]
-    model = fit_classifier(ds.train.X, ds.train.y, weights=w, **_fit_kwargs(kwargs))
+    model = fit_classifier(ds.train.X, ds.train.y, weights=w, **_fit_kwargs({**kwargs, "device": device}))
     return model, evaluate(model, ds)
 
 
@@ -144,7 +146,8 @@ def group_dro_update(q: torch.Tensor, group_losses: torch.Tensor, eta: float) ->
 
 
 def group_dro(
-    ds: SpuriousDataset, eta: float = 0.1, return_history: bool = False, **kwargs
+    ds: SpuriousDataset, eta: float = 0.1, return_history: bool = False,
+    device: torch.device | str | None = None, **kwargs
 ) -> tuple[nn.Module, dict[str, float]]:
     """Online GroupDRO: minimize the q-weighted sum of group losses while q moves toward
     the worst group by exponentiated gradient (:func:`group_dro_update`).
@@ -153,6 +156,7 @@ def group_dro(
         ds: the dataset (group labels on the training split are used).
         eta: step size of the group weights.
         return_history: also record the group weights (``metrics["q_history"]``).
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier`.
 
     Returns:
@@ -160,12 +164,9 @@ def group_dro(
     """
     ds = _check_dataset(ds)
     eta = check_nonnegative(eta, "eta")
-    kw = _fit_kwargs(kwargs)
-    seed, device = kw.pop("seed", 0), kw.pop("device", None)
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    torch.manual_seed(int(seed))
-    model = make_mlp(ds.in_dim, 2, width=kw["width"], depth=kw["depth"]) if kw["depth"] > 0 else nn.Linear(ds.in_dim, 2)
-    model = model.to(device)
+    kw = _fit_kwargs({**kwargs, "device": device})
+    seed, device = kw.pop("seed", 0), resolve_device(kw.pop("device", None))
+    model = make_classifier(ds.in_dim, 2, width=kw["width"], depth=kw["depth"], seed=seed, device=device)
     opt = torch.optim.Adam(model.parameters(), lr=kw["lr"], weight_decay=kw["weight_decay"])
     X, y, g = ds.train.X.to(device), ds.train.y.to(device), ds.train.g.to(device)
     q = torch.full((ds.n_groups,), 1.0 / ds.n_groups, device=device)
@@ -174,6 +175,7 @@ def group_dro(
     gen = torch.Generator().manual_seed(int(seed))
     history = []
     model.train()
+    # a loop of its own: GroupDRO's weight update on the group losses of each step is the method
     for _ in range(kw["steps"]):
         if kw["batch_size"] is None:
             idx = slice(None)
@@ -240,6 +242,7 @@ def last_layer_retrain(
     C: float | None = None,
     Cs: Sequence[float] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
     n_splits: int = 5,
+    device: torch.device | str | None = None,
     **kwargs,
 ) -> tuple[nn.Module, dict]:
     """Last-layer retraining (deep feature reweighting): keep an ERM model's features and
@@ -261,6 +264,7 @@ def last_layer_retrain(
         C: inverse L1 strength; ``None`` to choose it from ``Cs`` as above.
         Cs: candidate values of ``C``.
         n_splits: random halvings of the held-out split used to choose ``C``.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` for the base model.
 
     Returns:
@@ -280,7 +284,7 @@ def last_layer_retrain(
     Cs = [float(c) for c in Cs]
     if not Cs or min(Cs) <= 0:
         raise ValueError(f"Cs must be a non-empty list of positive numbers, got {Cs}")
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     seed = int(kw.get("seed", 0))
     if base_model is None:
         base_model = fit_classifier(ds.train.X, ds.train.y, **kw)

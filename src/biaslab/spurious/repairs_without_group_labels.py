@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_mlp, train
+from ..core import resolve_device, train
 from ..validation import (
     check_nonnegative,
     check_positive,
@@ -21,6 +21,7 @@ from ._shared import (
     _fit_kwargs,
     evaluate,
     fit_classifier,
+    make_classifier,
     predict,
 )
 
@@ -37,6 +38,7 @@ def jtt(
     first_steps: int = 50,
     upweight: float = 20.0,
     identifier: nn.Module | None = None,
+    device: torch.device | str | None = None,
     **kwargs,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Just Train Twice: train briefly, then retrain with the first model's errors upweighted.
@@ -51,6 +53,7 @@ def jtt(
         first_steps: training steps of the identification model.
         upweight: weight of error-set examples relative to the others.
         identifier: an already trained stage-1 model (then ``first_steps`` is ignored).
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` for both stages (``steps``
             applies to stage 2).
 
@@ -61,7 +64,7 @@ def jtt(
     ds = _check_dataset(ds)
     first_steps = check_positive_int(first_steps, "first_steps")
     upweight = check_positive(upweight, "upweight")
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     if identifier is None:
         identifier = fit_classifier(ds.train.X, ds.train.y, **{**kw, "steps": first_steps})
     errors = predict(identifier, ds.train.X) != ds.train.y
@@ -129,6 +132,7 @@ def debias_by_independence(
     bias_steps: int = 500,
     within_class: bool = True,
     score: str = "prob",
+    device: torch.device | str | None = None,
     **kwargs,
 ) -> tuple[nn.Module, dict[str, float]]:
     """Train against a model that is biased by design (in the spirit of ReBias).
@@ -158,6 +162,7 @@ def debias_by_independence(
             independence over all training points at once.
         score: what must be independent of the bias: ``"prob"`` (the predicted probability
             of class 1, default) or ``"logit"`` (the logit difference).
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` for the main model.
 
     Returns:
@@ -172,16 +177,15 @@ def debias_by_independence(
         raise TypeError("bias_input must be a function of the inputs")
     if score not in ("prob", "logit"):
         raise ValueError(f"score must be 'prob' or 'logit', got {score!r}")
-    kw = _fit_kwargs(kwargs)
+    kw = _fit_kwargs({**kwargs, "device": device})
     seed = kw.get("seed", 0)
+    device = resolve_device(kw.get("device"))
     Xb = bias_input(ds.train.X)
-    biased = fit_classifier(Xb, ds.train.y, depth=0, steps=bias_steps, lr=1e-2, seed=seed)
+    biased = fit_classifier(Xb, ds.train.y, depth=0, steps=bias_steps, lr=1e-2, seed=seed, device=device)
     with torch.no_grad():
-        lb = biased(Xb)
+        lb = biased(Xb.to(device)).cpu()
     b = lb[:, 1] - lb[:, 0]
-    device = torch.device(kw["device"]) if kw.get("device") is not None else torch.device("cpu")
-    torch.manual_seed(int(seed))
-    model = make_mlp(ds.in_dim, 2, width=kw["width"], depth=kw["depth"]).to(device)
+    model = make_classifier(ds.in_dim, 2, width=kw["width"], depth=kw["depth"], seed=seed, device=device)
     target = torch.stack([ds.train.y.float(), b], 1)
 
     def loss_fn(logits: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -191,7 +195,7 @@ def debias_by_independence(
         return F.cross_entropy(logits, y) + lam * conditional_independence_penalty(s, t[:, 1], groups)
 
     train(model, ds.train.X, target, loss_fn, steps=kw["steps"], lr=kw["lr"], weight_decay=kw["weight_decay"],
-          batch_size=kw["batch_size"], eval_every=kw["steps"], seed=seed)
+          batch_size=kw["batch_size"], eval_every=kw["steps"], seed=seed, device=device)
     model.eval()
     metrics = evaluate(model, ds)
     metrics["bias_model_color_agreement"] = float((lb.argmax(1) == ds.train.a).float().mean())

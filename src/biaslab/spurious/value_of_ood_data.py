@@ -11,13 +11,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_mlp, train
+from ..core import resolve_device, train
 from ..validation import (
     check_nonnegative,
     check_positive,
     check_positive_int,
 )
-from ._shared import fit_classifier, lms_slab, predict, shuffle_coordinate
+from ._shared import fit_classifier, lms_slab, make_classifier, predict, shuffle_coordinate
 
 __all__ = [
     "ood_value_curve",
@@ -162,7 +162,7 @@ def diversify_two_heads(
     width: int = 64,
     lr: float = 3e-3,
     seed: int = 0,
-    device=None,
+    device: torch.device | str | None = None,
 ) -> tuple[tuple[nn.Module, nn.Module], dict[str, float]]:
     """Train two heads on LMS slab data: the second must fit the training data *and*
     disagree with the first on an unlabeled pool (the idea of D-BAT).
@@ -182,7 +182,7 @@ def diversify_two_heads(
         width: hidden units per layer.
         lr: learning rate.
         seed: seeds data and training.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``((head1, head2), metrics)`` with, for each head ``k``, ``head{k}_train`` (training
@@ -198,12 +198,11 @@ def diversify_two_heads(
     P, is_conflict = conflict_pool(n_pool, conflict, n_slabs=n_slabs, d_noise=d_noise, seed=seed + 50)
     Xt, yt = lms_slab(n_test, n_slabs=n_slabs, d_noise=d_noise, seed=seed + 100)
     Xs = shuffle_coordinate(Xt, 0, seed)
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = resolve_device(device)
     head1 = fit_classifier(X, y, width=width, depth=2, steps=steps, lr=lr, seed=seed, device=dev)
     with torch.no_grad():
         p1 = F.softmax(head1(P.to(dev)), 1).cpu()
-    torch.manual_seed(int(seed) + 1)
-    head2 = make_mlp(X.shape[1], 2, width=width, depth=2).to(dev)
+    head2 = make_classifier(X.shape[1], 2, width=width, depth=2, seed=seed + 1, device=dev)
     n = len(X)
     X_all = torch.cat([X, P])
     # target rows: (label, head-1 probabilities, is-pool); pool rows carry no label
@@ -217,7 +216,7 @@ def diversify_two_heads(
         ce = F.cross_entropy(logits[~pool], t[~pool, 0].long())
         return ce + alpha * agreement_loss(t[pool, 1:3], F.softmax(logits[pool], 1))
 
-    train(head2, X_all, t_all, loss_fn, steps=steps, lr=lr, eval_every=steps, seed=seed)
+    train(head2, X_all, t_all, loss_fn, steps=steps, lr=lr, eval_every=steps, seed=seed, device=dev)
     head2.eval()
 
     def acc(h: nn.Module, A: torch.Tensor, b: torch.Tensor) -> float:
