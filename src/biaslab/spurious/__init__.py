@@ -16,6 +16,7 @@ from ._shared import (
     features,
     fit_classifier,
     group_accuracies,
+    make_classifier,
     lms_slab,
     plot_colored_digits,
     predict,
@@ -38,10 +39,13 @@ from .invariance import (
     scale_penalty,
 )
 from .measuring_the_damage import (
-    cluster_purity,
+    SWEEP_RHOS,
     group_table,
+    minority_clusters,
+    minority_recovery,
     plot_group_accuracies,
     rho_sweep,
+    shuffle_within_class,
     worst_group_accuracy,
 )
 from .repairs_with_group_labels import (
@@ -85,6 +89,7 @@ __all__ = [
     "group_accuracies",
     "predict",
     "evaluate",
+    "make_classifier",
     "fit_classifier",
     "erm",
     "features",
@@ -100,7 +105,10 @@ __all__ = [
     "plot_bars",
     "worst_group_accuracy",
     "group_table",
-    "cluster_purity",
+    "minority_clusters",
+    "minority_recovery",
+    "shuffle_within_class",
+    "SWEEP_RHOS",
     "rho_sweep",
     "plot_group_accuracies",
     "waterbirds_like",
