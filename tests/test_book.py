@@ -106,7 +106,7 @@ def test_section_follows_the_pattern(md):
     text = md.read_text()
     assert "**Learning objectives.**" in text
     assert re.search(r"^## What we measured", text, re.M)
-    assert "biaslab.check_claim(" in text, "a section ends with a check cell"
+    assert "biaslab.check_claim(" in text or "biaslab.claims.check_claims(" in text, "a section ends with a check cell"
     assert re.search(r"\{cite(:t|:p)?\}`", text), "a section cites its papers"
     n_ex = len(re.findall(r"^```\{exercise\}", text, re.M))
     n_sol = len(re.findall(r"^`{3,}\{solution(?:-start)?\}[^\n]*\n:class: dropdown", text, re.M))

@@ -496,7 +496,7 @@ def test_every_trainer_takes_device():
     builds = {"erm", "reweight", "group_dro", "last_layer_retrain", "jtt", "debias_by_independence",
               "counterfactual_augment", "synthetic_fill", "fake_to_real", "rho_sweep", "cue_preference",
               "lms_slab_run", "feature_contamination_run", "fit_invariant_linear", "diversify_two_heads",
-              "fit_classifier", "make_classifier"}
+              "fit_classifier", "make_classifier", "subsample", "group_repairs_table"}
     for name in builds:
         assert name in trainers, name
         params = inspect.signature(getattr(sp, name)).parameters
@@ -510,3 +510,89 @@ def test_methods_honour_the_device(small_ds):
     assert m["q"].shape == (4,)
     with pytest.raises(ValueError, match="device"):
         sp.erm(small_ds, steps=2, device="not-a-device")
+
+
+# ---------------------------------------------------------------- the fair-comparison protocol
+def test_split_by_group_is_stratified_and_concat_restores():
+    ds = sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    a, b = sp.split_by_group(ds.val, 0.5, seed=1)
+    assert len(a) + len(b) == len(ds.val)
+    ca, cb = torch.bincount(a.g, minlength=4), torch.bincount(b.g, minlength=4)
+    assert (ca - cb).abs().max() <= 1
+    both = a.concat(b)
+    assert sorted(both.X.sum(1).tolist()) == pytest.approx(sorted(ds.val.X.sum(1).tolist()))
+    with pytest.raises(ValueError, match="frac"):
+        sp.split_by_group(ds.val, 1.0)
+    with pytest.raises(TypeError, match="other"):
+        a.concat("b")
+
+
+def test_model_selection_keeps_the_best_checkpoint(small_ds):
+    sel = small_ds.test  # any split with groups
+    model, m = sp.erm(small_ds, steps=60, select_on=sel, select_every=20, seed=0)
+    assert m["selected_step"] in (20.0, 40.0, 60.0)
+    # the kept model scores on the selection split what selection recorded
+    pred = sp.predict(model, sel.X)
+    assert sp.worst_group_accuracy(sel.y, pred, sel.g) == pytest.approx(m["val_worst_group_acc"])
+    _, m_plain = sp.erm(small_ds, steps=5)
+    assert "selected_step" not in m_plain
+    with pytest.raises(TypeError, match="select_on"):
+        sp.erm(small_ds, steps=5, select_on="val")
+
+
+def test_subsample_balances_groups_and_shuffle_groups_keeps_sizes(small_ds):
+    _, m = sp.subsample(small_ds, steps=5, seed=0)
+    counts = torch.bincount(small_ds.train.g, minlength=4)
+    assert m["n_kept"] == 4 * int(counts.min())
+    shuf = sp.shuffle_groups(small_ds, seed=0)
+    assert torch.equal(torch.bincount(shuf.train.g, minlength=4), counts)
+    assert torch.equal(shuf.train.y, small_ds.train.y) and torch.equal(shuf.train.g, 2 * shuf.train.y + shuf.train.a)
+    # the shuffled attribute no longer marks the color channel
+    agree = (shuf.train.a == small_ds.train.a).float().mean()
+    assert agree < 0.95
+
+
+def test_last_layer_retrain_chooses_C_on_a_second_split():
+    import dataclasses
+
+    ds = sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    extra, select = sp.split_by_group(ds.val, 0.5, seed=0)
+    base = sp.fit_classifier(ds.train.X, ds.train.y, steps=30)
+    _, m = sp.last_layer_retrain(dataclasses.replace(ds, val=extra), base_model=base, n_subsets=2,
+                                 Cs=(0.3, 3.0), select_C_on=select)
+    assert m["C"] == max(m["val_scores"], key=m["val_scores"].get)
+    with pytest.raises(TypeError, match="select_C_on"):
+        sp.last_layer_retrain(ds, base_model=base, select_C_on="half")
+
+
+def test_jtt_random_error_set_has_the_same_size():
+    ds = sp.colored_digits(rho=0.9, seed=0)
+
+    class ColorModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.view(len(x), 2, 64).sum(2)
+
+    _, m = sp.jtt(ds, identifier=ColorModel(), upweight=5.0, steps=5, random_error_set=True)
+    assert m["error_set_size"] == int((ds.train.a != ds.train.y).sum())
+    assert m["error_set_minority_share"] < 0.5
+
+
+def test_flip_and_synthetic_set():
+    X = sp.colored_digits(seed=0).train.X[:4]
+    F = sp.flip_horizontal(X)
+    assert torch.equal(sp.flip_horizontal(F), X)
+    assert torch.equal(F.view(-1, 2, 64).sum(2), X.view(-1, 2, 64).sum(2))  # same channel, same ink
+    Xs, ys = sp.synthetic_set(X, torch.tensor([0, 1, 0, 1]), artifact=0.5)
+    assert Xs.shape == (8, 128) and torch.equal(ys, torch.tensor([0, 1, 0, 1, 0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="128"):
+        sp.flip_horizontal(torch.zeros(2, 64))
+
+
+def test_diversify_two_heads_selects_a_head():
+    _, m = sp.diversify_two_heads(conflict=0.2, n_train=200, n_pool=200, n_test=200, steps=50, seed=0)
+    assert m["selected_head"] in (1.0, 2.0)
+    assert m["selected_slab_only"] == m[f"head{int(m['selected_head'])}_slab_only"]

@@ -8,6 +8,7 @@ Each function names the section that teaches it.
 """
 
 from ._shared import (
+    PROTOCOL,
     GroupData,
     SpuriousDataset,
     colored_digits,
@@ -23,13 +24,21 @@ from ._shared import (
     shuffle_coordinate,
 )
 from .counterfactual_data import (
+    FINETUNE_STEPS,
+    FRACTIONS,
+    AUGMENT_STEPS,
     color_swap,
     counterfactual_augment,
     fake_to_real,
+    flip_horizontal,
     synthetic_copy,
     synthetic_fill,
+    synthetic_set,
 )
 from .invariance import (
+    ERM_FIT,
+    IRM_FIT,
+    NOISES,
     fit_invariant_linear,
     invariant_subset_fit,
     irmv1_penalty,
@@ -49,19 +58,30 @@ from .measuring_the_damage import (
     worst_group_accuracy,
 )
 from .repairs_with_group_labels import (
+    FIT_STEPS,
+    STRONG_L2,
+    group_repairs_table,
     group_dro,
     group_dro_update,
     last_layer_retrain,
     reweight,
-    waterbirds_like,
+    shuffle_groups,
+    split_by_group,
+    subsample,
 )
 from .repairs_without_group_labels import (
+    INDEPENDENCE,
+    JTT_DIGITS,
+    JTT_WATERBIRDS,
+    WATERBIRDS,
     color_ink,
     conditional_independence_penalty,
     debias_by_independence,
     jtt,
+    waterbirds_like,
 )
 from .value_of_ood_data import (
+    CONTROL_ANGLES,
     agreement_loss,
     conflict_pool,
     diversify_two_heads,
@@ -81,6 +101,7 @@ from .why_shortcuts import (
 )
 
 __all__ = [
+    "PROTOCOL",
     "GroupData",
     "SpuriousDataset",
     "colored_digits",
@@ -113,10 +134,20 @@ __all__ = [
     "plot_group_accuracies",
     "waterbirds_like",
     "reweight",
+    "subsample",
+    "shuffle_groups",
+    "split_by_group",
     "group_dro_update",
     "group_dro",
+    "group_repairs_table",
+    "STRONG_L2",
+    "FIT_STEPS",
     "last_layer_retrain",
     "jtt",
+    "JTT_DIGITS",
+    "JTT_WATERBIRDS",
+    "WATERBIRDS",
+    "INDEPENDENCE",
     "color_ink",
     "conditional_independence_penalty",
     "debias_by_independence",
@@ -125,7 +156,15 @@ __all__ = [
     "synthetic_copy",
     "synthetic_fill",
     "fake_to_real",
+    "flip_horizontal",
+    "synthetic_set",
+    "AUGMENT_STEPS",
+    "FINETUNE_STEPS",
+    "FRACTIONS",
     "linear_environments",
+    "NOISES",
+    "IRM_FIT",
+    "ERM_FIT",
     "irmv1_penalty",
     "scale_penalty",
     "fit_invariant_linear",
@@ -133,6 +172,7 @@ __all__ = [
     "invariant_subset_fit",
     "penalty_landscape",
     "ood_value_curve",
+    "CONTROL_ANGLES",
     "conflict_pool",
     "agreement_loss",
     "diversify_two_heads",
