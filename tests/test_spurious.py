@@ -261,8 +261,9 @@ def test_evaluate_hand_made_model():
     assert abs(m["balanced_acc"] - 0.5) < 0.01
 
 
-def test_cluster_purity_on_color_model_is_perfect():
-    # features = the ink in each color channel: clusters within a class follow color exactly
+def test_minority_clusters_on_a_color_model_find_the_minority():
+    # features = the ink in each color channel: within a class the smaller cluster is the
+    # bias-conflicting color, exactly
     ds = sp.colored_digits(rho=0.9, seed=0)
     ink = torch.nn.Sequential(torch.nn.Linear(128, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))
     with torch.no_grad():
@@ -270,13 +271,36 @@ def test_cluster_purity_on_color_model_is_perfect():
         ink[0].weight[0, :64] = 1.0
         ink[0].weight[1, 64:] = 1.0
         ink[0].bias.zero_()
-    out = sp.cluster_purity(ink, ds.train, seed=0)
-    assert out["purity"] == 1.0 and out["minority_recall"] == 1.0 and out["minority_precision"] == 1.0
+    flagged = sp.minority_clusters(ink, ds.train, seed=0)
+    assert np.array_equal(flagged, (ds.train.a != ds.train.y).numpy())
+    assert sp.minority_recovery(flagged, ds.train) == {"recall": 1.0, "precision": 1.0}
+    rnd = sp.shuffle_within_class(flagged, ds.train.y, seed=0)
+    # same number flagged per class, and about the minority share of them bias-conflicting
+    for c in (0, 1):
+        assert rnd[ds.train.y.numpy() == c].sum() == flagged[ds.train.y.numpy() == c].sum()
+    assert sp.minority_recovery(rnd, ds.train)["precision"] < 0.3
+    with pytest.raises(ValueError, match="flagged"):
+        sp.minority_recovery(flagged[:5], ds.train)
+    with pytest.raises(ValueError, match="n_clusters"):
+        sp.minority_clusters(ink, ds.train, n_clusters=1)
+
+
+def test_minority_recovery_hand_made():
+    data = sp.GroupData(torch.zeros(4, 1), torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 3, 2]),
+                        torch.tensor([0, 1, 1, 0]))
+    # bias-conflicting: points 1 and 3; flag points 1 and 2
+    assert sp.minority_recovery(np.array([False, True, True, False]), data) == {"recall": 0.5, "precision": 0.5}
+    assert sp.minority_recovery(np.zeros(4, dtype=bool), data) == {"recall": 0.0, "precision": 0.0}
 
 
 def test_rho_sweep_and_bad_method():
     df = sp.rho_sweep((0.5,), steps=5)
-    assert list(df.index) == [0.5] and "worst_group_acc" in df
+    assert list(df.index) == [0.5] and {"worst_group_acc", "fixed_id_acc"} <= set(df)
+    # the fixed test set is the same for every rho: a model scores the same on it
+    df2, models = sp.rho_sweep((0.5, 0.9), steps=5, fixed_rho=0.9, return_models=True)
+    fixed = sp.colored_digits(0.9, seed=0).test_id
+    assert df2.loc[0.9, "fixed_id_acc"] == pytest.approx(df2.loc[0.9, "avg_acc"])
+    assert df2.loc[0.5, "fixed_id_acc"] == pytest.approx(float((sp.predict(models[0.5], fixed.X) == fixed.y).float().mean()))
     with pytest.raises(TypeError, match="method"):
         sp.rho_sweep((0.5,), method="erm")
 
@@ -430,3 +454,144 @@ def test_debias_by_independence_small_run():
         sp.debias_by_independence(ds, lam=-1.0)
     with pytest.raises(ValueError, match="score"):
         sp.debias_by_independence(ds, score="margin")
+
+
+# ---------------------------------------------------------------- against fairlearn, one builder, one device rule
+def test_group_metrics_match_fairlearn_metricframe():
+    from fairlearn.metrics import MetricFrame
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(3)
+    y_true, y_pred, groups = rng.integers(0, 2, 300), rng.integers(0, 2, 300), rng.integers(0, 4, 300)
+    mf = MetricFrame(metrics=accuracy_score, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
+    accs = sp.group_accuracies(y_true, y_pred, groups)
+    assert accs == pytest.approx(mf.by_group.to_dict())
+    assert sp.worst_group_accuracy(y_true, y_pred, groups) == pytest.approx(mf.group_min())
+    table = sp.group_table(y_true, y_pred, groups)
+    assert table.loc["all", "accuracy"] == pytest.approx(mf.overall)
+    assert table.drop("all")["accuracy"].to_dict() == pytest.approx(mf.by_group.to_dict())
+
+
+def test_make_classifier_is_the_one_builder():
+    a = sp.make_classifier(5, 2, width=7, depth=2, seed=3, device="cpu")
+    b = sp.make_classifier(5, 2, width=7, depth=2, seed=3, device="cpu")
+    assert isinstance(a, torch.nn.Sequential) and isinstance(a[-1], torch.nn.Linear) and a[0].out_features == 7
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert isinstance(sp.make_classifier(5, depth=0), torch.nn.Linear)
+    # fit_classifier and group_dro start from the same initialization as the builder
+    X, y = torch.randn(20, 5), torch.randint(0, 2, (20,))
+    fitted = sp.fit_classifier(X, y, width=7, depth=2, steps=1, lr=1e-12, seed=3, device="cpu")
+    assert all(torch.allclose(p, q, atol=1e-9) for p, q in zip(a.parameters(), fitted.parameters()))
+    with pytest.raises(ValueError, match="depth"):
+        sp.make_classifier(5, depth=-1)
+    with pytest.raises(ValueError, match="n_classes"):
+        sp.make_classifier(5, n_classes=1)
+
+
+def test_every_trainer_takes_device():
+    import inspect
+
+    trainers = [n for n in sp.__all__ if callable(getattr(sp, n)) and not inspect.isclass(getattr(sp, n))]
+    builds = {"erm", "reweight", "group_dro", "last_layer_retrain", "jtt", "debias_by_independence",
+              "counterfactual_augment", "synthetic_fill", "fake_to_real", "rho_sweep", "cue_preference",
+              "lms_slab_run", "feature_contamination_run", "fit_invariant_linear", "diversify_two_heads",
+              "fit_classifier", "make_classifier", "subsample", "group_repairs_table"}
+    for name in builds:
+        assert name in trainers, name
+        params = inspect.signature(getattr(sp, name)).parameters
+        assert "device" in params and params["device"].default is None, name
+
+
+def test_methods_honour_the_device(small_ds):
+    model, _ = sp.erm(small_ds, steps=2, device="cpu")
+    assert next(model.parameters()).device.type == "cpu"
+    _, m = sp.group_dro(small_ds, steps=2, device=torch.device("cpu"))
+    assert m["q"].shape == (4,)
+    with pytest.raises(ValueError, match="device"):
+        sp.erm(small_ds, steps=2, device="not-a-device")
+
+
+# ---------------------------------------------------------------- the fair-comparison protocol
+def test_split_by_group_is_stratified_and_concat_restores():
+    ds = sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    a, b = sp.split_by_group(ds.val, 0.5, seed=1)
+    assert len(a) + len(b) == len(ds.val)
+    ca, cb = torch.bincount(a.g, minlength=4), torch.bincount(b.g, minlength=4)
+    assert (ca - cb).abs().max() <= 1
+    both = a.concat(b)
+    assert sorted(both.X.sum(1).tolist()) == pytest.approx(sorted(ds.val.X.sum(1).tolist()))
+    with pytest.raises(ValueError, match="frac"):
+        sp.split_by_group(ds.val, 1.0)
+    with pytest.raises(TypeError, match="other"):
+        a.concat("b")
+
+
+def test_model_selection_keeps_the_best_checkpoint(small_ds):
+    sel = small_ds.test  # any split with groups
+    model, m = sp.erm(small_ds, steps=60, select_on=sel, select_every=20, seed=0)
+    assert m["selected_step"] in (20.0, 40.0, 60.0)
+    # the kept model scores on the selection split what selection recorded
+    pred = sp.predict(model, sel.X)
+    assert sp.worst_group_accuracy(sel.y, pred, sel.g) == pytest.approx(m["val_worst_group_acc"])
+    _, m_plain = sp.erm(small_ds, steps=5)
+    assert "selected_step" not in m_plain
+    with pytest.raises(TypeError, match="select_on"):
+        sp.erm(small_ds, steps=5, select_on="val")
+
+
+def test_subsample_balances_groups_and_shuffle_groups_keeps_sizes(small_ds):
+    _, m = sp.subsample(small_ds, steps=5, seed=0)
+    counts = torch.bincount(small_ds.train.g, minlength=4)
+    assert m["n_kept"] == 4 * int(counts.min())
+    shuf = sp.shuffle_groups(small_ds, seed=0)
+    assert torch.equal(torch.bincount(shuf.train.g, minlength=4), counts)
+    assert torch.equal(shuf.train.y, small_ds.train.y) and torch.equal(shuf.train.g, 2 * shuf.train.y + shuf.train.a)
+    # the shuffled attribute no longer marks the color channel
+    agree = (shuf.train.a == small_ds.train.a).float().mean()
+    assert agree < 0.95
+
+
+def test_last_layer_retrain_chooses_C_on_a_second_split():
+    import dataclasses
+
+    ds = sp.colored_digits(0.95, seed=0, val_rho=0.5)
+    extra, select = sp.split_by_group(ds.val, 0.5, seed=0)
+    base = sp.fit_classifier(ds.train.X, ds.train.y, steps=30)
+    _, m = sp.last_layer_retrain(dataclasses.replace(ds, val=extra), base_model=base, n_subsets=2,
+                                 Cs=(0.3, 3.0), select_C_on=select)
+    assert m["C"] == max(m["val_scores"], key=m["val_scores"].get)
+    with pytest.raises(TypeError, match="select_C_on"):
+        sp.last_layer_retrain(ds, base_model=base, select_C_on="half")
+
+
+def test_jtt_random_error_set_has_the_same_size():
+    ds = sp.colored_digits(rho=0.9, seed=0)
+
+    class ColorModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.view(len(x), 2, 64).sum(2)
+
+    _, m = sp.jtt(ds, identifier=ColorModel(), upweight=5.0, steps=5, random_error_set=True)
+    assert m["error_set_size"] == int((ds.train.a != ds.train.y).sum())
+    assert m["error_set_minority_share"] < 0.5
+
+
+def test_flip_and_synthetic_set():
+    X = sp.colored_digits(seed=0).train.X[:4]
+    F = sp.flip_horizontal(X)
+    assert torch.equal(sp.flip_horizontal(F), X)
+    assert torch.equal(F.view(-1, 2, 64).sum(2), X.view(-1, 2, 64).sum(2))  # same channel, same ink
+    Xs, ys = sp.synthetic_set(X, torch.tensor([0, 1, 0, 1]), artifact=0.5)
+    assert Xs.shape == (8, 128) and torch.equal(ys, torch.tensor([0, 1, 0, 1, 0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="128"):
+        sp.flip_horizontal(torch.zeros(2, 64))
+
+
+def test_diversify_two_heads_selects_a_head():
+    _, m = sp.diversify_two_heads(conflict=0.2, n_train=200, n_pool=200, n_test=200, steps=50, seed=0)
+    assert m["selected_head"] in (1.0, 2.0)
+    assert m["selected_slab_only"] == m[f"head{int(m['selected_head'])}_slab_only"]

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..core import make_mlp, train
+from ..core import make_mlp, resolve_device, train
 from ..validation import (
     check_fraction,
     check_positive_int,
@@ -25,6 +25,8 @@ __all__ = [
     "group_accuracies",
     "predict",
     "evaluate",
+    "PROTOCOL",
+    "make_classifier",
     "fit_classifier",
     "erm",
     "features",
@@ -53,6 +55,13 @@ class GroupData:
         """The rows ``idx`` of this split."""
         idx = torch.as_tensor(idx, dtype=torch.long)
         return GroupData(self.X[idx], self.y[idx], self.g[idx], self.a[idx])
+
+    def concat(self, other: GroupData) -> GroupData:
+        """This split followed by the rows of ``other``."""
+        if not isinstance(other, GroupData):
+            raise TypeError(f"other must be a GroupData, got {type(other).__name__}")
+        return GroupData(torch.cat([self.X, other.X]), torch.cat([self.y, other.y]),
+                         torch.cat([self.g, other.g]), torch.cat([self.a, other.a]))
 
 
 @dataclass
@@ -345,50 +354,84 @@ def evaluate(model: nn.Module, ds: SpuriousDataset) -> dict[str, float]:
     return out
 
 
-def fit_classifier(
-    X: torch.Tensor,
-    y: torch.Tensor,
-    weights: torch.Tensor | None = None,
+def make_classifier(
+    in_dim: int,
+    n_classes: int = 2,
     width: int = 128,
     depth: int = 1,
-    steps: int = 300,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    batch_size: int | None = None,
     seed: int = 0,
     device: torch.device | str | None = None,
-    model: nn.Module | None = None,
 ) -> nn.Module:
-    """Fit a ReLU MLP classifier with (optionally per-example weighted) cross-entropy.
+    """The chapter's one model builder: a ReLU MLP classifier, or a linear one.
+
+    Every method of the chapter that trains a fresh network builds it here, so that a method
+    and its ERM baseline start from the same architecture and the same initialization.
 
     Args:
-        X, y: training inputs and long labels.
-        weights: optional non-negative per-example weights (normalized to mean 1).
-        width, depth: MLP size (``depth`` hidden layers); ``depth=0`` gives a linear model.
-        steps: Adam steps.
-        lr: learning rate.
-        weight_decay: L2 penalty.
-        batch_size: ``None`` for full batch.
-        seed: seeds initialization and minibatch order.
-        device: where to train (default CPU).
-        model: continue training this model instead of making a new one.
+        in_dim: input features.
+        n_classes: outputs (logits).
+        width: units per hidden layer.
+        depth: hidden layers; ``0`` gives a linear model (``nn.Linear``).
+        seed: seeds the initialization.
+        device: where the model lives (``None``: the GPU when present, else the CPU).
 
     Returns:
-        The trained model.
+        An untrained ``nn.Module`` on ``device``: an ``nn.Sequential`` ending in an
+        ``nn.Linear`` layer for ``depth >= 1``.
     """
+    in_dim = check_positive_int(in_dim, "in_dim")
+    n_classes = check_positive_int(n_classes, "n_classes", minimum=2)
+    depth = check_positive_int(depth, "depth", minimum=0)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    torch.manual_seed(seed)
+    if depth == 0:
+        model: nn.Module = nn.Linear(in_dim, n_classes)
+    else:
+        model = make_mlp(in_dim, n_classes, width=width, depth=depth)
+    return model.to(resolve_device(device))
 
+
+class _Selector:
+    """Model selection by worst-group accuracy on a held-out split: remember the best state."""
+
+    def __init__(self, data: GroupData | None) -> None:
+        if data is not None and not isinstance(data, GroupData):
+            raise TypeError(f"select_on must be a GroupData (a held-out split with groups), got {type(data).__name__}")
+        self.data, self.best, self.step, self.state = data, -1.0, None, None
+
+    def __call__(self, model: nn.Module, step: int) -> dict[str, float]:
+        if self.data is None or step == 0:  # the untrained network is no candidate
+            return {}
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            dev = next(model.parameters()).device
+            pred = model(self.data.X.to(dev)).argmax(1).cpu()
+        model.train(was)
+        wga = min(group_accuracies(self.data.y, pred, self.data.g).values())
+        if wga > self.best:
+            import copy
+
+            self.best, self.step, self.state = wga, step, copy.deepcopy(model.state_dict())
+        return {"val_worst_group_acc": wga}
+
+    def restore(self, model: nn.Module) -> dict[str, float]:
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        return {} if self.data is None else {"selected_step": float(self.step), "val_worst_group_acc": self.best}
+
+
+def _fit(X, y, weights=None, width=128, depth=1, steps=300, lr=1e-3, weight_decay=0.0, batch_size=None, seed=0,
+         device=None, model=None, select_on=None, select_every=25):
+    """:func:`fit_classifier`, also returning what model selection chose (``{}`` without it)."""
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("X and y must be torch tensors")
-    device = torch.device(device) if device is not None else torch.device("cpu")
-    n_classes = int(y.max()) + 1 if len(y) else 2
-    n_classes = max(n_classes, 2)
-    torch.manual_seed(int(seed))
+    device = resolve_device(device)
+    n_classes = max(int(y.max()) + 1 if len(y) else 2, 2)
     if model is None:
-        depth = check_positive_int(depth, "depth", minimum=0)
-        if depth == 0:
-            model = nn.Linear(X.shape[1], n_classes)
-        else:
-            model = make_mlp(X.shape[1], n_classes, width=width, depth=depth)
+        model = make_classifier(X.shape[1], n_classes, width=width, depth=depth, seed=seed, device=device)
+    else:
+        torch.manual_seed(int(seed))
     model = model.to(device)
     if weights is None:
         target = y
@@ -404,13 +447,65 @@ def fit_classifier(
         def loss_fn(logits, t):
             return (F.cross_entropy(logits, t[:, 0].long(), reduction="none") * t[:, 1]).mean()
 
-    train(model, X, target, loss_fn, steps=steps, lr=lr, weight_decay=weight_decay,
-          batch_size=batch_size, eval_every=steps, seed=seed)
+    selector = _Selector(select_on)
+    every = check_positive_int(select_every, "select_every") if select_on is not None else steps
+    train(model, X, target, loss_fn, steps=steps, lr=lr, weight_decay=weight_decay, batch_size=batch_size,
+          eval_every=every, eval_fn=selector if select_on is not None else None, seed=seed, device=device)
+    info = selector.restore(model)
     model.eval()
-    return model
+    return model, info
 
 
-_DEFAULTS = dict(width=128, depth=1, steps=300, lr=1e-3, weight_decay=0.0, batch_size=None)
+def fit_classifier(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    width: int = 128,
+    depth: int = 1,
+    steps: int = 300,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    batch_size: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    model: nn.Module | None = None,
+    select_on: GroupData | None = None,
+    select_every: int = 25,
+) -> nn.Module:
+    """Fit a ReLU MLP classifier with (optionally per-example weighted) cross-entropy.
+
+    Args:
+        X, y: training inputs and long labels.
+        weights: optional non-negative per-example weights (normalized to mean 1).
+        width, depth: MLP size (``depth`` hidden layers); ``depth=0`` gives a linear model.
+        steps: Adam steps.
+        lr: learning rate.
+        weight_decay: L2 penalty.
+        batch_size: ``None`` for full batch.
+        seed: seeds initialization and minibatch order.
+        device: where to train (``None``: the GPU when present, else the CPU).
+        model: continue training this model instead of making a new one.
+        select_on: a held-out split with group labels: every ``select_every`` steps (and at
+            the last), its worst-group accuracy is measured and the best state is
+            kept (model selection by worst-group validation accuracy, the protocol of the
+            GroupDRO and DFR papers); ``None`` keeps the last state.
+        select_every: steps between two evaluations on ``select_on``.
+
+    Returns:
+        The trained (or selected) model, on ``device``.
+    """
+    return _fit(X, y, weights=weights, width=width, depth=depth, steps=steps, lr=lr, weight_decay=weight_decay,
+                batch_size=batch_size, seed=seed, device=device, model=model, select_on=select_on,
+                select_every=select_every)[0]
+
+
+PROTOCOL = {"steps": 600, "weight_decay": 0.0, "select_every": 25}
+"""The chapter's fair-comparison protocol: every method and its ERM baseline train the same MLP
+for 600 full-batch Adam steps without weight decay, and keep the checkpoint (every 25 steps)
+with the best worst-group accuracy on a held-out selection split (pass it as ``select_on``)."""
+
+_DEFAULTS = dict(width=128, depth=1, steps=300, lr=1e-3, weight_decay=0.0, batch_size=None, select_on=None,
+                 select_every=25)
 
 
 def _fit_kwargs(kwargs: dict) -> dict:
@@ -422,20 +517,23 @@ def _fit_kwargs(kwargs: dict) -> dict:
     return out
 
 
-def erm(ds: SpuriousDataset, **kwargs) -> tuple[nn.Module, dict[str, float]]:
+def erm(ds: SpuriousDataset, device: torch.device | str | None = None, **kwargs) -> tuple[nn.Module, dict[str, float]]:
     """Empirical risk minimization: plain average cross-entropy on the training split.
 
     Args:
         ds: the dataset.
+        device: where to train (``None``: the GPU when present, else the CPU).
         **kwargs: training settings of :func:`fit_classifier` (``width``, ``depth``,
-            ``steps``, ``lr``, ``weight_decay``, ``batch_size``, ``seed``, ``device``).
+            ``steps``, ``lr``, ``weight_decay``, ``batch_size``, ``seed``, ``select_on``,
+            ``select_every``).
 
     Returns:
-        ``(model, metrics)`` with the metrics of :func:`evaluate`.
+        ``(model, metrics)`` with the metrics of :func:`evaluate` (and, with ``select_on``,
+        ``selected_step`` and ``val_worst_group_acc``).
     """
     ds = _check_dataset(ds)
-    model = fit_classifier(ds.train.X, ds.train.y, **_fit_kwargs(kwargs))
-    return model, evaluate(model, ds)
+    model, info = _fit(ds.train.X, ds.train.y, **_fit_kwargs({**kwargs, "device": device}))
+    return model, {**evaluate(model, ds), **info}
 
 
 @torch.no_grad()
