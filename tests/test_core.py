@@ -242,3 +242,18 @@ def test_resolve_device():
         biaslab.resolve_device(3)
     with pytest.raises(ValueError, match="device"):
         biaslab.resolve_device("tpu-ish")
+
+
+def test_glue_prints_without_myst_nb(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_myst_nb(name, *args, **kwargs):
+        if name == "myst_nb":
+            raise ImportError("not installed")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_myst_nb)
+    biaslab.glue("gap", 12.3456)
+    assert capsys.readouterr().out == "gap = 12.35\n"

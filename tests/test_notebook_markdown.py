@@ -212,6 +212,7 @@ def test_cite_matches_the_sites_style():
 def test_convert_role_each_kind():
     p = page()
     assert mj.convert_role("math", "x^2", p) == "$x^2$"
+    assert mj.convert_role("glue:text", "gap:.1f", p) == "`gap`" and mj.convert_role("glue", "gap", p) == "`gap`"
     assert mj.convert_role("term", "spectral bias", p) == f"[spectral bias]({SITE}/chapters/appendix/glossary.html#term-Spectral-bias)"
     assert mj.convert_role("term", "the bias <Spectral bias>", p).startswith("[the bias](")
     assert mj.convert_role("doc", "07_grokking", p).startswith("[Grokking")

@@ -418,6 +418,9 @@ def convert_role(name: str, content: str, page: Page) -> str:
         return cite(name.split(":", 1)[1] if ":" in name else "p", content, doc)
     if name in {"sub", "sup", "kbd"}:
         return f"<{name}>{content}</{name}>"
+    if name == "glue" or name.startswith("glue:"):
+        # a number the notebook computes (biaslab.glue prints it where myst_nb is absent)
+        return f"`{content.split(':', 1)[0]}`"
     if name == "abbr":
         m = re.match(r"^(.*?)\s*\((.*)\)$", content, re.S)
         return f'<abbr title="{m.group(2)}">{m.group(1)}</abbr>' if m else content

@@ -20,7 +20,7 @@ from .core import (
     train,
 )
 from . import claims  # noqa: F401  (biaslab.claims.check_claims in every check cell)
-from .plotting import plot_style
+from .plotting import glue, plot_style
 
 __version__ = "0.1.0"
 
@@ -29,6 +29,7 @@ __all__ = [
     "check_claim",
     "get_device",
     "make_activation",
+    "glue",
     "make_mlp",
     "plot_style",
     "resolve_device",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_axes", "plot_style"]
+__all__ = ["get_axes", "glue", "plot_style"]
 
 
 def plot_style() -> None:
@@ -44,3 +44,24 @@ def get_axes(ax: Any = None, figsize: tuple[float, float] | None = None) -> Any:
 
     _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+def glue(name: str, value: float, display: bool = False) -> None:
+    """Hand a measured number to the page's prose, wherever the notebook runs.
+
+    On the site, Jupyter Book's ``glue`` stores it and ``{glue:text}`name:.2f``` in the prose
+    prints it, so no measured number is typed by hand. Where ``myst_nb`` is not installed
+    (Colab, plain Jupyter) the value is printed instead, as ``name = value``, and the
+    notebook's Markdown names it in backticks.
+
+    Args:
+        name: the key the prose uses.
+        value: the number.
+        display: also show it in the cell's output (on the site).
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        print(f"{name} = {value:.4g}")
+        return
+    _glue(name, value, display=display)
