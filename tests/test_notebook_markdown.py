@@ -223,7 +223,7 @@ def test_convert_role_each_kind():
     assert mj.convert_role("func", "~biaslab.core.train", p) == f"[`train()`]({SITE}/chapters/appendix/api.html#biaslab.core.train)"
     assert mj.convert_role("class", "biaslab.core.Snake", p).startswith("[`biaslab.core.Snake`](")
     assert mj.convert_role("sub", "2", p) == "<sub>2</sub>"
-    for bad in [("term", "no such term"), ("doc", "nowhere"), ("ref", "no-label"), ("glue", "x")]:
+    for bad in [("term", "no such term"), ("doc", "nowhere"), ("ref", "no-label"), ("eq", "x")]:
         with pytest.raises(mj.MystError):
             mj.convert_role(*bad, p)
 
