@@ -4,177 +4,38 @@ Data makers (colored digits, the LMS slab data, a Waterbirds-like generator, cue
 sprites), group metrics (``worst_group_accuracy``, ``group_table``) and methods that take a
 dataset and return a fitted model and a metrics dict (``erm``, ``reweight``, ``group_dro``,
 ``last_layer_retrain``, ``jtt``, ``counterfactual_augment``, ``irm``, ...) for chapter 2.
-Each function names the section that teaches it.
+One module per section, named after the section's file.
 """
 
-from ._shared import (
-    PROTOCOL,
-    GroupData,
-    SpuriousDataset,
-    colored_digits,
-    erm,
-    evaluate,
-    features,
-    fit_classifier,
-    group_accuracies,
-    make_classifier,
-    lms_slab,
-    plot_colored_digits,
-    predict,
-    shuffle_coordinate,
-)
-from .counterfactual_data import (
-    FINETUNE_STEPS,
-    FRACTIONS,
-    AUGMENT_STEPS,
-    color_swap,
-    counterfactual_augment,
-    fake_to_real,
-    flip_horizontal,
-    synthetic_copy,
-    synthetic_fill,
-    synthetic_set,
-)
-from .invariance import (
-    ERM_FIT,
-    IRM_FIT,
-    NOISES,
-    fit_invariant_linear,
-    invariant_subset_fit,
-    irmv1_penalty,
-    linear_environments,
-    linear_test_error,
-    penalty_landscape,
-    scale_penalty,
-)
-from .measuring_the_damage import (
-    SWEEP_RHOS,
-    group_table,
-    minority_clusters,
-    minority_recovery,
-    plot_group_accuracies,
-    rho_sweep,
-    shuffle_within_class,
-    worst_group_accuracy,
-)
-from .repairs_with_group_labels import (
-    FIT_STEPS,
-    STRONG_L2,
-    group_repairs_table,
-    group_dro,
-    group_dro_update,
-    last_layer_retrain,
-    reweight,
-    shuffle_groups,
-    split_by_group,
-    subsample,
-)
-from .repairs_without_group_labels import (
-    INDEPENDENCE,
-    JTT_DIGITS,
-    JTT_WATERBIRDS,
-    WATERBIRDS,
-    color_ink,
-    conditional_independence_penalty,
-    debias_by_independence,
-    jtt,
-    waterbirds_like,
-)
-from .value_of_ood_data import (
-    CONTROL_ANGLES,
-    agreement_loss,
-    conflict_pool,
-    diversify_two_heads,
-    ood_value_curve,
-    plot_heads,
-)
-from .why_shortcuts import (
-    CUES,
-    TwoLayerReLU,
-    cue_conflict_sprites,
-    cue_preference,
-    feature_contamination_data,
-    feature_contamination_run,
-    lms_slab_run,
-    plot_bars,
-    plot_lms_slab,
+# One module per section, in book order; each re-exports the names in its ``__all__``
+# (its runner ``run`` and its ``CLAIMS`` stay in the section module).
+from . import (
+    _shared,
+    why_shortcuts,
+    measuring_the_damage,
+    repairs_with_group_labels,
+    repairs_without_group_labels,
+    counterfactual_data,
+    invariance,
+    value_of_ood_data,
 )
 
-__all__ = [
-    "PROTOCOL",
-    "GroupData",
-    "SpuriousDataset",
-    "colored_digits",
-    "lms_slab",
-    "shuffle_coordinate",
-    "group_accuracies",
-    "predict",
-    "evaluate",
-    "make_classifier",
-    "fit_classifier",
-    "erm",
-    "features",
-    "plot_colored_digits",
-    "CUES",
-    "cue_conflict_sprites",
-    "cue_preference",
-    "lms_slab_run",
-    "feature_contamination_data",
-    "TwoLayerReLU",
-    "feature_contamination_run",
-    "plot_lms_slab",
-    "plot_bars",
-    "worst_group_accuracy",
-    "group_table",
-    "minority_clusters",
-    "minority_recovery",
-    "shuffle_within_class",
-    "SWEEP_RHOS",
-    "rho_sweep",
-    "plot_group_accuracies",
-    "waterbirds_like",
-    "reweight",
-    "subsample",
-    "shuffle_groups",
-    "split_by_group",
-    "group_dro_update",
-    "group_dro",
-    "group_repairs_table",
-    "STRONG_L2",
-    "FIT_STEPS",
-    "last_layer_retrain",
-    "jtt",
-    "JTT_DIGITS",
-    "JTT_WATERBIRDS",
-    "WATERBIRDS",
-    "INDEPENDENCE",
-    "color_ink",
-    "conditional_independence_penalty",
-    "debias_by_independence",
-    "color_swap",
-    "counterfactual_augment",
-    "synthetic_copy",
-    "synthetic_fill",
-    "fake_to_real",
-    "flip_horizontal",
-    "synthetic_set",
-    "AUGMENT_STEPS",
-    "FINETUNE_STEPS",
-    "FRACTIONS",
-    "linear_environments",
-    "NOISES",
-    "IRM_FIT",
-    "ERM_FIT",
-    "irmv1_penalty",
-    "scale_penalty",
-    "fit_invariant_linear",
-    "linear_test_error",
-    "invariant_subset_fit",
-    "penalty_landscape",
-    "ood_value_curve",
-    "CONTROL_ANGLES",
-    "conflict_pool",
-    "agreement_loss",
-    "diversify_two_heads",
-    "plot_heads",
-]
+SECTIONS = (
+    why_shortcuts,
+    measuring_the_damage,
+    repairs_with_group_labels,
+    repairs_without_group_labels,
+    counterfactual_data,
+    invariance,
+    value_of_ood_data,
+)  # before the star imports: a function may share a module's name
+__all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__]
+
+from ._shared import *  # noqa: E402,F403
+from .why_shortcuts import *  # noqa: E402,F403
+from .measuring_the_damage import *  # noqa: E402,F403
+from .repairs_with_group_labels import *  # noqa: E402,F403
+from .repairs_without_group_labels import *  # noqa: E402,F403
+from .counterfactual_data import *  # noqa: E402,F403
+from .invariance import *  # noqa: E402,F403
+from .value_of_ood_data import *  # noqa: E402,F403
