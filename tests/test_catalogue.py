@@ -86,11 +86,14 @@ def test_home_and_demo_references_resolve():
 # on): the demo's label and the bibliography key of that work, which its page must cite.
 UNCATALOGUED_DEMOS = {
     "group-repairs-demo": "sagawa_groupdro_2020",  # GroupDRO and reweighting, with group labels
+    "groupdro-regularization-demo": "sagawa_groupdro_2020",  # GroupDRO needs strong regularization
     "jtt-demo": "liu_jtt_2021",  # Just Train Twice
     "causal-nsw-demo": "lalonde_1986",  # the NSW job-training benchmark
     "causal-sachs-demo": "sachs_2005",  # the Sachs protein network
     "causal-ivae-demo": "khemakhem_ivae_2020",  # iVAE / nonlinear ICA
     "sefa-demo": "shen_sefa_2021",  # SeFa: closed-form directions in a generator
+    "jtt-waterbirds-demo": "liu_jtt_2021",  # JTT on a tabular Waterbirds
+    "rotation-cost-demo": "rolinek_vae_pca_2019",  # the cost of rotating a diagonal posterior
 }
 
 

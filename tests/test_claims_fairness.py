@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 
 from biaslab import datasets
 from biaslab import fairness as fa
+from biaslab.pretrained import load_sentence_encoder
 
 # Seeds 1 and 2 by default; BIASLAB_CLAIM_SEEDS="3,4" re-checks every claim with other seeds.
 SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
@@ -75,7 +76,7 @@ def test_where_bias_lives_finetune_claim(seed):
 
 @pytest.fixture(scope="module")
 def weat_embeddings():
-    enc = fa.load_sentence_encoder()
+    enc = load_sentence_encoder()
     W, T = fa.WEAT_WORDS, fa.SEAT_TEMPLATES
     return {name: fa.embed_words(enc, words, T["name"] if "names" in name else T["word"]) for name, words in W.items()}
 
@@ -117,7 +118,7 @@ def test_amplification_feedback_claim(seed):
 
 @pytest.fixture(scope="module")
 def sentence_embeddings():
-    enc = fa.load_sentence_encoder()
+    enc = load_sentence_encoder()
     df = fa.gendered_sentences()
     emb = enc.encode(df["sentence"].tolist(), convert_to_numpy=True, normalize_embeddings=True, batch_size=128)
     return df, emb

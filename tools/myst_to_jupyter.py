@@ -661,6 +661,8 @@ def setup_comment(source: str) -> str:
         does.append("sets the plot style")
     if "get_device(" in source:
         does.append("picks the device")
+    if "glue(" in source and not ({"seeds the random generators", "picks the device"} & set(does)):
+        return "# Hidden on the site: hands the measured numbers to the text around them (biaslab.glue)."
     what = ", ".join(does) if does else "code the page runs without showing"
     return f"# Setup (hidden on the site): {what}."
 

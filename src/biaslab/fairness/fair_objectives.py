@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core import make_mlp
+from ..core import make_mlp, resolve_device
 from ..validation import (
     as_1d,
     check_binary,
@@ -74,6 +74,7 @@ def adversarial_debiasing(
     width: int = 32,
     lr: float = 3e-3,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> np.ndarray:
     """Train a classifier with an adversary that tries to recover the protected attribute
     from its output, through a gradient-reversal layer (in the spirit of Zhang et al., 2018).
@@ -92,6 +93,7 @@ def adversarial_debiasing(
         width: hidden units of the predictor.
         lr: learning rate.
         seed: seeds initialization and batches.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         Predicted probabilities for ``X_test``.
@@ -107,15 +109,16 @@ def adversarial_debiasing(
         raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.float32)
-    st = torch.as_tensor(s, dtype=torch.float32)
-    predictor = make_mlp(X.shape[1], 1, width=width, depth=1)
-    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1))
+    dev = resolve_device(device)
+    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32, device=dev)
+    yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
+    st = torch.as_tensor(s, dtype=torch.float32, device=dev)
+    predictor = make_mlp(X.shape[1], 1, width=width, depth=1).to(dev)
+    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(dev)
     opt = torch.optim.Adam(list(predictor.parameters()) + list(adversary.parameters()), lr=lr)
     bce = nn.functional.binary_cross_entropy_with_logits
     for _ in range(steps):
-        idx = torch.randint(0, len(X), (512,), generator=g)
+        idx = torch.randint(0, len(X), (512,), generator=g).to(dev)
         logit = predictor(X[idx]).squeeze(1)
         prob = torch.sigmoid(logit)[:, None]
         adv_logit = adversary(GradReverse.apply(prob, float(adversary_weight))).squeeze(1)
@@ -124,7 +127,8 @@ def adversarial_debiasing(
         loss.backward()
         opt.step()
     with torch.no_grad():
-        return torch.sigmoid(predictor(torch.as_tensor(np.asarray(X_test), dtype=torch.float32)).squeeze(1)).numpy()
+        X_new = torch.as_tensor(np.asarray(X_test), dtype=torch.float32, device=dev)
+        return torch.sigmoid(predictor(X_new).squeeze(1)).cpu().numpy()
 
 
 def exponentiated_gradient_points(
@@ -254,6 +258,7 @@ def road_debiasing(
     adversary_lr: float = 2e-2,
     width: int = 32,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Adversarial debiasing with a distributionally robust adversary, after ROAD (Grari et
     al.): a second network reweights the examples so that the fairness adversary concentrates
@@ -286,6 +291,7 @@ def road_debiasing(
         adversary_lr: learning rate of the adversary and the weighting network.
         width: hidden units of the predictor.
         seed: seeds initialization.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(prob, weights)``: predicted probabilities for ``X_test`` and the final weights of
@@ -308,18 +314,19 @@ def road_debiasing(
     inner_steps = check_positive_int(inner_steps, "inner_steps")
     if not isinstance(warmup, (int, np.integer)) or not 0 <= warmup <= steps:
         raise ValueError(f"warmup must be an integer in [0, steps], got {warmup!r}")
-    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32)
+    dev = resolve_device(device)
+    X = torch.as_tensor(np.asarray(X_train), dtype=torch.float32, device=dev)
     cols = list(range(X.shape[1])) if weight_columns is None else [int(c) for c in weight_columns]
     if not cols or min(cols) < 0 or max(cols) >= X.shape[1]:
         raise ValueError(f"weight_columns must index the {X.shape[1]} feature columns, got {weight_columns!r}")
     torch.manual_seed(seed)
-    yt = torch.as_tensor(y, dtype=torch.float32)
-    st = torch.as_tensor(s, dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
+    st = torch.as_tensor(s, dtype=torch.float32, device=dev)
     Xr = torch.cat([X[:, cols], st[:, None]], 1)
     groups = [st == 0, st == 1]
-    predictor = make_mlp(X.shape[1], 1, width=width, depth=1)
-    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1))
-    weighter = make_mlp(Xr.shape[1], 1, width=16, depth=1)
+    predictor = make_mlp(X.shape[1], 1, width=width, depth=1).to(dev)
+    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(dev)
+    weighter = make_mlp(Xr.shape[1], 1, width=16, depth=1).to(dev)
     opt_f = torch.optim.Adam(predictor.parameters(), lr=lr)
     opt_a = torch.optim.Adam(list(adversary.parameters()) + list(weighter.parameters()), lr=adversary_lr)
     bce = nn.functional.binary_cross_entropy_with_logits
@@ -349,8 +356,9 @@ def road_debiasing(
         loss.backward()
         opt_f.step()
     with torch.no_grad():
-        prob = torch.sigmoid(predictor(torch.as_tensor(np.asarray(X_test), dtype=torch.float32)).squeeze(1)).numpy()
-    return prob, w.numpy()
+        X_new = torch.as_tensor(np.asarray(X_test), dtype=torch.float32, device=dev)
+        prob = torch.sigmoid(predictor(X_new).squeeze(1)).cpu().numpy()
+    return prob, w.cpu().numpy()
 
 
 def local_fairness_curves(
@@ -361,6 +369,7 @@ def local_fairness_curves(
     temperature: float = 0.01,
     weight_columns: Sequence[int] | None = None,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> pd.DataFrame:
     """Train the global adversary and the DRO-weighted (ROAD) adversary over a range of
     adversary weights and measure accuracy, global and worst-region parity on held-out data.
@@ -373,6 +382,7 @@ def local_fairness_curves(
         temperature: ROAD's temperature.
         weight_columns: feature columns ROAD's weighting network sees.
         seed: seeds every run.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         One row per run: ``method``, ``adversary weight``, ``accuracy``, ``DP gap``,
@@ -387,7 +397,7 @@ def local_fairness_curves(
     rows = []
     for method, lam, tau in runs:
         prob, w = road_debiasing(train["X"], train["y"], train["s"], test["X"], adversary_weight=lam,
-                                 temperature=tau, weight_columns=weight_columns, seed=seed)
+                                 temperature=tau, weight_columns=weight_columns, seed=seed, device=device)
         pred = (prob >= 0.5).astype(int)
         worst, gaps = worst_region_gap(pred, test["s"], test["region"])
         row = {"method": method, "adversary weight": float(lam), "accuracy": float((pred == test["y"]).mean()),

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core import make_mlp, train
+from ..core import make_mlp, resolve_device, train
 from ..validation import (
     as_1d,
     check_positive_int,
@@ -157,7 +157,8 @@ def counterfactual_flip(scm: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def explanation_fidelity_gap(
-    shift_degrees: float, n: int = 4000, minority: float = 0.2, steps: int = 300, seed: int = 0
+    shift_degrees: float, n: int = 4000, minority: float = 0.2, steps: int = 300, seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> dict[str, float]:
     """Fidelity of one global linear explanation of a black box, per group, under concept shift.
 
@@ -173,6 +174,7 @@ def explanation_fidelity_gap(
         minority: share of the minority group.
         steps: MLP training steps.
         seed: seeds everything.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``{"fidelity majority", "fidelity minority", "gap"}``.
@@ -188,9 +190,10 @@ def explanation_fidelity_gap(
     feats = np.c_[x, g].astype(np.float32)
     torch.manual_seed(seed)
     model = make_mlp(3, 2, width=32, depth=2)
-    train(model, torch.as_tensor(feats), torch.as_tensor(y), _ce, steps=steps, lr=1e-2, seed=seed, eval_every=steps)
+    train(model, torch.as_tensor(feats), torch.as_tensor(y), _ce, steps=steps, lr=1e-2, seed=seed,
+          eval_every=steps, device=resolve_device(device))
     with torch.no_grad():
-        pred = model(torch.as_tensor(feats)).argmax(1).numpy()
+        pred = model(torch.as_tensor(feats).to(next(model.parameters()).device)).argmax(1).cpu().numpy()
     sur = LogisticRegression().fit(x, pred).predict(x)
     agree = sur == pred
     fa_maj, fa_min = float(agree[g == 0].mean()), float(agree[g == 1].mean())

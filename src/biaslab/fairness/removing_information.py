@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..core import make_mlp, train
+from ..core import make_mlp, resolve_device, train
 from ..validation import (
     as_1d,
     check_positive_int,
@@ -161,7 +161,7 @@ def make_group_shift_data(n: int = 6000, shift: float = 2.5, seed: int = 0) -> d
 
 def mlp_representation(
     X: np.ndarray, y: np.ndarray, train_idx: np.ndarray, width: int = 32, depth: int = 2,
-    steps: int = 600, seed: int = 0,
+    steps: int = 600, seed: int = 0, device: torch.device | str | None = None,
 ) -> tuple[np.ndarray, float]:
     """Train an MLP classifier on the rows ``train_idx``; return its last hidden layer.
 
@@ -176,6 +176,7 @@ def mlp_representation(
         depth: hidden layers.
         steps: Adam steps.
         seed: seeds initialization and batches.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(H, accuracy)``: the hidden activations (n, width) after the last ReLU for every
@@ -189,10 +190,12 @@ def mlp_representation(
     test = np.setdiff1d(np.arange(len(y)), train_idx)
     torch.manual_seed(seed)
     model = make_mlp(X.shape[1], int(y.max()) + 1, width=width, depth=depth)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    train(model, Xt[train_idx], yt[train_idx], _ce, steps=steps, lr=1e-3, batch_size=128, seed=seed, eval_every=steps)
+    dev = resolve_device(device)
+    Xt, yt = torch.as_tensor(X, device=dev), torch.as_tensor(y, device=dev)
+    train(model, Xt[train_idx], yt[train_idx], _ce, steps=steps, lr=1e-3, batch_size=128, seed=seed,
+          eval_every=steps, device=dev)
     with torch.no_grad():
-        H = model[:-1](Xt).numpy()
+        H = model[:-1](Xt).cpu().numpy()
         acc = float((model(Xt[test]).argmax(1) == yt[test]).float().mean()) if len(test) else float("nan")
     return H, acc
 

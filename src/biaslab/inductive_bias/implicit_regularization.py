@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core import make_mlp
+from ..core import make_mlp, resolve_device
 from ..plotting import get_axes
 from ..validation import (
     check_fraction,
@@ -289,6 +289,7 @@ def matrix_sensing_run(
     lr: float = 0.02,
     eval_every: int = 5,
     seed: int = 0,
+    device: torch.device | str | None = None,
 ) -> pd.DataFrame:
     """Gradient descent on a factorized matrix ``W = W_depth ... W_1`` fitted to sensing data.
 
@@ -303,6 +304,7 @@ def matrix_sensing_run(
         lr: learning rate.
         eval_every: record every this many steps.
         seed: seed of the initialization (and of the default data).
+        device: where to run (``None``: the GPU when present, else the CPU).
 
     Returns:
         DataFrame with ``step``, ``loss``, ``rel_error`` (``||W - W*||_F / ||W*||_F``) and
@@ -318,20 +320,23 @@ def matrix_sensing_run(
     if not isinstance(data, MatrixSensingData):
         raise TypeError(f"data must be a MatrixSensingData, got {type(data).__name__}")
     d = data.W_star.shape[0]
+    dev = resolve_device(device)
+    A, y, W_star = data.A.to(dev), data.y.to(dev), data.W_star.to(dev)
     g = torch.Generator().manual_seed(int(seed) + 1000)
-    factors = [(init_scale * torch.randn(d, d, generator=g) / math.sqrt(d)).requires_grad_() for _ in range(depth)]
+    factors = [(init_scale * torch.randn(d, d, generator=g) / math.sqrt(d)).to(dev).requires_grad_()
+               for _ in range(depth)]
     opt = torch.optim.SGD(factors, lr=lr)
-    w_norm = float(data.W_star.norm())
+    w_norm = float(W_star.norm())
     rows = []
     for step in range(steps + 1):
         W = factors[0]
         for F_ in factors[1:]:
             W = F_ @ W
-        loss = 0.5 * ((data.A * W).sum((1, 2)) - data.y).pow(2).mean()
+        loss = 0.5 * ((A * W).sum((1, 2)) - y).pow(2).mean()
         if step % eval_every == 0 or step == steps:
             Wd = W.detach()
             sv = torch.linalg.svdvals(Wd).tolist()
-            row = {"step": step, "loss": float(loss.detach()), "rel_error": float((Wd - data.W_star).norm()) / w_norm}
+            row = {"step": step, "loss": float(loss.detach()), "rel_error": float((Wd - W_star).norm()) / w_norm}
             row.update({f"sv{i + 1}": s for i, s in enumerate(sv)})
             rows.append(row)
         if step == steps:
