@@ -522,3 +522,6 @@ def test_study_statistics_known_answers():
     assert us.selection_regret(t, "sel", "score", larger_is_better=False) == pytest.approx(10 / 12)
     with pytest.raises(ValueError, match="no column"):
         us.selection_regret(t, "ELBO")
+    tc = pd.DataFrame({"objective": ["beta-TCVAE", "beta-TCVAE", "FactorVAE", "FactorVAE", "beta-VAE"],
+                       "strength": [2.0, 6.0, 10.0, 40.0, 6.0], "TC": [2.0, 1.0, 4.0, 2.0, 100.0]})
+    assert us.tc_ratio(tc, "TC") == pytest.approx(1.5 / 3.0)  # beta-VAE rows are not counted
