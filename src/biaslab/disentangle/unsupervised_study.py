@@ -90,6 +90,7 @@ class VAEEnsemble(nn.Module):
         if unknown:
             raise ValueError(f"unknown objectives {unknown}; expected names from {OBJECTIVES}")
         self.objectives = list(objectives)
+        self.tc_runs = [i for i, o in enumerate(self.objectives) if o == "beta-TCVAE"]
         self.register_buffer("strength", torch.tensor([check_nonnegative(s, "strengths") for s in strengths]))
         r = len(objectives)
         self.runs, self.n_data = r, check_positive_int(n_data, "n_data", 2)
@@ -114,13 +115,18 @@ class VAEEnsemble(nn.Module):
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         rec = F.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum(-1)  # (R, B)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(-1)
-        # beta-TCVAE: minibatch-weighted sampling estimate of the total correlation of q(z)
-        lq = -0.5 * ((z.unsqueeze(2) - mu.unsqueeze(1)) ** 2 / logvar.exp().unsqueeze(1) + logvar.unsqueeze(1)
-                     + math.log(2 * math.pi))  # (R, B, B, d): log q(z_i | x_j) per dimension
-        norm = math.log(lq.shape[2] * self.n_data)
-        log_qz = torch.logsumexp(lq.sum(-1), dim=2) - norm
-        log_prod = (torch.logsumexp(lq, dim=2) - norm).sum(-1)
-        tc_mws = log_qz - log_prod
+        # beta-TCVAE: minibatch-weighted sampling estimate of the total correlation of q(z),
+        # computed for the beta-TCVAE runs only (it is quadratic in the batch)
+        tc_mws = torch.zeros_like(kl)
+        if self.tc_runs:
+            idx = torch.tensor(self.tc_runs, device=x.device)
+            m, lv, zt = mu[idx], logvar[idx], z[idx]
+            lq = -0.5 * ((zt.unsqueeze(2) - m.unsqueeze(1)) ** 2 / lv.exp().unsqueeze(1) + lv.unsqueeze(1)
+                         + math.log(2 * math.pi))  # (R_tc, B, B, d): log q(z_i | x_j) per dimension
+            norm = math.log(lq.shape[2] * self.n_data)
+            log_qz = torch.logsumexp(lq.sum(-1), dim=2) - norm
+            log_prod = (torch.logsumexp(lq, dim=2) - norm).sum(-1)
+            tc_mws = tc_mws.index_copy(0, idx, log_qz - log_prod)
         # FactorVAE: density-ratio estimate of the total correlation, log D(z) / (1 - D(z))
         logits = self.discriminator(z)
         tc_disc = logits[..., 0] - logits[..., 1]
