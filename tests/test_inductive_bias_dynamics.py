@@ -134,6 +134,37 @@ def test_learning_times_and_effective_rank():
         ib.effective_rank(torch.zeros(2, 2, 2))
 
 
+def _sharpness_history(lr, sharpness):
+    steps = np.arange(len(sharpness)) * 25
+    return pd.DataFrame({"step": steps, "loss": 1.0, "sharpness": sharpness, "lr": lr, "two_over_lr": 2 / lr})
+
+
+def test_sharpness_measures():
+    at_edge = _sharpness_history(0.2, [3.0, 6.0, 9.5, 10.5, 9.8])  # 2/lr = 10
+    below = _sharpness_history(0.2, [3.0, 4.0, 5.0, 4.0, 6.0])
+    # second half: steps >= 50 (the last step is 100)
+    assert ib.edge_of_stability_gap({"a": at_edge}) == pytest.approx(0.05)
+    assert ib.edge_of_stability_gap({"a": at_edge, "b": below}) == pytest.approx(0.6)
+    assert ib.late_sharpness_ratio(at_edge) == pytest.approx(1.05)
+    assert ib.late_sharpness_ratio(below) == pytest.approx(0.6)
+    assert ib.initial_sharpness_ratio({"a": at_edge, "c": _sharpness_history(0.4, [2.5, 5.0])}) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="histories"):
+        ib.edge_of_stability_gap({})
+    with pytest.raises(ValueError, match="sharpness_run"):
+        ib.late_sharpness_ratio(pd.DataFrame({"step": [0]}))
+
+
+def test_final_rank_and_error_of_a_sensing_run():
+    h = pd.DataFrame({"step": [0, 1], "loss": [1.0, 0.0], "rel_error": [1.0, 0.02],
+                      "sv1": [0.0, 2.0], "sv2": [0.0, 2.0], "sv3": [0.0, 0.0]})
+    assert ib.final_effective_rank(h) == pytest.approx(2.0)
+    assert ib.final_relative_error(h) == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="matrix_sensing_run"):
+        ib.final_effective_rank(pd.DataFrame({"step": [0]}))
+    with pytest.raises(ValueError, match="rel_error"):
+        ib.final_relative_error(pd.DataFrame({"step": [0]}))
+
+
 # ---------------------------------------------------------------- diffusion
 def test_grid_and_mixture_data():
     C = ib.grid_centers(3, 1.0)
