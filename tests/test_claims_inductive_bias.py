@@ -31,19 +31,3 @@ def test_linear_grokking_claim(seed):
     ]
     assert all(a < b for a, b in zip(ratios, ratios[1:])), ratios
     assert ratios[-1] >= 3 * ratios[0], ratios
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_random_labels_claims(seed):
-    true = ib.random_label_run("none", seed=seed)
-    rand = ib.random_label_run("labels", seed=seed)
-    assert rand.train_acc.iloc[-1] >= 0.95 and rand.test_acc.iloc[-1] <= 0.15, rand.tail()
-    assert ib.steps_to_accuracy(rand, 0.95) >= 3 * ib.steps_to_accuracy(true, 0.95)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_double_descent_claims(seed):
-    noisy = ib.random_features_double_descent(label_noise=0.2, ridge=1e-2, seed=seed)
-    clean = ib.random_features_double_descent(label_noise=0.0, ridge=1e-2, seed=seed)
-    assert ib.peak_ratio(noisy) >= 2, noisy
-    assert ib.peak_ratio(clean) <= 1.25, clean
