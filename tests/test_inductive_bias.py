@@ -176,6 +176,16 @@ def test_grokking_steps():
         ib.grokking_steps(h.drop(columns="test_acc"))
 
 
+def test_grokking_delay_and_max_test_accuracy():
+    h = pd.DataFrame({"step": [0, 100, 200, 300, 400], "train_acc": [0, 0.5, 1, 1, 1], "test_acc": [0, 0, 0.1, 0.5, 0.95]})
+    assert ib.grokking_delay(h) == pytest.approx(2.0)
+    assert math.isnan(ib.grokking_delay(h, test_level=0.99))  # never generalizes: no delay
+    assert math.isnan(ib.grokking_delay(h.assign(train_acc=0.5)))  # never memorizes
+    assert ib.max_test_accuracy(h) == pytest.approx(0.95)
+    with pytest.raises(ValueError, match="test_acc"):
+        ib.max_test_accuracy(h.drop(columns="test_acc"))
+
+
 def test_embedding_spectrum_and_power_share():
     p = 31
     a = torch.arange(p, dtype=torch.float64)
