@@ -227,6 +227,40 @@ def test_train_sample_and_profile_smoke():
         ib.train_ddpm(torch.zeros(5))
 
 
+def test_exact_denoiser_samples_land_on_the_modes():
+    C = ib.grid_centers(2, 2.0)
+    exact = ib.ExactDenoiser(C, 0.05, T=100)
+    # its eps gives back the exact posterior mean
+    xt, t = torch.randn(7, 2), 10
+    ab = ib.ddpm_schedule(100)["alpha_bars"][t]
+    x0 = (xt - (1 - ab).sqrt() * exact(xt, torch.full((7,), t))) / ab.sqrt()
+    assert torch.allclose(x0, ib.true_posterior_mean(xt, t, C, 0.05, T=100), atol=1e-4)
+    x, var = ib.ddpm_sample(exact, n=400, seed=0, track_last=5)
+    assert ib.gap_fraction(x, C, 0.25) < 0.01 and var.shape == (400,)
+    with pytest.raises(ValueError, match="one diffusion step"):
+        exact(xt, torch.tensor([1, 2, 3, 4, 5, 6, 7]))
+    with pytest.raises(ValueError, match="centers"):
+        ib.ExactDenoiser(torch.zeros(3), 0.05)
+
+
+def test_midpoint_jump_and_hallucination_auroc():
+    u = np.linspace(0, 1, 101)
+    df = pd.DataFrame({"u": u, "learned": u, "exact": (u > 0.5).astype(float)})
+    assert ib.midpoint_jump(df, "learned") == pytest.approx(0.1)
+    assert ib.midpoint_jump(df, "exact") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="column"):
+        ib.midpoint_jump(df, "other")
+    with pytest.raises(ValueError, match="lo < hi"):
+        ib.midpoint_jump(df, lo=0.6, hi=0.4)
+    gap = np.array([False, False, True, True])
+    assert ib.hallucination_auroc(gap, np.array([0.1, 0.2, 0.3, 0.4])) == pytest.approx(1.0)
+    assert ib.hallucination_auroc(torch.tensor(gap), torch.tensor([0.4, 0.3, 0.2, 0.1])) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="both"):
+        ib.hallucination_auroc(np.zeros(4, bool), np.arange(4.0))
+    with pytest.raises(ValueError, match="same length"):
+        ib.hallucination_auroc(gap, np.arange(3.0))
+
+
 def test_plots_return_axes():
     h = ib.sharpness_run(0.1, steps=20, eval_every=10)
     assert ib.plot_sharpness({"GD": h}) is not None
