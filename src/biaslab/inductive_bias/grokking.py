@@ -388,7 +388,7 @@ CLAIMS = (
         paper_result="on small algorithmic tables (modular arithmetic among them) validation accuracy "
                      "jumps from chance to near 100% long after training accuracy reached 100%, up to "
                      "orders of magnitude more steps later; weight decay shortens the wait most",
-        paper_where="Fig. 1 (the delayed jump) and the comparison of regularizers",
+        paper_where="Fig. 1, and its comparison of regularizers",
         run=run,
         measure=grokking_delay,
         world=lambda r: r["histories"]["wd=1.0, 60% train"],

@@ -205,6 +205,7 @@ def _late(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def _runs(histories: Mapping[object, pd.DataFrame]) -> list[pd.DataFrame]:
+    """The runs of a ``{label: sharpness_run(...)}`` mapping, checked to be non-empty."""
     if not isinstance(histories, Mapping) or not histories:
         raise ValueError("histories must be a non-empty {label: sharpness_run(...)} mapping")
     return list(histories.values())
@@ -465,6 +466,7 @@ def effective_rank(W: torch.Tensor | np.ndarray) -> float:
 
 
 def _final_singular_values(history: pd.DataFrame) -> np.ndarray:
+    """The singular values ``sv1, sv2, ...`` of the last row of a sensing run, in order."""
     cols = [c for c in history.columns if c.startswith("sv") and c[2:].isdigit()] if isinstance(history, pd.DataFrame) else []
     if not cols:
         raise ValueError("history must come from matrix_sensing_run (columns sv1, sv2, ...)")
@@ -591,7 +593,7 @@ CLAIMS = (
         paper_result="a minimum is linearly stable for SGD only if the trace of its Hessian, not only "
                      "its top eigenvalue, is at most about 2/lr: SGD is confined to flatter minima than "
                      "gradient descent with the same learning rate",
-        paper_where="the linear-stability analysis of SGD (its main theorems)",
+        paper_where="its linear-stability analysis of SGD and main theorems",
         run=run,
         measure=late_sharpness_ratio,
         world=lambda r: r["sgd"],
