@@ -176,6 +176,16 @@ def test_grokking_steps():
         ib.grokking_steps(h.drop(columns="test_acc"))
 
 
+def test_grokking_delay_and_max_test_accuracy():
+    h = pd.DataFrame({"step": [0, 100, 200, 300, 400], "train_acc": [0, 0.5, 1, 1, 1], "test_acc": [0, 0, 0.1, 0.5, 0.95]})
+    assert ib.grokking_delay(h) == pytest.approx(2.0)
+    assert math.isnan(ib.grokking_delay(h, test_level=0.99))  # never generalizes: no delay
+    assert math.isnan(ib.grokking_delay(h.assign(train_acc=0.5)))  # never memorizes
+    assert ib.max_test_accuracy(h) == pytest.approx(0.95)
+    with pytest.raises(ValueError, match="test_acc"):
+        ib.max_test_accuracy(h.drop(columns="test_acc"))
+
+
 def test_embedding_spectrum_and_power_share():
     p = 31
     a = torch.arange(p, dtype=torch.float64)
@@ -531,6 +541,11 @@ def test_random_label_run_small_and_errors():
     assert list(h.columns) == ["step", "train_acc", "test_acc"] and h.step.iloc[-1] <= 5
     hp = ib.random_label_run("pixels", n_train=50, width=16, max_steps=3)
     assert hp.test_acc.isna().all()
+    # renamed classes: the same information, so the same run up to the output layer's start
+    hn = ib.random_label_run("none", n_train=200, width=64, max_steps=200, stop_at=0.9)
+    hr = ib.random_label_run("renamed", n_train=200, width=64, max_steps=200, stop_at=0.9)
+    assert hr.train_acc.iloc[-1] >= 0.9 and hr.test_acc.iloc[-1] > 0.5
+    assert 0.5 <= ib.memorization_slowdown((hr, hn), 0.9) <= 2
     assert ib.plot_random_labels({"labels": h, "pixels": hp}) is not None
     plt.close("all")
     with pytest.raises(ValueError, match="corruption"):
@@ -549,6 +564,21 @@ def test_steps_to_accuracy():
         ib.steps_to_accuracy(pd.DataFrame({"x": [1]}))
     with pytest.raises(ValueError, match="level"):
         ib.steps_to_accuracy(h, 1.5)
+
+
+def test_generalization_gap_and_slowdown():
+    memorized = pd.DataFrame({"step": [0, 40], "train_acc": [0.1, 0.99], "test_acc": [0.1, 0.11]})
+    learned = pd.DataFrame({"step": [0, 10], "train_acc": [0.1, 0.99], "test_acc": [0.1, 0.96]})
+    assert ib.generalization_gap(memorized) == pytest.approx(0.88)
+    assert ib.generalization_gap(learned) == pytest.approx(0.03)
+    assert ib.memorization_slowdown((memorized, learned)) == pytest.approx(4.0)
+    assert math.isinf(ib.memorization_slowdown((memorized.iloc[:1], learned)))
+    with pytest.raises(ValueError, match="train_acc"):
+        ib.generalization_gap(pd.DataFrame({"step": [0]}))
+    with pytest.raises(ValueError, match="pair"):
+        ib.memorization_slowdown(memorized)
+    with pytest.raises(ValueError, match="step 0"):
+        ib.memorization_slowdown((memorized, pd.DataFrame({"step": [0], "train_acc": [1.0]})))
 
 
 # ---------------------------------------------------------------- double descent

@@ -134,6 +134,37 @@ def test_learning_times_and_effective_rank():
         ib.effective_rank(torch.zeros(2, 2, 2))
 
 
+def _sharpness_history(lr, sharpness):
+    steps = np.arange(len(sharpness)) * 25
+    return pd.DataFrame({"step": steps, "loss": 1.0, "sharpness": sharpness, "lr": lr, "two_over_lr": 2 / lr})
+
+
+def test_sharpness_measures():
+    at_edge = _sharpness_history(0.2, [3.0, 6.0, 9.5, 10.5, 9.8])  # 2/lr = 10
+    below = _sharpness_history(0.2, [3.0, 4.0, 5.0, 4.0, 6.0])
+    # second half: steps >= 50 (the last step is 100)
+    assert ib.edge_of_stability_gap({"a": at_edge}) == pytest.approx(0.05)
+    assert ib.edge_of_stability_gap({"a": at_edge, "b": below}) == pytest.approx(0.6)
+    assert ib.late_sharpness_ratio(at_edge) == pytest.approx(1.05)
+    assert ib.late_sharpness_ratio(below) == pytest.approx(0.6)
+    assert ib.initial_sharpness_ratio({"a": at_edge, "c": _sharpness_history(0.4, [2.5, 5.0])}) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="histories"):
+        ib.edge_of_stability_gap({})
+    with pytest.raises(ValueError, match="sharpness_run"):
+        ib.late_sharpness_ratio(pd.DataFrame({"step": [0]}))
+
+
+def test_final_rank_and_error_of_a_sensing_run():
+    h = pd.DataFrame({"step": [0, 1], "loss": [1.0, 0.0], "rel_error": [1.0, 0.02],
+                      "sv1": [0.0, 2.0], "sv2": [0.0, 2.0], "sv3": [0.0, 0.0]})
+    assert ib.final_effective_rank(h) == pytest.approx(2.0)
+    assert ib.final_relative_error(h) == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="matrix_sensing_run"):
+        ib.final_effective_rank(pd.DataFrame({"step": [0]}))
+    with pytest.raises(ValueError, match="rel_error"):
+        ib.final_relative_error(pd.DataFrame({"step": [0]}))
+
+
 # ---------------------------------------------------------------- diffusion
 def test_grid_and_mixture_data():
     C = ib.grid_centers(3, 1.0)
@@ -194,6 +225,40 @@ def test_train_sample_and_profile_smoke():
         ib.denoiser_along_segment(model, [0.0, 0.0], [0.0, 0.0], t=2, centers=C, sigma=0.1)
     with pytest.raises(ValueError, match="X must"):
         ib.train_ddpm(torch.zeros(5))
+
+
+def test_exact_denoiser_samples_land_on_the_modes():
+    C = ib.grid_centers(2, 2.0)
+    exact = ib.ExactDenoiser(C, 0.05, T=100)
+    # its eps gives back the exact posterior mean
+    xt, t = torch.randn(7, 2), 10
+    ab = ib.ddpm_schedule(100)["alpha_bars"][t]
+    x0 = (xt - (1 - ab).sqrt() * exact(xt, torch.full((7,), t))) / ab.sqrt()
+    assert torch.allclose(x0, ib.true_posterior_mean(xt, t, C, 0.05, T=100), atol=1e-4)
+    x, var = ib.ddpm_sample(exact, n=400, seed=0, track_last=5)
+    assert ib.gap_fraction(x, C, 0.25) < 0.01 and var.shape == (400,)
+    with pytest.raises(ValueError, match="one diffusion step"):
+        exact(xt, torch.tensor([1, 2, 3, 4, 5, 6, 7]))
+    with pytest.raises(ValueError, match="centers"):
+        ib.ExactDenoiser(torch.zeros(3), 0.05)
+
+
+def test_midpoint_jump_and_hallucination_auroc():
+    u = np.linspace(0, 1, 101)
+    df = pd.DataFrame({"u": u, "learned": u, "exact": (u > 0.5).astype(float)})
+    assert ib.midpoint_jump(df, "learned") == pytest.approx(0.1)
+    assert ib.midpoint_jump(df, "exact") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="column"):
+        ib.midpoint_jump(df, "other")
+    with pytest.raises(ValueError, match="lo < hi"):
+        ib.midpoint_jump(df, lo=0.6, hi=0.4)
+    gap = np.array([False, False, True, True])
+    assert ib.hallucination_auroc(gap, np.array([0.1, 0.2, 0.3, 0.4])) == pytest.approx(1.0)
+    assert ib.hallucination_auroc(torch.tensor(gap), torch.tensor([0.4, 0.3, 0.2, 0.1])) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="both"):
+        ib.hallucination_auroc(np.zeros(4, bool), np.arange(4.0))
+    with pytest.raises(ValueError, match="same length"):
+        ib.hallucination_auroc(gap, np.arange(3.0))
 
 
 def test_plots_return_axes():

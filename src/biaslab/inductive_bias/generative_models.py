@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..claims import Claim, Control, at_least, at_most, between
 from ..plotting import get_axes
 from ..validation import (
     check_nonnegative,
@@ -23,6 +24,7 @@ __all__ = [
     "gaussian_grid_data",
     "ddpm_schedule",
     "TinyDenoiser",
+    "ExactDenoiser",
     "train_ddpm",
     "ddpm_sample",
     "distance_to_modes",
@@ -30,6 +32,9 @@ __all__ = [
     "gaussian_mass_beyond",
     "true_posterior_mean",
     "denoiser_along_segment",
+    "midpoint_jump",
+    "hallucination_auroc",
+    "GAP_RADIUS",
     "plot_mode_interpolation",
     "plot_denoiser_profile",
 ]
@@ -120,6 +125,40 @@ class TinyDenoiser(nn.Module):
         return self.net(torch.cat([x, torch.sin(phase), torch.cos(phase)], 1))
 
 
+class ExactDenoiser(nn.Module):
+    """The exact noise predictor of an equal-weight Gaussian mixture, for :func:`ddpm_sample`.
+
+    It returns the ``eps`` that corresponds to the exact denoiser
+    (:func:`true_posterior_mean`): ``eps = (x_t - sqrt(a) E[x_0 | x_t]) / sqrt(1 - a)`` with
+    ``a = alpha_bar_t``. Sampling with it is sampling with the best possible denoiser, which
+    switches abruptly between modes instead of ramping.
+
+    Args:
+        centers: mode centres ``(k, dim)``.
+        sigma: standard deviation of each mode (> 0).
+        T: number of diffusion steps of the schedule.
+    """
+
+    def __init__(self, centers: torch.Tensor, sigma: float, T: int = 100) -> None:
+        super().__init__()
+        if not isinstance(centers, torch.Tensor) or centers.ndim != 2 or len(centers) == 0:
+            raise ValueError("centers must be a non-empty 2-D tensor (k, dim)")
+        self.T = check_positive_int(T, "T", 2)
+        self.sigma = check_positive(sigma, "sigma")
+        self.dim = int(centers.shape[1])
+        self.register_buffer("centers", centers.detach().float().clone())
+        self.register_buffer("alpha_bars", ddpm_schedule(self.T)["alpha_bars"].float())
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The exact ``eps`` for noisy points ``x`` at one step ``t`` (a tensor of equal steps)."""
+        step = int(t.reshape(-1)[0])
+        if not bool((t == step).all()):
+            raise ValueError("ExactDenoiser takes one diffusion step per call")
+        ab = self.alpha_bars[step]
+        x0 = true_posterior_mean(x.cpu(), step, self.centers.cpu(), self.sigma, self.T).to(x.device)
+        return (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+
 def train_ddpm(
     X: torch.Tensor,
     T: int = 100,
@@ -183,7 +222,7 @@ def train_ddpm(
 
 
 @torch.no_grad()
-def ddpm_sample(model: TinyDenoiser, n: int = 10000, seed: int = 0, track_last: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+def ddpm_sample(model: TinyDenoiser | ExactDenoiser, n: int = 10000, seed: int = 0, track_last: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     """Ancestral DDPM sampling, recording how much the predicted clean point moves at the end.
 
     At every step the model's noise estimate gives a prediction of the clean sample,
@@ -193,7 +232,7 @@ def ddpm_sample(model: TinyDenoiser, n: int = 10000, seed: int = 0, track_last: 
     predicting the same point, one that ends between modes keeps changing its mind.
 
     Args:
-        model: a trained :class:`TinyDenoiser`.
+        model: a trained :class:`TinyDenoiser`, or the :class:`ExactDenoiser` of the data.
         n: number of samples.
         seed: seed of the sampling noise.
         track_last: number of final steps over which the variance is taken (2..T).
@@ -201,14 +240,14 @@ def ddpm_sample(model: TinyDenoiser, n: int = 10000, seed: int = 0, track_last: 
     Returns:
         ``(samples, x0_variance)`` with shapes ``(n, dim)`` and ``(n,)``.
     """
-    if not isinstance(model, TinyDenoiser):
-        raise TypeError(f"model must be a TinyDenoiser, got {type(model).__name__}")
+    if not isinstance(model, (TinyDenoiser, ExactDenoiser)):
+        raise TypeError(f"model must be a TinyDenoiser or an ExactDenoiser, got {type(model).__name__}")
     n = check_positive_int(n, "n")
     T = model.T
     track_last = check_positive_int(track_last, "track_last", 2)
     if track_last > T:
         raise ValueError(f"track_last must be <= T = {T}, got {track_last}")
-    device = next(model.parameters()).device
+    device = next(model.buffers()).device
     s = {k: v.to(device) for k, v in ddpm_schedule(T).items()}
     g = torch.Generator().manual_seed(int(seed))
     x = torch.randn(n, model.dim, generator=g).to(device)
@@ -363,6 +402,48 @@ def denoiser_along_segment(
     return pd.DataFrame({"u": u.numpy(), "learned": proj(learned), "exact": proj(exact)})
 
 
+def midpoint_jump(profile: pd.DataFrame, column: str = "learned", lo: float = 0.45, hi: float = 0.55) -> float:
+    """How far a denoiser moves its output across the middle of a segment between two modes.
+
+    Args:
+        profile: from :func:`denoiser_along_segment` (columns ``u``, ``learned``, ``exact``).
+        column: ``"learned"`` or ``"exact"``.
+        lo, hi: the positions along the segment (0 at one mode, 1 at the other), ``lo < hi``.
+
+    Returns:
+        ``profile[column]`` at ``u = hi`` minus at ``u = lo`` (the nearest positions): about 1
+        for a denoiser that jumps from one mode to the other there, small for one that ramps.
+    """
+    if not isinstance(profile, pd.DataFrame) or "u" not in profile or column not in profile:
+        raise ValueError(f"profile must come from denoiser_along_segment and have a {column!r} column")
+    if not 0 <= lo < hi <= 1:
+        raise ValueError(f"need 0 <= lo < hi <= 1, got lo={lo}, hi={hi}")
+    at = lambda u: float(profile[column][(profile.u - u).abs().idxmin()])  # noqa: E731
+    return at(hi) - at(lo)
+
+
+def hallucination_auroc(in_gap: np.ndarray | torch.Tensor, score: np.ndarray | torch.Tensor) -> float:
+    """How well a score ranks gap samples above near-mode samples: the area under the ROC curve.
+
+    Args:
+        in_gap: one boolean per sample (``True``: the sample lies in a gap).
+        score: one number per sample, larger for "more likely hallucinated" (e.g. the
+            ``x0_variance`` of :func:`ddpm_sample`).
+
+    Returns:
+        The AUROC in [0, 1] (0.5 for a score that carries no information).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(in_gap.cpu() if isinstance(in_gap, torch.Tensor) else in_gap).astype(bool)
+    sc = np.asarray(score.cpu() if isinstance(score, torch.Tensor) else score, dtype=float)
+    if y.ndim != 1 or y.shape != sc.shape:
+        raise ValueError(f"in_gap and score must be 1-D of the same length, got {y.shape} and {sc.shape}")
+    if y.all() or not y.any():
+        raise ValueError("in_gap must contain both gap and near-mode samples")
+    return float(roc_auc_score(y, sc))
+
+
 def plot_mode_interpolation(
     X_train: torch.Tensor, samples: torch.Tensor, centers: torch.Tensor, radius: float, ax=None
 ):
@@ -410,3 +491,103 @@ def plot_denoiser_profile(profiles: dict[str, pd.DataFrame], ax=None):
     ax.set_ylabel("denoised position (0 = A, 1 = B)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
+
+
+# --------------------------------------------------------------------------------------
+# the section's runner and claims
+# --------------------------------------------------------------------------------------
+GAP_RADIUS = 0.25  # 5 sigma: farther than this from every centre is "in a gap"
+
+
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, object]:
+    """Everything section 1.8 checks, for one seed.
+
+    Args:
+        seed: seed of the data, the training run and (as ``100 + seed``) the sampling noise.
+        device: where to train (``None``: the GPU when present, else the CPU).
+
+    Returns:
+        ``X_train`` and ``centers`` (:func:`gaussian_grid_data`, 1,000 points on a 3 x 3 grid,
+        sigma 0.05); ``samples`` and ``x0_var``: 10,000 samples of the trained
+        :class:`TinyDenoiser` (8,000 steps) and the variance of their predicted clean point
+        over the last 5 steps; ``exact_samples``: 10,000 samples of the same sampler with the
+        :class:`ExactDenoiser` and the same noise; ``profile``: :func:`denoiser_along_segment`
+        at ``t = 3`` between the first two modes.
+    """
+    X_train, centers = gaussian_grid_data(n=1000, k=3, spacing=1.0, sigma=0.05, seed=seed)
+    model, _ = train_ddpm(X_train, T=100, steps=8000, lr=3e-3, batch_size=128, seed=seed, device=device)
+    samples, x0_var = ddpm_sample(model, n=10000, seed=100 + seed, track_last=5)
+    exact_samples, _ = ddpm_sample(ExactDenoiser(centers, 0.05, T=100), n=10000, seed=100 + seed, track_last=5)
+    profile = denoiser_along_segment(model, centers[0].tolist(), centers[1].tolist(), t=3, centers=centers, sigma=0.05)
+    return {"X_train": X_train, "centers": centers, "samples": samples, "x0_var": x0_var,
+            "exact_samples": exact_samples, "profile": profile}
+
+
+def _shuffled(in_gap: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The gap labels in a random order: a labelling the score cannot know."""
+    return np.random.default_rng(seed).permutation(np.asarray(in_gap))
+
+
+CLAIMS = (
+    Claim(
+        key="inductive_bias.generative_models.mode_interpolation",
+        statement="Between 0.5% (5 times a floor of 1e-3 that is itself almost 300 times the data's "
+                  "mass there) and 15% of the diffusion model's samples lie in the gaps between modes: "
+                  "it fills the gaps and still learns the modes.",
+        cite=("understanding_hallucinations_diffusion",),
+        paper_result="on 1-D and 2-D Gaussian mixtures a trained diffusion model places samples between "
+                     "neighbouring modes, where the data have no support",
+        paper_where="the mixture-of-Gaussians experiments",
+        run=run,
+        measure=lambda w: gap_fraction(w[0], w[1], GAP_RADIUS),
+        world=lambda r: (r["samples"], r["centers"]),
+        predicate=between(5e-3, 0.15),
+        controls=(
+            Control("exact denoiser",
+                    "the same sampler and noise with the exact denoiser of the mixture, which jumps "
+                    "between modes instead of ramping: it sends no trajectory into a gap",
+                    lambda r: (r["exact_samples"], r["centers"])),
+            Control("training data",
+                    "the 1,000 training points themselves", lambda r: (r["X_train"], r["centers"])),
+        ),
+        note="in a gap: farther than 0.25 (5 sigma) from every mode centre; 10,000 samples",
+    ),
+    Claim(
+        key="inductive_bias.generative_models.smooth_denoiser",
+        statement="At t = 3 the learned denoiser moves its output by at most 0.4 of the distance between "
+                  "two neighbouring modes across the middle 10% of the segment between them: it ramps.",
+        cite=("understanding_hallucinations_diffusion",),
+        paper_result="near the midpoint between two modes the exact denoiser switches abruptly from one "
+                     "mode to the other; the trained network learns a smooth version of the switch, "
+                     "which sends some trajectories between the modes",
+        paper_where="the analysis of the learned score between modes",
+        run=run,
+        measure=lambda df: midpoint_jump(df, "learned"),
+        world=lambda r: r["profile"],
+        predicate=at_most(0.4),
+        controls=(Control("exact denoiser",
+                          "the same measurement on the exact denoiser at the same noise level",
+                          lambda r: r["profile"].assign(learned=r["profile"]["exact"])),),
+        note="change of the projected denoised position between u = 0.45 and u = 0.55 (1 = the whole "
+             "distance between the modes)",
+    ),
+    Claim(
+        key="inductive_bias.generative_models.hallucination_detection",
+        statement="The variance of the model's predicted clean point over the last 5 sampling steps "
+                  "separates gap samples from near-mode samples with an AUROC of at least 0.75.",
+        cite=("understanding_hallucinations_diffusion",),
+        paper_result="on hallucinated samples the predicted clean point keeps changing over the final "
+                     "sampling steps; its variance over the trajectory filters hallucinations",
+        paper_where="the trajectory-variance metric and its filtering experiments",
+        run=run,
+        measure=lambda w: hallucination_auroc(*w),
+        world=lambda r: (distance_to_modes(r["samples"], r["centers"]).numpy() > GAP_RADIUS, r["x0_var"]),
+        predicate=at_least(0.75),
+        controls=(Control("shuffled labels",
+                          "the same score against the gap labels in a random order, which it cannot "
+                          "know: an uninformative score",
+                          lambda r: (_shuffled(distance_to_modes(r["samples"], r["centers"]).numpy() > GAP_RADIUS),
+                                     r["x0_var"])),),
+        note="score: variance of x0_hat over the last 5 of 100 steps, summed over the two coordinates",
+    ),
+)

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
+from ..claims import Claim, Control, at_least
 from ..core import make_mlp
 from ..plotting import get_axes
 from ..validation import (
@@ -24,6 +25,8 @@ __all__ = [
     "random_labels",
     "random_label_run",
     "steps_to_accuracy",
+    "generalization_gap",
+    "memorization_slowdown",
     "plot_random_labels",
     "random_features_double_descent",
     "peak_ratio",
@@ -77,12 +80,14 @@ def random_label_run(
     ``n_train`` of scikit-learn's 8x8 digits (scaled to [0, 1]) form the training set and the
     rest the test set. ``"labels"`` replaces the training labels with :func:`random_labels`;
     ``"pixels"`` keeps the labels but shuffles the 64 pixels of every training image with its
-    own random permutation. A ReLU MLP (``depth`` hidden layers of ``width`` units) is trained
-    full batch with Adam on cross-entropy, and training accuracy is recorded after every
-    step until it reaches ``stop_at`` or ``max_steps`` steps have been taken.
+    own random permutation; ``"renamed"`` renames the classes by one random permutation
+    without fixed points, in the training and the test set alike (the labels keep all their
+    information). A ReLU MLP (``depth`` hidden layers of ``width`` units) is trained full
+    batch with Adam on cross-entropy, and training accuracy is recorded after every step until
+    it reaches ``stop_at`` or ``max_steps`` steps have been taken.
 
     Args:
-        corruption: ``"none"``, ``"labels"`` or ``"pixels"``.
+        corruption: ``"none"``, ``"labels"``, ``"pixels"`` or ``"renamed"``.
         n_train: training-set size (10 .. 1500).
         width, depth: MLP shape.
         lr: Adam learning rate.
@@ -93,13 +98,13 @@ def random_label_run(
 
     Returns:
         DataFrame with ``step``, ``train_acc`` (against the labels trained on) and
-        ``test_acc`` (true labels of untouched test digits; NaN for ``"pixels"``, whose
-        images have no test counterpart).
+        ``test_acc`` (true labels of untouched test digits, renamed for ``"renamed"``; NaN
+        for ``"pixels"``, whose images have no test counterpart).
     """
     from sklearn.datasets import load_digits
 
-    if corruption not in ("none", "labels", "pixels"):
-        raise ValueError(f"corruption must be 'none', 'labels' or 'pixels', got {corruption!r}")
+    if corruption not in ("none", "labels", "pixels", "renamed"):
+        raise ValueError(f"corruption must be 'none', 'labels', 'pixels' or 'renamed', got {corruption!r}")
     n_train = check_positive_int(n_train, "n_train", 10)
     if n_train > 1500:
         raise ValueError(f"n_train must be <= 1500 to leave a test set, got {n_train}")
@@ -112,13 +117,18 @@ def random_label_run(
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(X))
     tr, te = perm[:n_train], perm[n_train:]
-    Xtr, ytr = X[tr].copy(), y[tr].copy()
+    Xtr, ytr, yte = X[tr].copy(), y[tr].copy(), y[te].copy()
     if corruption == "labels":
         ytr = random_labels(ytr, 10, seed=seed)
     elif corruption == "pixels":
         Xtr = np.stack([row[rng.permutation(X.shape[1])] for row in Xtr])
+    elif corruption == "renamed":
+        names = rng.permutation(10)
+        while (names == np.arange(10)).any():
+            names = rng.permutation(10)
+        ytr, yte = names[ytr], names[yte]
     as_t = lambda a, dt=torch.float32: torch.as_tensor(a, dtype=dt, device=device)  # noqa: E731
-    Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(y[te], torch.long)
+    Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(yte, torch.long)
     torch.manual_seed(seed)
     model = make_mlp(64, 10, width=width, depth=depth).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -157,6 +167,40 @@ def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = 
     level = check_fraction(level, "level")
     hit = history.loc[history[column] >= level, "step"]
     return float(hit.iloc[0]) if len(hit) else math.inf
+
+
+def generalization_gap(history: pd.DataFrame) -> float:
+    """Training accuracy minus test accuracy at the end of a run.
+
+    Args:
+        history: from :func:`random_label_run` (columns ``train_acc`` and ``test_acc``).
+
+    Returns:
+        ``train_acc - test_acc`` at the last step (about 0.9 for a network that memorizes
+        random labels, near 0 for one that learns the digits).
+    """
+    if not isinstance(history, pd.DataFrame) or not {"train_acc", "test_acc"} <= set(history) or history.empty:
+        raise ValueError("history must be a non-empty DataFrame with 'train_acc' and 'test_acc' columns")
+    return float(history.train_acc.iloc[-1] - history.test_acc.iloc[-1])
+
+
+def memorization_slowdown(runs: tuple[pd.DataFrame, pd.DataFrame], level: float = 0.95) -> float:
+    """How many times longer one run takes than another to reach a training accuracy.
+
+    Args:
+        runs: ``(run, reference)``, both from :func:`random_label_run`.
+        level: the training accuracy, in (0, 1].
+
+    Returns:
+        ``steps_to_accuracy(run) / steps_to_accuracy(reference)`` (``inf`` if ``run`` never
+        gets there).
+    """
+    if not isinstance(runs, (tuple, list)) or len(runs) != 2:
+        raise ValueError("runs must be a pair (run, reference) of histories")
+    a, b = (steps_to_accuracy(h, level) for h in runs)
+    if not b > 0:
+        raise ValueError("the reference run reaches the level at step 0; the ratio is undefined")
+    return float(a / b)
 
 
 def plot_random_labels(histories: dict[str, pd.DataFrame], ax=None):
@@ -292,3 +336,93 @@ def plot_double_descent(curves: dict[str, pd.DataFrame], n_train: int | None = N
     ax.set_ylabel("test squared error" if column == "test_mse" else column)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
+
+
+# --------------------------------------------------------------------------------------
+# the section's runner and claims
+# --------------------------------------------------------------------------------------
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, object]:
+    """Everything section 1.6 shows and checks, for one seed.
+
+    Args:
+        seed: seed of the splits, corruptions, features and weights.
+        device: where to train the MLPs (CPU if ``None``).
+
+    Returns:
+        ``runs``: ``{name: random_label_run(...)}`` for ``"true labels"``, ``"random pixels"``
+        and ``"random labels"`` (the MLP of two 512-unit layers on 1,000 digits);
+        ``renamed``: the same MLP on true labels under renamed classes; ``noisy`` and ``clean``:
+        :func:`random_features_double_descent` sweeps on 300 digits with ridge 1e-2, with 20%
+        label noise and with clean labels.
+    """
+    return {
+        "runs": {
+            "true labels": random_label_run("none", seed=seed, device=device),
+            "random pixels": random_label_run("pixels", seed=seed, device=device),
+            "random labels": random_label_run("labels", seed=seed, device=device),
+        },
+        "renamed": random_label_run("renamed", seed=seed, device=device),
+        "noisy": random_features_double_descent(n_train=300, label_noise=0.2, ridge=1e-2, seed=seed),
+        "clean": random_features_double_descent(n_train=300, label_noise=0.0, ridge=1e-2, seed=seed),
+    }
+
+
+CLAIMS = (
+    Claim(
+        key="inductive_bias.memorization.random_labels",
+        statement="The MLP memorizes random labels: at the end its training accuracy exceeds its test "
+                  "accuracy by at least 0.8 (it fits 99% of the training set and tests near chance).",
+        cite=("understanding_deep_learning",),
+        paper_result="standard CIFAR-10 classifiers reach 100% training accuracy on completely random "
+                     "labels, with unchanged architecture and hyperparameters, while test accuracy falls "
+                     "to chance (and ImageNet classifiers fit random labels too)",
+        paper_where="Sec. 2, Fig. 1a and Table 1",
+        run=run,
+        measure=generalization_gap,
+        world=lambda r: r["runs"]["random labels"],
+        predicate=at_least(0.8),
+        controls=(Control("true labels",
+                          "the same MLP on the true labels: it fits them as well and generalizes, so "
+                          "there is no gap between training and test accuracy",
+                          lambda r: r["runs"]["true labels"]),),
+        note="accuracies after the last step; training stops at 99% training accuracy or 2,000 steps",
+    ),
+    Claim(
+        key="inductive_bias.memorization.slowdown",
+        statement="Fitting random labels takes at least 3 times as many steps as fitting the true labels "
+                  "(to 95% training accuracy).",
+        cite=("understanding_deep_learning",),
+        paper_result="with random labels, training takes longer than with true labels, by a small "
+                     "constant factor",
+        paper_where="Sec. 2, Fig. 1a and 1b",
+        run=run,
+        measure=memorization_slowdown,
+        world=lambda r: (r["runs"]["random labels"], r["runs"]["true labels"]),
+        predicate=at_least(3.0),
+        controls=(Control("renamed classes",
+                          "true labels under a permutation of the class names: the labels change but "
+                          "keep all their information, so there is nothing extra to memorize",
+                          lambda r: (r["renamed"], r["runs"]["true labels"])),),
+        note="steps to 95% training accuracy, full-batch Adam, ratio of the run to the true-label run",
+    ),
+    Claim(
+        key="inductive_bias.memorization.double_descent",
+        statement="With 20% label noise and ridge 1e-2, the test error of random-features regression "
+                  "peaks near the interpolation threshold at least twice as high as at both ends of the "
+                  "sweep over the number of features.",
+        cite=("belkin_double_descent_2019",),
+        paper_result="the test risk of random-Fourier-features regression (minimum-norm solution) on an "
+                     "MNIST subset peaks at the interpolation threshold N = n and falls again beyond it",
+        paper_where="Fig. 2",
+        run=run,
+        measure=peak_ratio,
+        world=lambda r: r["noisy"],
+        predicate=at_least(2.0),
+        controls=(Control("clean labels",
+                          "the same sweep and ridge on clean labels: with nothing wrong to fit, the "
+                          "small ridge flattens the curve",
+                          lambda r: r["clean"]),),
+        note="peak ratio: highest test squared error over the higher of the two end points (N = 50 and "
+             "N = 3,000); 300 training digits",
+    ),
+)
