@@ -31,18 +31,6 @@ def test_factorized_codebook_claims(sprites, seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_attribute_control_claim(seed):
-    sprites = dz.make_sprites(size=32, n_scale=2, n_rotation=2, n_x=16, n_y=16)
-    x_pos = sprites.values[:, 3]
-    plain, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=1.0, steps=2000, lr=2e-3, seed=seed)
-    ar, _ = dz.train_autoencoder(sprites, "vae", latent_dim=10, beta=1.0, steps=2000, lr=2e-3, seed=seed, attribute=x_pos)
-    rho_plain = dz.attribute_monotonicity(dz.encode(plain, sprites), x_pos)
-    rho_ar = dz.attribute_monotonicity(dz.encode(ar, sprites), x_pos)
-    print(seed, rho_ar["z0"], rho_plain.max())
-    assert rho_ar["z0"] >= 0.95 and rho_plain.max() <= 0.85, (rho_ar["z0"], rho_plain.max())
-
-
-@pytest.mark.parametrize("seed", SEEDS)
 def test_sae_claims(seed):
     data = dz.sparse_feature_data(n=4000, n_features=24, dim=32, p_active=0.05, seed=seed)
     r24, r96 = (dz.feature_recovery(dz.train_sae(data, n_atoms=m, l1=0.05, steps=3000, seed=seed)[0].atoms(), data.features)
