@@ -23,49 +23,6 @@ def adult_xy():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_measuring_group_thresholds_claim(adult_xy, seed):
-    X, y, sex = adult_xy
-    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed, stratify=y)
-    clf = LogisticRegression(solver="liblinear").fit(X[tr], y[tr])
-    pred = (clf.predict_proba(X[te])[:, 1] >= 0.5).astype(int)
-    post = fa.fit_group_thresholds(clf, X[tr], y[tr], sex[tr], constraints="equalized_odds")
-    pred_post = post.predict(X[te], sensitive_features=sex[te], random_state=seed)
-    eo_before = fa.equalized_odds_gap(y[te], pred, sex[te])
-    eo_after = fa.equalized_odds_gap(y[te], pred_post, sex[te])
-    acc_before, acc_after = (pred == y[te]).mean(), (pred_post == y[te]).mean()
-    print(f"seed {seed}: EO {eo_before:.3f} -> {eo_after:.3f}, acc {acc_before:.4f} -> {acc_after:.4f}")
-    assert eo_before > 0.05 and eo_after <= 0.05
-    assert acc_before - acc_after <= 0.03
-
-
-def test_measuring_compas_claim():
-    # fixed data: no seed enters
-    c = datasets.compas()
-    c = c[c["race"].isin(["African-American", "Caucasian"])]
-    score = (c["decile_score"] - 0.5) / 10
-    cal_gap = fa.calibration_gap(fa.calibration_by_group(c["two_year_recid"], score, c["race"]))
-    r = fa.error_rates_by_group(c["two_year_recid"], score, c["race"], threshold=0.45)
-    assert cal_gap <= 0.05
-    assert r.loc["African-American", "FPR"] - r.loc["Caucasian", "FPR"] >= 0.15
-    assert r.loc["Caucasian", "FNR"] - r.loc["African-American", "FNR"] >= 0.15
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_measuring_german_age_gap_claim(seed):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    german = datasets.german()
-    X, y, _ = fa.german_features(german)
-    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-    prob = cross_val_predict(LogisticRegression(max_iter=2000), X, y, cv=folds, method="predict_proba")[:, 1]
-    pred = (prob >= 0.5).astype(int)
-    r = fa.selection_gap_interval(pred, german["age_group"].astype(str), reference="under 25", seed=seed)
-    print(f"seed {seed}: {r}")
-    assert r["gap"] >= 0.05 and r["low"] > 0
-
-
-@pytest.mark.parametrize("seed", SEEDS)
 def test_where_bias_lives_finetune_claim(seed):
     torch.set_num_threads(1)
     stages = fa.pretrain_finetune(p_pretrain=0.9, n_finetune=1000, seed=seed)

@@ -1,6 +1,7 @@
 """Unit tests of biaslab.fairness and the chapter 3 data loaders."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
@@ -107,6 +108,42 @@ def test_metric_frame_and_calibration():
     rates = fa.error_rates_by_group(y, prob, g)
     assert rates.loc["x", "FPR"] == pytest.approx(pred[(g == "x") & (y == 0)].mean())
 
+
+def test_opposite_error_gap_and_its_controls():
+    rates = pd.DataFrame({"base rate": [0.6, 0.4], "FPR": [0.4, 0.2], "FNR": [0.2, 0.5]}, index=["hi", "lo"])
+    assert fa.opposite_error_gap(rates) == pytest.approx(0.2)  # min(0.4 - 0.2, 0.5 - 0.2)
+    flipped = rates.assign(FPR=[0.1, 0.2])  # the high-base-rate group has the lower FPR
+    assert fa.opposite_error_gap(flipped) == pytest.approx(-0.1)
+    with pytest.raises(ValueError, match="two groups"):
+        fa.opposite_error_gap(rates.iloc[:1])
+    with pytest.raises(TypeError, match="error_rates_by_group"):
+        fa.opposite_error_gap(rates.drop(columns="FNR"))
+
+
+def test_within_group_percentile_breaks_calibration():
+    rng = np.random.default_rng(0)
+    n = 20000
+    g = np.where(rng.random(n) < 0.5, "a", "b")
+    prob = np.clip(rng.random(n) + np.where(g == "a", 0.2, -0.2), 0, 1)
+    y = (rng.random(n) < prob).astype(int)  # calibrated, base rates differ
+    normed = fa.within_group_percentile(prob, g, seed=0)
+    for grp in ("a", "b"):  # uniform within each group, order kept
+        v = normed[g == grp]
+        assert v.min() > 0 and v.max() < 1 and abs(v.mean() - 0.5) < 1e-9
+    pa, na = prob[g == "a"], normed[g == "a"]
+    i = np.argsort(pa)
+    assert np.all(np.diff(na[i])[np.diff(pa[i]) > 0] > 0)  # a higher score keeps a higher percentile
+    assert fa.calibration_gap(fa.calibration_by_group(y, prob, g)) < 0.03
+    assert fa.calibration_gap(fa.calibration_by_group(y, normed, g)) > 0.15
+
+
+def test_shuffled_groups_keeps_sizes():
+    g = np.array(["a"] * 30 + ["b"] * 70)
+    s = fa.shuffled_groups(g, seed=1)
+    assert (s == "a").sum() == 30 and not np.array_equal(s, g)
+    assert np.array_equal(s, fa.shuffled_groups(g, seed=1))
+    with pytest.raises(ValueError, match="1-D"):
+        fa.shuffled_groups(np.zeros((2, 2)))
 
 def test_bad_inputs():
     y = np.array([0, 1, 0, 1])
