@@ -238,6 +238,16 @@ def test_multi_attribute_data_has_no_single_skew():
     assert abs(pair - 0.8) < 0.02
 
 
+def test_multi_attribute_data_single_skew():
+    d = fa.make_multi_attribute_data(40000, p_same=(0.5, 0.5), p_first=(0.2, 0.8), seed=0)
+    a1, g = d["attrs"][:, 0], d["g"]
+    assert abs(a1[g == 0].mean() - 0.2) < 0.02 and abs(a1[g == 1].mean() - 0.8) < 0.02
+    assert abs(d["attrs"][:, 1].mean() - 0.5) < 0.02  # a2 agrees with a1 half of the time
+    same = fa.make_multi_attribute_data(100, seed=3)  # the default keeps the unskewed data
+    assert np.array_equal(same["attrs"], fa.make_multi_attribute_data(100, p_first=(0.5, 0.5), seed=3)["attrs"])
+    with pytest.raises(ValueError, match="p_first"):
+        fa.make_multi_attribute_data(10, p_first=(0.2, 1.5))
+
 def test_bias_amplification_hand_example():
     # 4 examples; predictions add attribute a1 to the group-1 example that lacked it
     t = np.array([[1, 0], [1, 0], [0, 0], [0, 0]])
@@ -268,6 +278,22 @@ def test_feedback_loop_shapes_and_errors():
     with pytest.raises(ValueError, match="labeling"):
         fa.feedback_loop("mode")
 
+
+def test_feedback_loop_measures():
+    h = pd.DataFrame({"round": [0, 1, 2], "predicted rate": [0.5, 0.7, 0.65]})
+    assert fa.lowest_output_rate(h) == pytest.approx(0.65)  # round 0 is left out
+    assert fa.largest_drift(h, 0.6) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="retraining round"):
+        fa.lowest_output_rate(h.iloc[:1])
+    with pytest.raises(TypeError, match="feedback_loop"):
+        fa.largest_drift(h.drop(columns="round"), 0.6)
+    with pytest.raises(ValueError, match="base_rate"):
+        fa.largest_drift(h, 1.5)
+
+
+def test_amplification_experiment_keys():
+    s = fa.amplification_experiment(seed=0, p_same=(0.5, 0.5))
+    assert set(s) == {"single-attribute", "multi-attribute"} and s["multi-attribute"] < 0.05
 
 # --- section 4 ---------------------------------------------------------------------------
 def test_inlp_removes_a_planted_direction():
