@@ -15,13 +15,6 @@ from biaslab.pretrained import load_sentence_encoder
 SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
 
 
-@pytest.fixture(scope="module")
-def adult_xy():
-    adult = datasets.adult()
-    X, y, _ = fa.adult_features(adult)
-    return X, y, adult["sex"].to_numpy()
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_where_bias_lives_finetune_claim(seed):
     torch.set_num_threads(1)
@@ -73,38 +66,6 @@ def test_removing_information_inlp_claim(sentence_embeddings, seed):
     assert abs(probe.iloc[-1] - majority) <= 0.03
     assert h["task probe"].iloc[0] - h["task probe"].min() <= 0.02
     assert mlp >= 0.85
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_fair_objectives_adversarial_claim(adult_xy, seed):
-    torch.set_num_threads(1)
-    X, y, sex = adult_xy
-    s = (sex == "Female").astype(int)
-    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed, stratify=y)
-    res = {}
-    for lam in (0.0, 3.0):
-        pred = (fa.adversarial_debiasing(X[tr], y[tr], s[tr], X[te], adversary_weight=lam, seed=seed) >= 0.5).astype(int)
-        res[lam] = ((pred == y[te]).mean(), fa.demographic_parity_gap(pred, s[te]))
-    print(f"seed {seed}: {res}")
-    assert res[3.0][1] <= 0.5 * res[0.0][1]
-    assert res[0.0][0] - res[3.0][0] <= 0.02
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_fair_objectives_road_claim(seed):
-    torch.set_num_threads(1)
-    # the notebook uses data seeds 1 (train) and 2 (test) with model seed 0; here 100*seed + 1, 100*seed + 2
-    tr = fa.make_regional_bias_data(8000, seed=100 * seed + 1)
-    te = fa.make_regional_bias_data(8000, seed=100 * seed + 2)
-    c = fa.local_fairness_curves(tr, te, global_weights=(0.0, 1.0, 3.0, 10.0), road_weights=(1.0, 3.0),
-                                 temperature=0.01, weight_columns=[0, 4, 5, 6, 7], seed=seed)
-    road1 = c[(c["method"] == "ROAD") & (c["adversary weight"] == 1.0)].iloc[0]
-    erm = c[(c["method"] == "global") & (c["adversary weight"] == 0.0)].iloc[0]
-    matched = fa.matched_worst_gap(c, road1["DP gap"])
-    print(f"seed {seed}: ROAD DP {road1['DP gap']:.3f} worst {road1['worst-region gap']:.3f}, global matched {matched:.3f}, "
-          f"reduction {1 - road1['worst-region gap'] / matched:.3f}, acc {erm['accuracy']:.3f} -> {road1['accuracy']:.3f}")
-    assert 1 - road1["worst-region gap"] / matched >= 0.30
-    assert erm["accuracy"] - road1["accuracy"] <= 0.02
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -421,6 +421,20 @@ def test_explanation_fidelity_no_shift():
 
 
 # --- local fairness (ROAD) ---------------------------------------------------------------
+def test_gap_ratio_and_worst_region_reduction():
+    assert fa.gap_ratio({"DP gap": 0.2}, {"DP gap": 0.05}) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="positive"):
+        fa.gap_ratio({"DP gap": 0.0}, {"DP gap": 0.05})
+    curves = pd.DataFrame({
+        "method": ["global", "global", "ROAD"], "adversary weight": [0.0, 1.0, 1.0],
+        "DP gap": [0.2, 0.0, 0.1], "worst-region gap": [0.4, 0.2, 0.15],
+    })
+    # the global curve at DP gap 0.1 has a worst-region gap of 0.3; ROAD's is 0.15
+    assert fa.worst_region_reduction(curves) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no ROAD run"):
+        fa.worst_region_reduction(curves, road_weight=3.0)
+
+
 def test_regional_bias_data_and_worst_region_gap():
     d = fa.make_regional_bias_data(4000, seed=0)
     assert d["X"].shape == (4000, 8) and set(np.unique(d["region"])) == {0, 1, 2, 3}
