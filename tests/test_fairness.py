@@ -404,6 +404,28 @@ def test_twin_gap():
         fa.twin_gap([0.2, 1.5], [0, 0])
 
 
+def test_stranger_pairs():
+    twin = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    s = fa.stranger_pairs(twin, seed=0)
+    assert np.array_equal(s[:4], twin[:4])  # first rows keep their pair
+    assert sorted(s[4:]) == [0, 1, 2, 3] and not (s[4:] == twin[4:]).any()  # nobody with themselves
+    # twins with identical predictions: gap 0 for twins, not for strangers
+    prob = np.array([0.1, 0.4, 0.6, 0.9] * 2)
+    assert fa.twin_gap(prob, twin) == 0 and fa.twin_gap(prob, s) > 0.2
+    with pytest.raises(ValueError, match="twice"):
+        fa.stranger_pairs([0, 0, 1])
+    with pytest.raises(ValueError, match="two individuals"):
+        fa.stranger_pairs([0, 0])
+
+
+def test_twin_and_counterfactual_experiments():
+    tw = fa.twin_experiment(seed=0)
+    assert set(tw) == {"raw", "svt"} and set(tw["raw"]) == {"twin gap", "stranger gap", "error"}
+    assert tw["svt"]["twin gap"] < tw["raw"]["twin gap"]
+    cf = fa.counterfactual_experiment(seed=0)
+    assert cf["fair"] < 1e-12 and cf["naive"] > 0.05
+    assert fa.counterfactual_experiment(seed=0, effect=0.0)["naive"] < 1e-12
+
 def test_counterfactual_flip():
     scm = fa.make_fairness_scm(n=100, seed=0)
     cf = fa.counterfactual_flip(scm)
