@@ -15,33 +15,6 @@ from biaslab.pretrained import load_sentence_encoder
 SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_where_bias_lives_finetune_claim(seed):
-    torch.set_num_threads(1)
-    stages = fa.pretrain_finetune(p_pretrain=0.9, n_finetune=1000, seed=seed)
-    print(f"seed {seed}:", stages["EO gap"].round(3).to_dict())
-    assert stages.loc["balanced", "EO gap"] <= 0.05
-    assert stages.loc["biased", "EO gap"] >= 0.15
-
-
-@pytest.fixture(scope="module")
-def weat_embeddings():
-    enc = load_sentence_encoder()
-    W, T = fa.WEAT_WORDS, fa.SEAT_TEMPLATES
-    return {name: fa.embed_words(enc, words, T["name"] if "names" in name else T["word"]) for name, words in W.items()}
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_where_bias_lives_weat_claim(weat_embeddings, seed):
-    e = weat_embeddings
-    names = fa.weat_test(e["male names"], e["female names"], e["career"], e["family"], n_boot=2000, seed=seed)
-    terms = fa.weat_test(e["male terms"], e["female terms"], e["career"], e["family"], n_boot=2000, seed=seed)
-    print(f"seed {seed}: names {names}, terms {terms}")
-    assert names["effect size"] >= 0.8 and names["p-value"] < 0.01
-    assert terms["p-value"] > 0.05
-    assert min(names["CI high"] - names["CI low"], terms["CI high"] - terms["CI low"]) > 1.0
-
-
 @pytest.fixture(scope="module")
 def sentence_embeddings():
     enc = load_sentence_encoder()

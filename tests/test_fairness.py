@@ -227,6 +227,20 @@ def test_embed_words():
         fa.embed_words(_FakeEncoder(), ["a"], ("no slot",))
 
 
+def test_weat_embeddings_resplit_and_table():
+    emb = fa.weat_embeddings(_FakeEncoder())
+    assert set(emb) == set(fa.WEAT_WORDS) and emb["male names"].shape == (8, 8)
+    X, Y = emb["male names"], emb["female names"]
+    Xr, Yr = fa.resplit_targets(X, Y, seed=0)
+    assert Xr.shape == X.shape and Yr.shape == Y.shape
+    pooled = np.concatenate([X, Y])
+    assert sorted(map(tuple, np.concatenate([Xr, Yr]).round(12))) == sorted(map(tuple, pooled.round(12)))
+    tab = fa.weat_table(emb, seed=0, n_boot=20)
+    assert list(tab.index) == ["names", "gendered terms", "names re-split"]
+    assert {"effect size", "p-value", "CI low", "CI high"} <= set(tab.columns)
+    with pytest.raises(ValueError, match="same dimension"):
+        fa.resplit_targets(np.ones((3, 4)), np.ones((3, 5)))
+
 # --- section 3 ---------------------------------------------------------------------------
 def test_multi_attribute_data_has_no_single_skew():
     d = fa.make_multi_attribute_data(40000, p_same=(0.2, 0.8), seed=0)
