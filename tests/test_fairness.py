@@ -326,6 +326,23 @@ def test_inlp_removes_a_planted_direction():
     assert abs((P @ np.eye(d)[0])[0]) < 0.2  # e0 is (almost) removed
 
 
+def test_task_loss_and_erasure_controls():
+    h = pd.DataFrame({"iteration": [0, 1, 2], "task probe": [0.9, 0.85, 0.88]})
+    assert fa.task_loss(h) == pytest.approx(0.05)
+    with pytest.raises(TypeError, match="inlp"):
+        fa.task_loss(h.drop(columns="task probe"))
+    rng = np.random.default_rng(0)
+    n, d = 800, 10
+    z, y = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    X = rng.normal(size=(n, d))
+    X[:, 0] += 3 * (2 * z - 1)
+    X[:, 1] += 3 * (2 * y - 1)
+    out = fa.erasure_experiment(X[:400], z[:400], X[400:], z[400:], y[:400], y[400:], n_iters=3, seed=0)
+    assert out["random"] > 0.9  # three random directions of ten leave e0 readable
+    assert out["shuffled"]["attribute probe"].iloc[0] < 0.65  # nothing to read in a shuffled attribute
+    assert fa.task_loss(out["against_task"]) > 0.3  # INLP against the task removes it
+    assert 0.4 < out["majority"] < 0.6 and out["mlp_shuffled"] < 0.65
+
 def test_group_shift_data_and_mlp_representation():
     d = fa.make_group_shift_data(n=400, shift=2.5, seed=0)
     assert d["X"].shape == (400, 16) and d["X"].dtype == np.float32
