@@ -503,9 +503,10 @@ CLAIMS = (
         statement="COMPAS's decile score is calibrated within both race groups: their calibration curves differ "
                   "by at most 0.05 on average.",
         cite=("angwin_machine_bias_2016", "kleinberg_inherent_tradeoffs_2017", "chouldechova_fair_prediction_2017"),
-        paper_result="the vendor's reply to ProPublica, confirmed by both analyses of the same data: a given score "
-                     "means about the same re-arrest rate for Black and white defendants",
-        paper_where="Chouldechova (2017), Sec. 2 and its calibration figure",
+        paper_result="the vendor replied to ProPublica that the score predicts re-arrest equally well for Black "
+                     "and white defendants; Chouldechova shows that it satisfies predictive parity on these data "
+                     "and that, with unequal base rates, this forces unequal error rates",
+        paper_where="Chouldechova (2017), the analysis of the COMPAS data",
         run=run,
         world=lambda r: r["compas"]["calibration"],
         measure=calibration_gap,
