@@ -389,7 +389,7 @@ CLAIMS = (
         cite=("men_also_laundry", "zhao_men_shopping_2017"),
         paper_result="single-attribute metrics miss amplification that models build from combinations of "
                      "attributes, and their signed average can cancel; the multi-attribute metric fixes both",
-        paper_where="Men Also Do Laundry, Sec. 3 (the shortcomings) and the COCO and imSitu experiments",
+        paper_where="Men Also Do Laundry, the analysis of existing metrics and the COCO and imSitu experiments",
         run=run,
         world=lambda r: r["multi"],
         measure=lambda s: abs(s["single-attribute"]),

@@ -545,7 +545,7 @@ CLAIMS = (
         paper_result="any score can be post-processed into a predictor that satisfies equalized odds with "
                      "group-specific, possibly randomized, thresholds found by a linear program; the paper "
                      "applies it to FICO credit scores",
-        paper_where="Sec. 4 and the FICO case study",
+        paper_where="the derived predictors from a score and the FICO case study",
         run=run,
         world=lambda r: r["adult"]["eo_after"],
         measure=float,
@@ -563,7 +563,7 @@ CLAIMS = (
         cite=("hardt_equality_opportunity_2016",),
         paper_result="the derived predictor is the most accurate one that satisfies equalized odds among those "
                      "built from the same score",
-        paper_where="Sec. 4",
+        paper_where="the derived predictors from a score (optimal among them by a linear program)",
         run=run,
         world=lambda r: r["adult"]["acc_before"] - r["adult"]["acc_after"],
         measure=float,

@@ -438,7 +438,7 @@ CLAIMS = (
         paper_result="the bias of the fine-tuning data matters more than the bias of the pretrained model: "
                      "fine-tuning on data whose correlations are removed or balanced undoes much of a "
                      "pretrained model's bias",
-        paper_where="the fine-tuning experiments (CelebA, COCO) and their conclusions",
+        paper_where="the fine-tuning experiments and their conclusions",
         run=run,
         world=_gap("balanced"),
         measure=float,
