@@ -447,7 +447,7 @@ def _claims_of(part: str, what: str, attribute: str, task: str, n_iters: int, ob
              "and from representations of biographies, while the main task (the profession) loses little "
              "accuracy")
     where = "Ravfogel et al. (2020), the word-embedding and biography experiments"
-    shuffled = Control(f"shuffled {attribute}", f"the same probe for {attribute} shuffled across rows, which the "
+    shuffled = Control("attribute shuffled", f"the same probe for {attribute} shuffled across rows, which the "
                        "representation does not hold", lambda r: r[part]["shuffled"])
 
     def obs(name: str, note: str = "") -> dict[str, Any]:
