@@ -1,6 +1,7 @@
 """Unit tests of biaslab.fairness and the chapter 3 data loaders."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
@@ -108,6 +109,42 @@ def test_metric_frame_and_calibration():
     assert rates.loc["x", "FPR"] == pytest.approx(pred[(g == "x") & (y == 0)].mean())
 
 
+def test_opposite_error_gap_and_its_controls():
+    rates = pd.DataFrame({"base rate": [0.6, 0.4], "FPR": [0.4, 0.2], "FNR": [0.2, 0.5]}, index=["hi", "lo"])
+    assert fa.opposite_error_gap(rates) == pytest.approx(0.2)  # min(0.4 - 0.2, 0.5 - 0.2)
+    flipped = rates.assign(FPR=[0.1, 0.2])  # the high-base-rate group has the lower FPR
+    assert fa.opposite_error_gap(flipped) == pytest.approx(-0.1)
+    with pytest.raises(ValueError, match="two groups"):
+        fa.opposite_error_gap(rates.iloc[:1])
+    with pytest.raises(TypeError, match="error_rates_by_group"):
+        fa.opposite_error_gap(rates.drop(columns="FNR"))
+
+
+def test_within_group_percentile_breaks_calibration():
+    rng = np.random.default_rng(0)
+    n = 20000
+    g = np.where(rng.random(n) < 0.5, "a", "b")
+    prob = np.clip(rng.random(n) + np.where(g == "a", 0.2, -0.2), 0, 1)
+    y = (rng.random(n) < prob).astype(int)  # calibrated, base rates differ
+    normed = fa.within_group_percentile(prob, g, seed=0)
+    for grp in ("a", "b"):  # uniform within each group, order kept
+        v = normed[g == grp]
+        assert v.min() > 0 and v.max() < 1 and abs(v.mean() - 0.5) < 1e-9
+    pa, na = prob[g == "a"], normed[g == "a"]
+    i = np.argsort(pa)
+    assert np.all(np.diff(na[i])[np.diff(pa[i]) > 0] > 0)  # a higher score keeps a higher percentile
+    assert fa.calibration_gap(fa.calibration_by_group(y, prob, g)) < 0.03
+    assert fa.calibration_gap(fa.calibration_by_group(y, normed, g)) > 0.15
+
+
+def test_shuffled_groups_keeps_sizes():
+    g = np.array(["a"] * 30 + ["b"] * 70)
+    s = fa.shuffled_groups(g, seed=1)
+    assert (s == "a").sum() == 30 and not np.array_equal(s, g)
+    assert np.array_equal(s, fa.shuffled_groups(g, seed=1))
+    with pytest.raises(ValueError, match="1-D"):
+        fa.shuffled_groups(np.zeros((2, 2)))
+
 def test_bad_inputs():
     y = np.array([0, 1, 0, 1])
     with pytest.raises(ValueError, match="two groups"):
@@ -190,6 +227,22 @@ def test_embed_words():
         fa.embed_words(_FakeEncoder(), ["a"], ("no slot",))
 
 
+def test_weat_embeddings_resplit_and_table():
+    emb = fa.weat_embeddings(_FakeEncoder())
+    assert set(emb) == set(fa.WEAT_WORDS) and emb["male names"].shape == (8, 8)
+    rng = np.random.default_rng(0)  # distinct random vectors (the fake encoder repeats itself)
+    emb = {name: rng.normal(size=(len(words), 8)) for name, words in fa.WEAT_WORDS.items()}
+    X, Y = emb["male names"], emb["female names"]
+    Xr, Yr = fa.resplit_targets(X, Y, seed=0)
+    assert Xr.shape == X.shape and Yr.shape == Y.shape
+    pooled = np.concatenate([X, Y])
+    assert sorted(map(tuple, np.concatenate([Xr, Yr]).round(12))) == sorted(map(tuple, pooled.round(12)))
+    tab = fa.weat_table(emb, seed=0, n_boot=20)
+    assert list(tab.index) == ["names", "gendered terms", "names re-split"]
+    assert {"effect size", "p-value", "CI low", "CI high"} <= set(tab.columns) and tab.notna().all().all()
+    with pytest.raises(ValueError, match="same dimension"):
+        fa.resplit_targets(np.ones((3, 4)), np.ones((3, 5)))
+
 # --- section 3 ---------------------------------------------------------------------------
 def test_multi_attribute_data_has_no_single_skew():
     d = fa.make_multi_attribute_data(40000, p_same=(0.2, 0.8), seed=0)
@@ -200,6 +253,16 @@ def test_multi_attribute_data_has_no_single_skew():
     pair = ba[(ba["order"] == 2) & (ba["group"] == 1)]["P_true"].iloc[0]
     assert abs(pair - 0.8) < 0.02
 
+
+def test_multi_attribute_data_single_skew():
+    d = fa.make_multi_attribute_data(40000, p_same=(0.5, 0.5), p_first=(0.2, 0.8), seed=0)
+    a1, g = d["attrs"][:, 0], d["g"]
+    assert abs(a1[g == 0].mean() - 0.2) < 0.02 and abs(a1[g == 1].mean() - 0.8) < 0.02
+    assert abs(d["attrs"][:, 1].mean() - 0.5) < 0.02  # a2 agrees with a1 half of the time
+    same = fa.make_multi_attribute_data(100, seed=3)  # the default keeps the unskewed data
+    assert np.array_equal(same["attrs"], fa.make_multi_attribute_data(100, p_first=(0.5, 0.5), seed=3)["attrs"])
+    with pytest.raises(ValueError, match="p_first"):
+        fa.make_multi_attribute_data(10, p_first=(0.2, 1.5))
 
 def test_bias_amplification_hand_example():
     # 4 examples; predictions add attribute a1 to the group-1 example that lacked it
@@ -232,6 +295,22 @@ def test_feedback_loop_shapes_and_errors():
         fa.feedback_loop("mode")
 
 
+def test_feedback_loop_measures():
+    h = pd.DataFrame({"round": [0, 1, 2], "predicted rate": [0.5, 0.7, 0.65]})
+    assert fa.lowest_output_rate(h) == pytest.approx(0.65)  # round 0 is left out
+    assert fa.largest_drift(h, 0.6) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="retraining round"):
+        fa.lowest_output_rate(h.iloc[:1])
+    with pytest.raises(TypeError, match="feedback_loop"):
+        fa.largest_drift(h.drop(columns="round"), 0.6)
+    with pytest.raises(ValueError, match="base_rate"):
+        fa.largest_drift(h, 1.5)
+
+
+def test_amplification_experiment_keys():
+    s = fa.amplification_experiment(seed=0, p_same=(0.5, 0.5))
+    assert set(s) == {"single-attribute", "multi-attribute"} and s["multi-attribute"] < 0.05
+
 # --- section 4 ---------------------------------------------------------------------------
 def test_inlp_removes_a_planted_direction():
     rng = np.random.default_rng(0)
@@ -248,6 +327,23 @@ def test_inlp_removes_a_planted_direction():
     assert np.allclose(P, P.T) and np.allclose(P @ P, P)  # an orthogonal projection
     assert abs((P @ np.eye(d)[0])[0]) < 0.2  # e0 is (almost) removed
 
+
+def test_task_loss_and_erasure_controls():
+    h = pd.DataFrame({"iteration": [0, 1, 2], "task probe": [0.9, 0.85, 0.88]})
+    assert fa.task_loss(h) == pytest.approx(0.05)
+    with pytest.raises(TypeError, match="inlp"):
+        fa.task_loss(h.drop(columns="task probe"))
+    rng = np.random.default_rng(0)
+    n, d = 800, 10
+    z, y = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    X = rng.normal(size=(n, d))
+    X[:, 0] += 3 * (2 * z - 1)
+    X[:, 1] += 3 * (2 * y - 1)
+    out = fa.erasure_experiment(X[:400], z[:400], X[400:], z[400:], y[:400], y[400:], n_iters=3, seed=0)
+    assert out["random"] > 0.9  # three random directions of ten leave e0 readable
+    assert out["shuffled"]["attribute probe"].iloc[0] < 0.65  # nothing to read in a shuffled attribute
+    assert fa.task_loss(out["against_task"]) > 0.3  # INLP against the task removes it
+    assert 0.4 < out["majority"] < 0.6 and out["mlp_shuffled"] < 0.65
 
 def test_group_shift_data_and_mlp_representation():
     d = fa.make_group_shift_data(n=400, shift=2.5, seed=0)
@@ -341,6 +437,28 @@ def test_twin_gap():
         fa.twin_gap([0.2, 1.5], [0, 0])
 
 
+def test_stranger_pairs():
+    twin = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    s = fa.stranger_pairs(twin, seed=0)
+    assert np.array_equal(s[:4], twin[:4])  # first rows keep their pair
+    assert sorted(s[4:]) == [0, 1, 2, 3] and not (s[4:] == twin[4:]).any()  # nobody with themselves
+    # twins with identical predictions: gap 0 for twins, not for strangers
+    prob = np.array([0.1, 0.4, 0.6, 0.9] * 2)
+    assert fa.twin_gap(prob, twin) == 0 and fa.twin_gap(prob, s) > 0.2
+    with pytest.raises(ValueError, match="twice"):
+        fa.stranger_pairs([0, 0, 1])
+    with pytest.raises(ValueError, match="two individuals"):
+        fa.stranger_pairs([0, 0])
+
+
+def test_twin_and_counterfactual_experiments():
+    tw = fa.twin_experiment(seed=0)
+    assert set(tw) == {"raw", "svt"} and set(tw["raw"]) == {"twin gap", "stranger gap", "error"}
+    assert tw["svt"]["twin gap"] < tw["raw"]["twin gap"]
+    cf = fa.counterfactual_experiment(seed=0)
+    assert cf["fair"] < 1e-12 and cf["naive"] > 0.05
+    assert fa.counterfactual_experiment(seed=0, effect=0.0)["naive"] < 1e-12
+
 def test_counterfactual_flip():
     scm = fa.make_fairness_scm(n=100, seed=0)
     cf = fa.counterfactual_flip(scm)
@@ -358,6 +476,20 @@ def test_explanation_fidelity_no_shift():
 
 
 # --- local fairness (ROAD) ---------------------------------------------------------------
+def test_gap_ratio_and_worst_region_reduction():
+    assert fa.gap_ratio({"DP gap": 0.2}, {"DP gap": 0.05}) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="positive"):
+        fa.gap_ratio({"DP gap": 0.0}, {"DP gap": 0.05})
+    curves = pd.DataFrame({
+        "method": ["global", "global", "ROAD"], "adversary weight": [0.0, 1.0, 1.0],
+        "DP gap": [0.2, 0.0, 0.1], "worst-region gap": [0.4, 0.2, 0.15],
+    })
+    # the global curve at DP gap 0.1 has a worst-region gap of 0.3; ROAD's is 0.15
+    assert fa.worst_region_reduction(curves) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no ROAD run"):
+        fa.worst_region_reduction(curves, road_weight=3.0)
+
+
 def test_regional_bias_data_and_worst_region_gap():
     d = fa.make_regional_bias_data(4000, seed=0)
     assert d["X"].shape == (4000, 8) and set(np.unique(d["region"])) == {0, 1, 2, 3}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..claims import Claim, Control, at_least, at_most
 from ..plotting import get_axes
 from ..validation import (
     check_binary,
@@ -16,7 +17,7 @@ from ..validation import (
     check_probabilities,
     check_same_length,
 )
-from ._shared import _design_matrix
+from ._shared import _design_matrix, adult_features, equalized_odds_gap
 
 __all__ = [
     "GERMAN_NUMERIC",
@@ -30,6 +31,12 @@ __all__ = [
     "plot_calibration_by_group",
     "plot_error_rates",
     "fit_group_thresholds",
+    "opposite_error_gap",
+    "within_group_percentile",
+    "shuffled_groups",
+    "compas_experiment",
+    "adult_thresholds_experiment",
+    "german_age_experiment",
 ]
 
 
@@ -309,3 +316,294 @@ def fit_group_thresholds(
     )
     opt.fit(X, yb, sensitive_features=sensitive)
     return opt
+
+
+def opposite_error_gap(rates: pd.DataFrame) -> float:
+    """How unequal two groups' errors are, in opposite directions: the group with the higher
+    base rate has the higher FPR and the lower FNR.
+
+    Args:
+        rates: the output of :func:`error_rates_by_group` with exactly two groups.
+
+    Returns:
+        ``min(FPR_high - FPR_low, FNR_low - FNR_high)``, where ``high`` is the group with the
+        higher base rate: positive when both error rates differ in the direction the
+        impossibility result predicts, and at least as large as the smaller of the two gaps.
+    """
+    if not isinstance(rates, pd.DataFrame) or not {"base rate", "FPR", "FNR"} <= set(rates.columns):
+        raise TypeError("rates must be the DataFrame returned by error_rates_by_group")
+    if len(rates) != 2:
+        raise ValueError(f"rates must hold exactly two groups, got {list(rates.index)}")
+    high, low = rates.sort_values("base rate", ascending=False).index
+    return float(min(rates.loc[high, "FPR"] - rates.loc[low, "FPR"], rates.loc[low, "FNR"] - rates.loc[high, "FNR"]))
+
+
+def within_group_percentile(score: Any, sensitive: Any, seed: int = 0) -> np.ndarray:
+    """Replace each score by its percentile within its own group (group norming), ties broken
+    at random.
+
+    Every group's scores then spread uniformly over (0, 1), whatever its base rate, so the same
+    normed score means a different outcome rate in groups with different base rates: a score
+    that is *not* calibrated within groups.
+
+    Args:
+        score: scores (any ordered values).
+        sensitive: group label of each example, same length.
+        seed: seeds the tie-breaking.
+
+    Returns:
+        Float array in (0, 1) of the same length.
+    """
+    s = np.asarray(score, dtype=float)
+    groups = check_groups(sensitive, "sensitive", len(s))
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(s))
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        order = np.lexsort((rng.random(len(idx)), s[idx]))  # by score, ties at random
+        out[idx[order]] = (np.arange(len(idx)) + 0.5) / len(idx)
+    return out
+
+
+def shuffled_groups(sensitive: Any, seed: int = 0) -> np.ndarray:
+    """The group labels randomly permuted across examples: the same group sizes, no link
+    between group and anything else (a negative control for a group gap).
+
+    Args:
+        sensitive: group labels.
+        seed: seeds the permutation.
+
+    Returns:
+        The permuted labels as an array.
+    """
+    groups = np.asarray(sensitive)
+    if groups.ndim != 1 or len(groups) == 0:
+        raise ValueError(f"sensitive must be a non-empty 1-D sequence, got shape {groups.shape}")
+    return np.random.default_rng(seed).permutation(groups)
+
+
+COMPAS_GROUPS = ("African-American", "Caucasian")
+COMPAS_THRESHOLD = 0.45  # ProPublica's high-risk cut: deciles 5 and above, mapped to (d - 0.5) / 10
+
+
+def compas_experiment(seed: int = 0) -> dict[str, Any]:
+    """The COMPAS demo and its two controls.
+
+    Args:
+        seed: seeds only the controls (the data and the score are fixed).
+
+    Returns:
+        ``calibration`` and ``rates``: :func:`calibration_by_group` and
+        :func:`error_rates_by_group` (at ProPublica's cut-off) of the decile score by race;
+        ``calibration_normed``: the calibration table of the within-group percentile score;
+        ``rates_shuffled``: the error rates with race shuffled across defendants.
+    """
+    from ..datasets import compas
+
+    c = compas()
+    c = c[c["race"].isin(COMPAS_GROUPS)]
+    y, race = c["two_year_recid"].to_numpy(), c["race"].to_numpy()
+    score = ((c["decile_score"] - 0.5) / 10).to_numpy()
+    return {
+        "calibration": calibration_by_group(y, score, race),
+        "rates": error_rates_by_group(y, score, race, threshold=COMPAS_THRESHOLD),
+        "calibration_normed": calibration_by_group(y, within_group_percentile(score, race, seed=seed), race),
+        "rates_shuffled": error_rates_by_group(y, score, shuffled_groups(race, seed=seed), threshold=COMPAS_THRESHOLD),
+    }
+
+
+def adult_thresholds_experiment(seed: int = 0) -> dict[str, float]:
+    """Adult: a logistic regression, then group thresholds for equalized odds (Step 3).
+
+    Half the rows (stratified split seeded by ``seed``) train the model and choose the
+    thresholds; the other half measures.
+
+    Args:
+        seed: seeds the split and the randomized thresholds.
+
+    Returns:
+        ``eo_before``, ``eo_after``: held-out equalized-odds differences of the one-threshold
+        model and of the group-threshold model; ``acc_before``, ``acc_after``: their accuracies;
+        ``acc_constant``: the accuracy of the constant majority predictor (equalized odds by
+        construction) on the same half.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from ..datasets import adult
+
+    df = adult()
+    X, y, _ = adult_features(df)
+    sex = df["sex"].to_numpy()
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed, stratify=y)
+    clf = LogisticRegression(solver="liblinear").fit(X[tr], y[tr])
+    pred = (clf.predict_proba(X[te])[:, 1] >= 0.5).astype(int)
+    post = fit_group_thresholds(clf, X[tr], y[tr], sex[tr], constraints="equalized_odds")
+    pred_post = post.predict(X[te], sensitive_features=sex[te], random_state=seed)
+    majority = int(y[tr].mean() >= 0.5)
+    return {
+        "eo_before": equalized_odds_gap(y[te], pred, sex[te]),
+        "eo_after": equalized_odds_gap(y[te], pred_post, sex[te]),
+        "acc_before": float((pred == y[te]).mean()),
+        "acc_after": float((pred_post == y[te]).mean()),
+        "acc_constant": float((y[te] == majority).mean()),
+    }
+
+
+def german_age_experiment(seed: int = 0) -> dict[str, dict[str, float]]:
+    """German credit: 5-fold cross-validated predictions of a logistic regression that never
+    sees age, and the under-25s' selection-rate gap with its bootstrap interval (Step 4).
+
+    Args:
+        seed: seeds the folds and the bootstrap.
+
+    Returns:
+        ``age``: :func:`selection_gap_interval` of the predictions by age group;
+        ``shuffled``: the same with the age groups shuffled across applicants.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from ..datasets import german
+
+    g = german()
+    X, y, _ = german_features(g)
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    prob = cross_val_predict(LogisticRegression(max_iter=2000), X, y, cv=folds, method="predict_proba")[:, 1]
+    pred = (prob >= 0.5).astype(int)
+    age = g["age_group"].astype(str).to_numpy()
+    return {
+        "age": selection_gap_interval(pred, age, reference="under 25", seed=seed),
+        "shuffled": selection_gap_interval(pred, shuffled_groups(age, seed=seed), reference="under 25", seed=seed),
+    }
+
+
+def run(seed: int = 0, device: Any = None) -> dict[str, Any]:
+    """Everything section 3.1 checks, for one seed (no model here is a network: ``device`` is
+    accepted for the common runner signature and unused).
+
+    Returns:
+        ``compas``: :func:`compas_experiment`; ``adult``: :func:`adult_thresholds_experiment`;
+        ``german``: :func:`german_age_experiment`.
+    """
+    return {
+        "compas": compas_experiment(seed=seed),
+        "adult": adult_thresholds_experiment(seed=seed),
+        "german": german_age_experiment(seed=seed),
+    }
+
+
+_PROPUBLICA = ("among defendants who were not re-arrested, 44.9% of Black and 23.5% of white defendants were "
+               "labelled higher risk; among those who were, 28.0% of Black and 47.7% of white defendants were "
+               "labelled lower risk")
+
+CLAIMS = (
+    Claim(
+        key="fairness.measuring_fairness.compas_calibrated",
+        statement="COMPAS's decile score is calibrated within both race groups: their calibration curves differ "
+                  "by at most 0.05 on average.",
+        cite=("angwin_machine_bias_2016", "kleinberg_inherent_tradeoffs_2017", "chouldechova_fair_prediction_2017"),
+        paper_result="the vendor replied to ProPublica that the score predicts re-arrest equally well for Black "
+                     "and white defendants; Chouldechova shows that it satisfies predictive parity on these data "
+                     "and that, with unequal base rates, this forces unequal error rates",
+        paper_where="Chouldechova (2017), the analysis of the COMPAS data",
+        run=run,
+        world=lambda r: r["compas"]["calibration"],
+        measure=calibration_gap,
+        predicate=at_most(0.05),
+        controls=(Control("within-group percentile score",
+                          "the score replaced by each defendant's percentile within their own race group "
+                          "(group norming), which spreads both groups uniformly and so breaks calibration "
+                          "when base rates differ", lambda r: r["compas"]["calibration_normed"]),),
+        note="count-weighted mean absolute difference of the observed re-arrest rates, over deciles with at "
+             "least 20 defendants of each group; the data are fixed, the control's tie-breaking is seeded",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.compas_unequal_errors",
+        statement="At ProPublica's cut-off the same score gives African-American defendants a false positive "
+                  "rate, and Caucasian defendants a false negative rate, each at least 0.15 higher.",
+        cite=("angwin_machine_bias_2016", "kleinberg_inherent_tradeoffs_2017", "chouldechova_fair_prediction_2017"),
+        paper_result=_PROPUBLICA + "; Kleinberg et al. and Chouldechova prove that with unequal base rates a "
+                     "calibrated score cannot have equal error rates, except for a perfect predictor",
+        paper_where="ProPublica's table 'Prediction fails differently for black defendants'; "
+                    "Kleinberg et al. (2017), Theorem 1.1",
+        run=run,
+        world=lambda r: r["compas"]["rates"],
+        measure=opposite_error_gap,
+        predicate=at_least(0.15),
+        controls=(Control("shuffled race", "race shuffled across defendants: the same score and cut-off, groups "
+                          "of the same sizes that no longer differ in base rate",
+                          lambda r: r["compas"]["rates_shuffled"]),),
+        note="the smaller of the FPR gap and the FNR gap, signed so that the direction the impossibility "
+             "result predicts is positive",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.adult_group_thresholds",
+        statement="On Adult, group-specific thresholds bring the held-out equalized-odds difference of a "
+                  "logistic regression to at most 0.05.",
+        cite=("hardt_equality_opportunity_2016",),
+        paper_result="any score can be post-processed into a predictor that satisfies equalized odds with "
+                     "group-specific, possibly randomized, thresholds found by a linear program; the paper "
+                     "applies it to FICO credit scores",
+        paper_where="the derived predictors from a score and the FICO case study",
+        run=run,
+        world=lambda r: r["adult"]["eo_after"],
+        measure=float,
+        predicate=at_most(0.05),
+        controls=(Control("one threshold", "the same model with its single 0.5 threshold, before "
+                          "post-processing", lambda r: r["adult"]["eo_before"]),),
+        observation=True,
+        note="an observation: thresholds chosen on the training half, measured on the held-out half, where "
+             "the remaining gap is sampling noise of the women's TPR and FPR; it is 0.003-0.053 over ten splits "
+             "and exceeds 0.05 on one of them",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.adult_threshold_cost",
+        statement="The group thresholds cost at most 3 points of held-out accuracy.",
+        cite=("hardt_equality_opportunity_2016",),
+        paper_result="the derived predictor is the most accurate one that satisfies equalized odds among those "
+                     "built from the same score",
+        paper_where="the derived predictors from a score (optimal among them by a linear program)",
+        run=run,
+        world=lambda r: r["adult"]["acc_before"] - r["adult"]["acc_after"],
+        measure=float,
+        predicate=at_most(0.03),
+        controls=(Control("constant predictor", "the trivial way to equalized odds: predict the majority class "
+                          "for everyone (TPR and FPR are 0 in both groups); its cost on the same half",
+                          lambda r: r["adult"]["acc_before"] - r["adult"]["acc_constant"]),),
+        note="accuracy of the one-threshold model minus that of the group-threshold model, in [0, 1]",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.german_age_gap",
+        statement="On German credit, a model that never sees age approves applicants under 25 at least 0.05 "
+                  "less often than older applicants.",
+        cite=("hofmann_german_credit_1994", "kamiran_classifying_2009"),
+        paper_result="the data: 1,000 applicants, 700 good and 300 bad risks; splitting age at 25 as the "
+                     "protected attribute is Kamiran and Calders' choice (they report no gap of this model to "
+                     "compare with)",
+        paper_where="the data set's documentation; Kamiran and Calders (2009), experiments",
+        run=run,
+        world=lambda r: r["german"]["age"]["gap"],
+        measure=float,
+        predicate=at_least(0.05),
+        controls=(Control("shuffled age group", "the age groups shuffled across applicants: the same predictions "
+                          "and group sizes, no link between age and the prediction",
+                          lambda r: r["german"]["shuffled"]["gap"]),),
+        note="5-fold cross-validated predictions of a logistic regression; the gap is the older applicants' "
+             "selection rate minus the under-25s'",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.german_gap_interval",
+        statement="The 95% bootstrap interval of that gap lies above zero.",
+        cite=("hofmann_german_credit_1994", "kamiran_classifying_2009"),
+        paper_result="the under-25 group holds 149 of the 1,000 applicants",
+        paper_where="the data set's documentation",
+        run=run,
+        world=lambda r: r["german"]["age"]["low"],
+        measure=float,
+        predicate=at_least(0.0),
+        controls=(Control("shuffled age group", "the interval's lower end with the age groups shuffled",
+                          lambda r: r["german"]["shuffled"]["low"]),),
+        note="lower end of the percentile interval over 1,000 bootstrap resamples of the applicants",
+    ),
+)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..claims import Claim, Control, at_least, at_most
 from ..core import make_mlp, train
 from ..plotting import get_axes
 from ..validation import (
@@ -30,6 +31,10 @@ __all__ = [
     "weat_test",
     "weat_association",
     "plot_weat",
+    "WEAT_TESTS",
+    "weat_embeddings",
+    "weat_table",
+    "resplit_targets",
 ]
 
 
@@ -336,3 +341,188 @@ def plot_weat(
     if title:
         ax.set_title(title)
     return ax
+
+
+WEAT_TESTS: dict[str, tuple[str, str]] = {
+    "names": ("male names", "female names"),
+    "gendered terms": ("male terms", "female terms"),
+}
+"""The two WEAT tests of Step 2: target lists X, Y (attribute lists: career, family)."""
+
+
+def weat_embeddings(encoder: Any) -> dict[str, np.ndarray]:
+    """Embed every list of :data:`WEAT_WORDS` with the SEAT templates (names with the name
+    templates, all other words with the word templates).
+
+    Args:
+        encoder: a sentence encoder with ``encode`` (e.g. from
+            :func:`biaslab.pretrained.load_sentence_encoder`).
+
+    Returns:
+        ``{list name: (words x dims) embeddings}``.
+    """
+    T = SEAT_TEMPLATES
+    return {name: embed_words(encoder, words, T["name"] if "names" in name else T["word"])
+            for name, words in WEAT_WORDS.items()}
+
+
+def resplit_targets(X: Any, Y: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Pool two target lists and split them again at random into two lists of the same sizes:
+    the permutation test's null world, where list membership means nothing.
+
+    Args:
+        X, Y: target embeddings (words x dims).
+        seed: seeds the split.
+
+    Returns:
+        ``(X', Y')`` with ``len(X)`` and ``len(Y)`` rows.
+    """
+    e = _check_embeddings(X=X, Y=Y)
+    pooled = np.concatenate([e["X"], e["Y"]])
+    order = np.random.default_rng(seed).permutation(len(pooled))
+    return pooled[order[: len(e["X"])]], pooled[order[len(e["X"]):]]
+
+
+def weat_table(emb: dict[str, np.ndarray], seed: int = 0, n_boot: int = 2000) -> pd.DataFrame:
+    """:func:`weat_test` of each test of :data:`WEAT_TESTS` against career and family words, and
+    of the names re-split at random (:func:`resplit_targets`, the permutation null).
+
+    Args:
+        emb: the output of :func:`weat_embeddings`.
+        seed: seeds the bootstrap and the re-split.
+        n_boot: bootstrap resamples.
+
+    Returns:
+        One row per test (``names``, ``gendered terms``, ``names re-split``) with the columns of
+        :func:`weat_test`.
+    """
+    A, B = emb["career"], emb["family"]
+    rows = {label: weat_test(emb[x], emb[y], A, B, n_boot=n_boot, seed=seed) for label, (x, y) in WEAT_TESTS.items()}
+    Xr, Yr = resplit_targets(emb["male names"], emb["female names"], seed=seed)
+    rows["names re-split"] = weat_test(Xr, Yr, A, B, n_boot=n_boot, seed=seed)
+    return pd.DataFrame(rows).T
+
+
+def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, Any]:
+    """Everything section 3.2 checks, for one seed.
+
+    Returns:
+        ``stages``: :func:`pretrain_finetune` (pretraining agreement 0.9, 1,000 fine-tuning
+        examples); ``weat``: :func:`weat_table` on all-MiniLM-L6-v2 (the embeddings do not
+        depend on the seed; the bootstrap and the re-split do).
+    """
+    from ..core import resolve_device
+    from ..pretrained import load_sentence_encoder
+
+    dev = resolve_device(device)
+    encoder = load_sentence_encoder(device=dev)
+    return {
+        "stages": pretrain_finetune(p_pretrain=0.9, n_finetune=1000, seed=seed, device=dev),
+        "weat": weat_table(weat_embeddings(encoder), seed=seed),
+    }
+
+
+def _gap(stage: str) -> Any:
+    return lambda r: float(r["stages"].loc[stage, "EO gap"])
+
+
+_CALISKAN = ("WEAT 6 on GloVe word vectors: male names closer to career and female names to family words, "
+             "effect size d = 1.81, p < 1e-3 (mirroring the Implicit Association Test)")
+
+CLAIMS = (
+    Claim(
+        key="fairness.where_bias_lives.balanced_finetuning",
+        statement="Fine-tuning a shortcut-pretrained MLP on 1,000 balanced examples brings its test "
+                  "equalized-odds gap to at most 0.05.",
+        cite=("overwriting_pretrained_bias",),
+        paper_result="the bias of the fine-tuning data matters more than the bias of the pretrained model: "
+                     "fine-tuning on data whose correlations are removed or balanced undoes much of a "
+                     "pretrained model's bias",
+        paper_where="the fine-tuning experiments and their conclusions",
+        run=run,
+        world=_gap("balanced"),
+        measure=float,
+        predicate=at_most(0.05),
+        controls=(Control("no fine-tuning", "the pretrained model itself, before fine-tuning",
+                          _gap("pretrained")),
+                  Control("biased fine-tuning", "a copy fine-tuned on 1,000 examples with the pretraining's "
+                          "90% agreement between attribute and label", _gap("biased"))),
+        observation=True,
+        note="an observation: equalized-odds gap between the two attribute groups on 20,000 test examples with "
+             "attribute and label independent; 0.006-0.051 over ten seeds, above 0.05 on one of them",
+    ),
+    Claim(
+        key="fairness.where_bias_lives.biased_finetuning",
+        statement="Fine-tuning it on 1,000 examples with the same 90% agreement leaves the gap at 0.15 or more.",
+        cite=("overwriting_pretrained_bias",),
+        paper_result="fine-tuning on data with the same correlation keeps the bias",
+        paper_where="the fine-tuning experiments",
+        run=run,
+        world=_gap("biased"),
+        measure=float,
+        predicate=at_least(0.15),
+        controls=(Control("balanced fine-tuning", "the copy fine-tuned on balanced examples", _gap("balanced")),),
+    ),
+    Claim(
+        key="fairness.where_bias_lives.weat_names_effect",
+        statement="In all-MiniLM-L6-v2, male names lean towards career words more than female names do: "
+                  "WEAT effect size at least 0.8.",
+        cite=("caliskan_semantics_2017", "may_seat_2019"),
+        paper_result=_CALISKAN,
+        paper_where="Caliskan et al. (2017), the table of WEAT results (test 6)",
+        run=run,
+        world=lambda r: r["weat"].loc["names"],
+        measure=lambda row: float(row["effect size"]),
+        predicate=at_least(0.8),
+        controls=(Control("names re-split", "the 16 names pooled and split at random into two lists of eight: "
+                          "list membership carries no gender", lambda r: r["weat"].loc["names re-split"]),),
+        observation=True,
+        note="an observation: the value does not depend on the seed (the embeddings are fixed), but its "
+             "control does not fail reliably: a random re-split of the names reaches d >= 0.8 on one seed of ten, "
+             "so with eight words per list an effect size alone is no evidence; the p-value claim is the test",
+    ),
+    Claim(
+        key="fairness.where_bias_lives.weat_names_significant",
+        statement="That association is significant: exact permutation p-value below 0.01.",
+        cite=("caliskan_semantics_2017",),
+        paper_result=_CALISKAN,
+        paper_where="Caliskan et al. (2017), the table of WEAT results (test 6)",
+        run=run,
+        world=lambda r: r["weat"].loc["names"],
+        measure=lambda row: float(row["p-value"]),
+        predicate=at_most(0.01),
+        controls=(Control("names re-split", "the names split at random into two lists of eight",
+                          lambda r: r["weat"].loc["names re-split"]),),
+        note="one-sided, all 12,870 splits of the 16 names enumerated",
+    ),
+    Claim(
+        key="fairness.where_bias_lives.weat_terms_not_significant",
+        statement="With gendered common nouns and pronouns the association is not significant (p above 0.05).",
+        cite=("may_seat_2019",),
+        paper_result="WEAT's tests put into sentence templates (SEAT) give mixed results on sentence encoders, "
+                     "with patterns of sensitivity that question the test's assumptions",
+        paper_where="May et al. (2019), the SEAT results",
+        run=run,
+        world=lambda r: r["weat"].loc["gendered terms"],
+        measure=lambda row: float(row["p-value"]),
+        predicate=at_least(0.05),
+        controls=(Control("names", "the same test with the male and female names, where the association is "
+                          "strong", lambda r: r["weat"].loc["names"]),),
+    ),
+    Claim(
+        key="fairness.where_bias_lives.weat_interval_width",
+        statement="Bootstrap intervals over word-list resamples are more than one unit of effect size wide "
+                  "for both target lists.",
+        cite=("caliskan_semantics_2017",),
+        paper_result="WEAT's p-value permutes the target words but treats the chosen words as fixed; it says "
+                     "nothing about other word lists",
+        paper_where="Caliskan et al. (2017), the WEAT method",
+        run=run,
+        world=lambda r: r["weat"].loc[["names", "gendered terms"]],
+        measure=lambda t: float((t["CI high"] - t["CI low"]).min()),
+        predicate=at_least(1.0),
+        observation=True,
+        note="an observation: the narrower of the two 95% intervals' widths; with eight words per list we have "
+             "no world in which the interval should be narrow, so no control",
+    ),
+)
