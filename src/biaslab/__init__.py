@@ -10,8 +10,6 @@ sentence encoder (:mod:`biaslab.pretrained`).
 """
 
 from .core import (
-    ClaimFailed,
-    check_claim,
     get_device,
     make_activation,
     make_mlp,
@@ -20,6 +18,7 @@ from .core import (
     train,
 )
 from . import claims  # noqa: F401  (biaslab.claims.check_claims in every check cell)
+from .claims import ClaimFailed, check_claim
 from .plotting import glue, plot_style
 
 __version__ = "0.1.0"
