@@ -29,6 +29,7 @@ CHAPTERS = {
     "causal": ("4", "Causal representation learning", "04_causal_representation_learning"),
     "disentangle": ("5", "Disentanglement", "05_disentanglement"),
 }
+SECTION_OWN = ("run", "CLAIMS")  # every section module's runner and claim registry
 _BLOCK_RE = re.compile(r"```\{biaslab-api\}[^\n]*\n```", re.M)
 
 
@@ -45,11 +46,14 @@ def _entries(module: object, names: list[str], prefix: str = "") -> list[str]:
     for name in names:
         obj = getattr(module, name)
         d = _directive(obj)
+        if d == "autodata":
+            # a constant (a settings dict, a claim tuple) has no docstring of its own: autodoc would
+            # print its type's; the description is the one of the section that uses it
+            out.append(f".. py:data:: {prefix}{name}")
+            continue
         line = f".. {d}:: {prefix}{name}"
         if d == "autoclass":
             line += "\n   :members:"
-        elif d == "autodata":
-            line += "\n   :annotation:"
         out.append(line)
     return out
 
@@ -95,10 +99,14 @@ def render() -> str:
         for number, stitle, mod in section_modules(chapter):
             short = mod.__name__.rsplit(".", 1)[1]
             parts.append(f"### {number} {stitle}: `biaslab.{chapter}.{short}`\n")
-            lines = [f".. py:module:: biaslab.{chapter}.{short}", f".. currentmodule:: biaslab.{chapter}"]
-            lines += _entries(mod, [n for n in getattr(mod, "__all__", []) if hasattr(pkg, n)])
-            own = [n for n in ("run", "CLAIMS") if hasattr(mod, n)]
-            lines += _entries(mod, own, prefix=f"{short}.")
+            # a section module may share its name with one of its functions (vae_diagnostics):
+            # the function keeps the index entry
+            no_index = "\n   :no-index:" if hasattr(pkg, short) and not inspect.ismodule(getattr(pkg, short)) else ""
+            lines = [f".. py:module:: biaslab.{chapter}.{short}{no_index}", f".. currentmodule:: biaslab.{chapter}"]
+            lines += _entries(mod, [n for n in getattr(mod, "__all__", []) if hasattr(pkg, n) and n not in SECTION_OWN])
+            # the runner and the claims stay in the section module: documented under their full name
+            own = [n for n in SECTION_OWN if hasattr(mod, n)]
+            lines += _entries(mod, own, prefix=f"biaslab.{chapter}.{short}.")
             parts.append(_rst(lines))
     return "\n".join(parts)
 
@@ -115,6 +123,37 @@ def _source_read(app, docname: str, source: list[str]) -> None:
         source[0] = _BLOCK_RE.sub(lambda m: render(), source[0])
 
 
+# annotations of dataclass fields name these; neither library's inventory is loaded offline
+_NITPICK_IGNORE = {("py:class", "torch.Tensor"), ("py:class", "collections.abc.Callable")}
+
+
+def _config_inited(app, config) -> None:
+    config.nitpick_ignore = set(config.nitpick_ignore) | _NITPICK_IGNORE
+
+
+def _missing_reference(app, env, node, contnode):
+    """Resolve a short name in a docstring to the one documented object of that name.
+
+    The docstring of a section's ``run`` (``biaslab.<chapter>.<section>.run``) names functions
+    that are documented under their chapter (``biaslab.<chapter>.<name>``), where the re-export
+    puts them; a chapter's docstrings name ``Sprites``, documented in ``biaslab.datasets.sprites``.
+    """
+    module = node.get("py:module") or ""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not module.startswith("biaslab") or "." in target:
+        return None
+    domain = env.get_domain("py")
+    chapter = ".".join(module.split(".")[:2])
+    found = [name for name in (f"{chapter}.{target}",) if name in domain.objects]
+    if not found:
+        found = [name for name in domain.objects if name.startswith("biaslab.") and name.endswith(f".{target}")]
+    if len(found) != 1:
+        return None
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], found[0], node, contnode)
+
+
 def setup(app):
     app.connect("source-read", _source_read)
+    app.connect("config-inited", _config_inited)
+    app.connect("missing-reference", _missing_reference)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

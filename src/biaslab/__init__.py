@@ -5,7 +5,7 @@ The package is laid out like the book: one subpackage per chapter
 ``biaslab.disentangle``) with one module per section, named after the section's file. The
 top level holds what every chapter uses: seeding, the device rule and the one training loop
 (:mod:`biaslab.core`), input checks (:mod:`biaslab.validation`), the figure style
-(:mod:`biaslab.plotting`), the offline data sets (:mod:`biaslab.datasets`) and the pretrained
+(:mod:`biaslab.plotting`), the offline data sets (``biaslab.datasets``) and the pretrained
 sentence encoder (:mod:`biaslab.pretrained`).
 """
 

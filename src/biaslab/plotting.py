@@ -64,4 +64,5 @@ def glue(name: str, value: float, display: bool = False) -> None:
     except ImportError:
         print(f"{name} = {value:.4g}")
         return
-    _glue(name, value, display=display)
+    # a plain float: myst_nb formats the text form, and numpy's is "np.float64(...)"
+    _glue(name, float(value), display=display)
