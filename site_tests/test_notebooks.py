@@ -138,11 +138,11 @@ def test_rendered_notebook_shows_no_myst(notebook_server, browser):  # noqa: F81
     assert "Spectral bias: low frequencies first" in text
     raw = RAW_MYST.findall(text) + [m for m in ("{term}", "{cite", "{doc}", "{ref}", "{func}", "(spectral-bias)=") if m in text]
     assert not raw, f"raw MyST visible in the rendered notebook: {raw}"
-    assert "Rahaman et al. [2019]" in text and "Exercise 1.9: Predict, then run" in text
+    assert "Rahaman et al. [2019]" in text and "Exercise 1.9: Predict, then look" in text
     assert page.evaluate("document.querySelectorAll('details').length") == 4
     assert page.evaluate("Array.from(document.querySelectorAll('details')).every(d => !d.open)")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "notebook_spectral_bias.png"), full_page=False)
-    page.locator("text=Exercise 1.10: Does a wider network escape the bias?").scroll_into_view_if_needed()
+    page.locator("text=Exercise 1.10: Why one full period?").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "notebook_spectral_bias_exercises.png"), full_page=False)
     assert (SHOTS / "notebook_spectral_bias.png").stat().st_size > 10_000
