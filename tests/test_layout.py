@@ -122,6 +122,55 @@ def test_no_see_pointers_in_docstrings():
         assert "    See: " not in path.read_text(), f"{module} has a 'See:' line"
 
 
+# The hand-written backward passes: each is a method whose loop (or extra update) is what the
+# section teaches; every other trainer goes through biaslab.core.train.
+OWN_LOOPS = {
+    "biaslab.core.train": "the book's one training loop",
+    "biaslab.spurious.invariance.fit_invariant_linear": "IRM's penalty schedule",
+    "biaslab.spurious.repairs_with_group_labels.group_dro": "GroupDRO's group-weight update",
+    "biaslab.fairness.fair_objectives.adversarial_debiasing": "the adversarial game",
+    "biaslab.fairness.fair_objectives.road_debiasing": "ROAD's inner adversary and weighting updates",
+    "biaslab.disentangle.unsupervised_study.train_vae_ensemble.discriminator_step": "FactorVAE's discriminator",
+}
+
+
+def _backward_sites() -> dict[str, int]:
+    """Every ``x.backward()`` call in the package, by the innermost function that makes it."""
+    sites: dict[str, int] = {}
+    for module, path in module_files().items():
+        tree = ast.parse(path.read_text())
+
+        def visit(node: ast.AST, prefix: str) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    visit(child, f"{prefix}.{child.name}")
+                elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) \
+                        and child.func.attr == "backward":
+                    sites[prefix] = child.lineno
+                    visit(child, prefix)
+                else:
+                    visit(child, prefix)
+
+        visit(tree, module)
+    return sites
+
+
+def test_only_the_methods_write_their_own_loop():
+    """``grep .backward()`` finds only the loops that are the method, each saying so."""
+    sites = _backward_sites()
+    assert set(sites) == set(OWN_LOOPS), sorted(set(sites) ^ set(OWN_LOOPS))
+    for qualname, line in sites.items():
+        if qualname == "biaslab.core.train":
+            continue
+        path = max(((m, p) for m, p in module_files().items() if qualname.startswith(m + ".")),
+                   key=lambda mp: len(mp[0]))[1]
+        before = path.read_text().splitlines()[:line]
+        # the comment sits between the function's first line and the backward call
+        name = qualname.rsplit(".", 1)[1]
+        start = max(i for i, text in enumerate(before) if text.lstrip().startswith(f"def {name}("))
+        assert any("of its own:" in text and "is the method" in text for text in before[start:]), qualname
+
+
 def _trains(qualname: str, seen: set[str] | None = None) -> bool:
     """Does a definition train a model: call core.train, or run its own backward pass?"""
     seen = set() if seen is None else seen

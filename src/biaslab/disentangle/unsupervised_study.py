@@ -197,7 +197,7 @@ def train_vae_ensemble(data: Sprites, objectives: Sequence[str], strengths: Sequ
         return model.loss(images[idx[:batch_size].T])  # (R, B, pixels): each run's own images
 
     def discriminator_step(model: VAEEnsemble, step: int, loss: torch.Tensor) -> None:
-        # the adversary of FactorVAE: its update is part of the method, so it is written out here
+        # a step of its own: FactorVAE's discriminator update is the method
         disc_opt.zero_grad(set_to_none=True)
         model.discriminator_loss(model.last_z).backward()
         disc_opt.step()

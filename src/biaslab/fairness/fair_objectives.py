@@ -124,6 +124,7 @@ def adversarial_debiasing(
     adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(dev)
     opt = torch.optim.Adam(list(predictor.parameters()) + list(adversary.parameters()), lr=lr)
     bce = nn.functional.binary_cross_entropy_with_logits
+    # a loop of its own: the adversarial game (the predictor against the reversed-gradient adversary) is the method
     for _ in range(steps):
         idx = torch.randint(0, len(X), (512,), generator=g).to(dev)
         logit = predictor(X[idx]).squeeze(1)
@@ -338,6 +339,7 @@ def road_debiasing(
     opt_a = torch.optim.Adam(list(adversary.parameters()) + list(weighter.parameters()), lr=adversary_lr)
     bce = nn.functional.binary_cross_entropy_with_logits
     w = torch.ones_like(st)
+    # a loop of its own: ROAD's inner update of adversary and weights within each predictor step is the method
     for t in range(steps):
         logit = predictor(X).squeeze(1)
         loss = bce(logit, yt)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..claims import Claim, Control, at_least, at_most, between
+from ..core import resolve_device, train
 from ..plotting import get_axes
 from ..validation import (
     check_nonnegative,
@@ -167,7 +168,7 @@ def train_ddpm(
     batch_size: int = 256,
     width: int = 128,
     seed: int = 0,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
 ) -> tuple[TinyDenoiser, pd.DataFrame]:
     """Train a :class:`TinyDenoiser` with the DDPM noise-prediction loss.
 
@@ -183,7 +184,7 @@ def train_ddpm(
         batch_size: minibatch size (drawn with replacement).
         width: hidden units of the denoiser.
         seed: seed of initialization and of the training noise.
-        device: where to train.
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(model, history)``; history has ``step`` and ``loss`` (mean of the last 100 steps).
@@ -193,30 +194,25 @@ def train_ddpm(
     steps = check_positive_int(steps, "steps")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = check_positive(lr, "lr")
+    device = resolve_device(device)
     torch.manual_seed(int(seed))
     model = TinyDenoiser(width=width, T=T, dim=X.shape[1]).to(device)
     ab = ddpm_schedule(T)["alpha_bars"].to(device)
     X = X.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(int(seed) + 1)
-    rows, recent = [], []
-    for step in range(1, steps + 1):
-        idx = torch.randint(0, len(X), (batch_size,), generator=g)
-        t = torch.randint(0, T, (batch_size,), generator=g)
-        eps = torch.randn(batch_size, X.shape[1], generator=g).to(device)
-        idx, t = idx.to(device), t.to(device)
-        a = ab[t][:, None]
-        xt = a.sqrt() * X[idx] + (1 - a).sqrt() * eps
-        loss = ((model(xt, t) - eps) ** 2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        recent.append(float(loss.detach()))
-        if step % 100 == 0 or step == steps:
-            rows.append({"step": step, "loss": float(np.mean(recent))})
-            recent = []
+    g = torch.Generator().manual_seed(int(seed) + 2)
+
+    def denoising_loss(net: nn.Module, x0: torch.Tensor, _: None) -> torch.Tensor:
+        t = torch.randint(0, T, (len(x0),), generator=g)
+        eps = torch.randn(len(x0), x0.shape[1], generator=g).to(device)
+        a = ab[t.to(device)][:, None]
+        return ((net(a.sqrt() * x0 + (1 - a).sqrt() * eps, t.to(device)) - eps) ** 2).mean()
+
+    losses: list[float] = []
+    train(model, X, None, None, steps=steps, lr=lr, batch_size=batch_size, replacement=True,
+          eval_every=steps, objective=denoising_loss, scheduler="onecycle", seed=int(seed) + 1,
+          on_step=lambda net, step, loss: losses.append(float(loss)), device=device)
+    ends = [*range(100, steps, 100), steps]
+    rows = [{"step": end, "loss": float(np.mean(losses[(end - 1) // 100 * 100:end]))} for end in ends]
     model.eval()
     return model, pd.DataFrame(rows)
 

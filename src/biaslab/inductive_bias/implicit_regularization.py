@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..claims import Claim, Control, at_most, increasing
-from ..core import make_mlp, resolve_device
+from ..core import make_mlp, resolve_device, train
 from ..plotting import get_axes
 from ..validation import (
     check_fraction,
@@ -173,26 +173,17 @@ def sharpness_run(
     X, y = eos_regression_data(n=n, seed=seed)
     X, y = X.to(device), y.to(device)
     model = eos_mlp(X.shape[1], width=width, seed=seed).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(int(seed) + 1)
-    rows, v = [], None
-    for step in range(steps + 1):
-        if step % eval_every == 0 or step == steps:
-            lam, v = top_hessian_eigenvalue(model, X, y, v0=v, return_vector=True)
-            with torch.no_grad():
-                loss = float(_half_mse(model(X), y))
-            rows.append({"step": step, "loss": loss, "sharpness": lam})
-        if step == steps:
-            break
-        if batch_size is None:
-            xb, yb = X, y
-        else:
-            idx = torch.randint(0, len(X), (batch_size,), generator=gen).to(device)
-            xb, yb = X[idx], y[idx]
-        opt.zero_grad(set_to_none=True)
-        _half_mse(model(xb), yb).backward()
-        opt.step()
-    h = pd.DataFrame(rows)
+    warm: list[list[torch.Tensor] | None] = [None]  # power iteration restarts from the last top eigenvector
+
+    def measure(net: nn.Module, step: int) -> dict[str, float]:
+        lam, warm[0] = top_hessian_eigenvalue(net, X, y, v0=warm[0], return_vector=True)
+        with torch.no_grad():
+            loss = float(_half_mse(net(X), y))
+        return {"loss": loss, "sharpness": lam}
+
+    h = train(model, X, y, _half_mse, steps=steps, lr=lr, optimizer="sgd", batch_size=batch_size,
+              replacement=True, eval_every=eval_every, eval_fn=measure, eval_with_grad=True,
+              seed=int(seed) + 1, device=device)
     h["lr"], h["two_over_lr"] = lr, 2.0 / lr
     return h
 
@@ -347,6 +338,21 @@ def matrix_sensing_data(
     return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
 
 
+class _Factorized(nn.Module):
+    """The product ``W = W_depth ... W_1`` of square factors; calling it returns ``W``."""
+
+    def __init__(self, factors: Sequence[torch.Tensor]) -> None:
+        super().__init__()
+        self.factors = nn.ParameterList([nn.Parameter(f.clone()) for f in factors])
+
+    def forward(self) -> torch.Tensor:
+        """The end-to-end matrix."""
+        W = self.factors[0]
+        for F_ in self.factors[1:]:
+            W = F_ @ W
+        return W
+
+
 def matrix_sensing_run(
     init_scale: float,
     data: MatrixSensingData | None = None,
@@ -389,28 +395,20 @@ def matrix_sensing_run(
     dev = resolve_device(device)
     A, y, W_star = data.A.to(dev), data.y.to(dev), data.W_star.to(dev)
     g = torch.Generator().manual_seed(int(seed) + 1000)
-    factors = [(init_scale * torch.randn(d, d, generator=g) / math.sqrt(d)).to(dev).requires_grad_()
-               for _ in range(depth)]
-    opt = torch.optim.SGD(factors, lr=lr)
+    model = _Factorized([init_scale * torch.randn(d, d, generator=g) / math.sqrt(d) for _ in range(depth)]).to(dev)
     w_norm = float(W_star.norm())
-    rows = []
-    for step in range(steps + 1):
-        W = factors[0]
-        for F_ in factors[1:]:
-            W = F_ @ W
-        loss = 0.5 * ((A * W).sum((1, 2)) - y).pow(2).mean()
-        if step % eval_every == 0 or step == steps:
-            Wd = W.detach()
-            sv = torch.linalg.svdvals(Wd).tolist()
-            row = {"step": step, "loss": float(loss.detach()), "rel_error": float((Wd - W_star).norm()) / w_norm}
-            row.update({f"sv{i + 1}": s for i, s in enumerate(sv)})
-            rows.append(row)
-        if step == steps:
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return pd.DataFrame(rows)
+
+    def sensing_loss(net: nn.Module, A_: torch.Tensor, y_: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((A_ * net()).sum((1, 2)) - y_).pow(2).mean()
+
+    def measure(net: nn.Module, step: int) -> dict[str, float]:
+        W = net()
+        row = {"loss": float(sensing_loss(net, A, y)), "rel_error": float((W - W_star).norm()) / w_norm}
+        row.update({f"sv{i + 1}": s for i, s in enumerate(torch.linalg.svdvals(W).tolist())})
+        return row
+
+    return train(model, A, y, None, steps=steps, lr=lr, optimizer="sgd", eval_every=eval_every,
+                 eval_fn=measure, objective=sensing_loss, device=dev)
 
 
 def learning_times(history: pd.DataFrame, targets: Sequence[float], level: float = 0.5) -> list[float]:

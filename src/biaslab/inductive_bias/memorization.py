@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from ..claims import Claim, Control, at_least
-from ..core import make_mlp
+from ..core import make_mlp, resolve_device, train
 from ..plotting import get_axes
 from ..validation import (
     check_fraction,
@@ -94,7 +94,7 @@ def random_label_run(
         max_steps: the most steps to take.
         stop_at: stop once training accuracy reaches this level, in (0, 1].
         seed: seed of the split, the corruption and the weights.
-        device: where to train (CPU if ``None``).
+        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         DataFrame with ``step``, ``train_acc`` (against the labels trained on) and
@@ -111,7 +111,7 @@ def random_label_run(
     max_steps = check_positive_int(max_steps, "max_steps")
     stop_at = check_fraction(stop_at, "stop_at")
     lr = check_positive(lr, "lr")
-    device = torch.device(device or "cpu")
+    device = resolve_device(device)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     rng = np.random.default_rng(seed)
@@ -131,24 +131,15 @@ def random_label_run(
     Xtr, ytr, Xte, yte = as_t(Xtr), as_t(ytr, torch.long), as_t(X[te]), as_t(yte, torch.long)
     torch.manual_seed(seed)
     model = make_mlp(64, 10, width=width, depth=depth).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    rows = []
-    for step in range(max_steps + 1):
-        out = model(Xtr)
-        train_acc = (out.argmax(1) == ytr).float().mean().item()
-        if corruption == "pixels":
-            test_acc = float("nan")
-        else:
-            with torch.no_grad():
-                test_acc = (model(Xte).argmax(1) == yte).float().mean().item()
-        rows.append({"step": step, "train_acc": train_acc, "test_acc": test_acc})
-        if train_acc >= stop_at or step == max_steps:
-            break
-        loss = F.cross_entropy(out, ytr)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return pd.DataFrame(rows)
+
+    def accuracies(net: torch.nn.Module, step: int) -> dict[str, float]:
+        train_acc = (net(Xtr).argmax(1) == ytr).float().mean().item()
+        test_acc = float("nan") if corruption == "pixels" else (net(Xte).argmax(1) == yte).float().mean().item()
+        return {"train_acc": train_acc, "test_acc": test_acc}
+
+    history = train(model, Xtr, ytr, F.cross_entropy, steps=max_steps, lr=lr, eval_every=1,
+                    eval_fn=accuracies, stop_when=lambda row: row["train_acc"] >= stop_at, device=device)
+    return history[["step", "train_acc", "test_acc"]]
 
 
 def steps_to_accuracy(history: pd.DataFrame, level: float = 0.95, column: str = "train_acc") -> float:
@@ -346,7 +337,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, ob
 
     Args:
         seed: seed of the splits, corruptions, features and weights.
-        device: where to train the MLPs (CPU if ``None``).
+        device: where to train the MLPs (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``runs``: ``{name: random_label_run(...)}`` for ``"true labels"``, ``"random pixels"``
