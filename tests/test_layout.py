@@ -208,3 +208,14 @@ def test_every_public_trainer_takes_a_device(qualname):
     # a trainer that forwards **kwargs must name the device among them
     forwards = node.args.kwarg is not None and "device" in ast.unparse(node)
     assert "device" in names or forwards, f"{qualname} trains a model but takes no device"
+
+
+@pytest.mark.parametrize("package", sorted(CHAPTER_DIRS))
+def test_a_chapter_does_not_expose_one_sections_runner(package):
+    """Each section has its own ``run`` and ``CLAIMS``; a chapter-level ``run`` would be whichever
+    section was imported last, so the chapter re-exports neither."""
+    chapter = importlib.import_module(f"biaslab.{package}")
+    for name in SECTION_OWN:
+        assert not hasattr(chapter, name), f"biaslab.{package}.{name}"
+        for module in chapter.SECTIONS:
+            assert name not in getattr(module, "__all__", []), f"{module.__name__}.__all__ lists {name}"

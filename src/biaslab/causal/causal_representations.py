@@ -32,8 +32,6 @@ __all__ = [
     "extrapolation_mse",
     "fastica_mcc",
     "random_rotation_mcc",
-    "run",
-    "CLAIMS",
 ]
 
 

@@ -24,8 +24,6 @@ __all__ = [
     "binomial_pvalue",
     "tuebingen_orientation",
     "N_PAIRS",
-    "run",
-    "CLAIMS",
 ]
 
 

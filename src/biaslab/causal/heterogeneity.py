@@ -24,8 +24,6 @@ __all__ = [
     "de_finetti_accuracy",
     "cdnod_cpdag",
     "sachs_with_conditions",
-    "run",
-    "CLAIMS",
 ]
 
 

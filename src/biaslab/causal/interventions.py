@@ -23,7 +23,7 @@ __all__ = [
     "front_door_estimate", "front_door_experiment", "max_abs_error", "satisfies_backdoor",
     "NSW_COVARIATES", "ate_naive", "att_regression", "att_ipw", "experimental_se",
     "propensity_score", "bootstrap_att_regression", "TARNet", "att_tarnet", "nsw_estimates",
-    "NSW_NO_EARNINGS", "run", "CLAIMS",
+    "NSW_NO_EARNINGS",
 ]
 
 

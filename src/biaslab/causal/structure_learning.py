@@ -20,7 +20,7 @@ __all__ = [
     "LinearSEM", "random_linear_sem", "learn_dag", "varsortability",
     "sortnregress", "ges_cpdag", "cpdag_of", "learn_graphs", "CPDAG_LEARNERS",
     "structure_benchmark", "benchmark_summary", "dropout_chain", "ci_test_pvalue",
-    "dropout_rejection_rates", "sachs_structure", "run", "CLAIMS",
+    "dropout_rejection_rates", "sachs_structure",
 ]
 
 

@@ -16,8 +16,6 @@ __all__ = [
     "attribute_monotonicity",
     "position_map",
     "plot_position_map",
-    "run",
-    "CLAIMS",
 ]
 
 

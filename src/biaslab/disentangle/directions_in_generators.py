@@ -24,8 +24,6 @@ __all__ = [
     "subspace_share",
     "HouseholderProjector",
     "householder_finetune",
-    "run",
-    "CLAIMS",
 ]
 
 

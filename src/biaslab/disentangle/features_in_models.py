@@ -33,8 +33,6 @@ __all__ = [
     "ParallelogramResult",
     "lda_parallelograms",
     "plot_parallelograms",
-    "run",
-    "CLAIMS",
 ]
 
 

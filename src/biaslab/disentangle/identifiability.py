@@ -47,8 +47,6 @@ __all__ = [
     "axis_angle",
     "refit_diagonal_objective",
     "rotation_cost",
-    "run",
-    "CLAIMS",
 ]
 
 

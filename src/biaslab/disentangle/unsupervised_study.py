@@ -36,8 +36,6 @@ __all__ = [
     "selection_regret",
     "tc_ratio",
     "plot_study",
-    "run",
-    "CLAIMS",
 ]
 
 OBJECTIVES = ("beta-VAE", "beta-TCVAE", "FactorVAE")

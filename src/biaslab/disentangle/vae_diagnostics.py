@@ -23,8 +23,6 @@ __all__ = [
     "passive_correlations",
     "vae_diagnostics",
     "name_dimensions",
-    "run",
-    "CLAIMS",
 ]
 
 

@@ -32,8 +32,6 @@ __all__ = [
     "synthetic_fill",
     "fake_to_real",
     "flip_horizontal",
-    "run",
-    "CLAIMS",
     "AUGMENT_STEPS",
     "FINETUNE_STEPS",
     "FRACTIONS",

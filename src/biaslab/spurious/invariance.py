@@ -24,8 +24,6 @@ __all__ = [
     "linear_test_error",
     "invariant_subset_fit",
     "penalty_landscape",
-    "run",
-    "CLAIMS",
     "NOISES",
     "IRM_FIT",
     "ERM_FIT",

@@ -33,8 +33,6 @@ __all__ = [
     "shuffle_within_class",
     "rho_sweep",
     "plot_group_accuracies",
-    "run",
-    "CLAIMS",
     "SWEEP_RHOS",
 ]
 

@@ -47,8 +47,6 @@ __all__ = [
     "group_dro",
     "last_layer_retrain",
     "group_repairs_table",
-    "run",
-    "CLAIMS",
     "STRONG_L2",
     "FIT_STEPS",
 ]

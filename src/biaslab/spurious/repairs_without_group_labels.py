@@ -41,8 +41,6 @@ __all__ = [
     "color_ink",
     "conditional_independence_penalty",
     "debias_by_independence",
-    "run",
-    "CLAIMS",
     "JTT_DIGITS",
     "JTT_WATERBIRDS",
     "WATERBIRDS",

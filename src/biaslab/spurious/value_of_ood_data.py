@@ -26,8 +26,6 @@ __all__ = [
     "agreement_loss",
     "diversify_two_heads",
     "plot_heads",
-    "run",
-    "CLAIMS",
     "CONTROL_ANGLES",
 ]
 

@@ -26,8 +26,6 @@ __all__ = [
     "feature_contamination_run",
     "plot_lms_slab",
     "plot_bars",
-    "run",
-    "CLAIMS",
 ]
 
 
