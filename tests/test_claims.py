@@ -5,7 +5,8 @@ check cell does (``biaslab.claims``), on the results of the section's runner for
 A claim must hold in its demo and fail on each of its controls; an observation is measured
 and recorded but not asserted.
 
-Seeds 1 and 2 by default (seed 0 is the notebook). ``BIASLAB_CLAIM_SEEDS=0,1,2,3,4,5,6,7,8,9``
+Seed 1 by default (seed 0 is the notebook; `make test` runs both, every ten-seed margin comes
+from `make sweep`). ``BIASLAB_CLAIM_SEEDS=0,1,2,3,4,5,6,7,8,9``
 re-checks every claim and control with ten seeds, the margin every asserted claim must have.
 """
 
@@ -18,7 +19,7 @@ import pytest
 
 from biaslab import claims as bc
 
-SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1,2").split(",")]
+SEEDS = [int(s) for s in os.environ.get("BIASLAB_CLAIM_SEEDS", "1").split(",")]
 CLAIMS = bc.all_claims()
 ASSERTED = [c for c in CLAIMS if not c.observation]
 OBSERVED = [c for c in CLAIMS if c.observation]

@@ -17,7 +17,7 @@ into a MyST table generated from
 - the claim registry (``biaslab.claims``): statement, papers, the paper's own result, rule,
   controls;
 - the values the runs wrote into ``_build/claims`` (``BIASLAB_CLAIMS_DIR``): seed 0 from the
-  notebooks (``make book`` and ``make test``), seeds 1 and 2 from the claim tests
+  notebooks (``make book`` and ``make test``), seed 1 from the claim tests
   (``make test`` only);
 - the last ten-seed sweep, ``chapters/appendix/claim_sweeps.json``, written by ``make sweep``;
 - for chapters not yet on the registry, the ``check_claim(...)`` calls of their notebooks,
@@ -148,7 +148,7 @@ def registered_rows(chapter: str | None = None) -> list[list[str]]:
             continue
         v, sw = values.get(c.key, {}), sweeps.get(c.key)
         cites = "; ".join(f"{{cite:t}}`{k}`" for k in c.cite)
-        ours = (f"seed 0: {_seed_cell(v, (0,))}; seeds 1 / 2: {_seed_cell(v, (1, 2))}; "
+        ours = (f"seed 0: {_seed_cell(v, (0,))}; seed 1: {_seed_cell(v, (1,))}; "
                 f"ten seeds: {_sweep_cell(sw)}")
         rows.append([
             f"{{doc}}`{_section_doc(c.section)}`",
@@ -215,7 +215,7 @@ def render(kind: str, options: dict[str, str]) -> str:
         out.append(_table(HEADER, rows))
     else:
         out.append("*No claim of this chapter is on the registry yet.*")
-    origin = ("Seed 0 comes from the notebooks (`make book` or `make test`); seeds 1 and 2 from "
+    origin = ("Seed 0 comes from the notebooks (`make book` or `make test`); seed 1 from "
               "the claim tests (`make test` only; \"–\" when they were not run)")
     if sweeps.get("commit"):
         origin += (f"; the ten-seed column from the last `make sweep` (seeds {sweeps['seeds']}, "
