@@ -94,6 +94,7 @@ UNCATALOGUED_DEMOS = {
     "sefa-demo": "shen_sefa_2021",  # SeFa: closed-form directions in a generator
     "jtt-waterbirds-demo": "liu_jtt_2021",  # JTT on a tabular Waterbirds
     "rotation-cost-demo": "rolinek_vae_pca_2019",  # the cost of rotating a diagonal posterior
+    "causal-tcl-demo": "hyvarinen_tcl_2016",  # time-contrastive learning under nonlinear mixing
 }
 
 

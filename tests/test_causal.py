@@ -377,3 +377,40 @@ def test_fastica_and_rotation_baselines():
     assert np.allclose(gauss["s"].var(0).numpy(), 1.0, atol=0.15)
     with pytest.raises(ValueError, match="variance_range"):
         ca.segment_sources(variance_range=(2.0, 1.0))
+
+
+def test_leaky_mixing_is_an_invertible_nonlinear_map():
+    s = torch.randn(500, 3, generator=torch.Generator().manual_seed(0))
+    x = ca.leaky_mixing(s, layers=2, seed=1)
+    assert x.shape == s.shape
+    assert torch.equal(x, ca.leaky_mixing(s, layers=2, seed=1))
+    # one layer with slope 1 is a rotation: norms are kept
+    r = ca.leaky_mixing(s, layers=1, slope=1.0, seed=1)
+    assert torch.allclose(r.norm(dim=1), s.norm(dim=1), atol=1e-5)
+    # with slope < 1 no linear map reproduces it
+    coef = torch.linalg.lstsq(s, x).solution
+    assert float((s @ coef - x).pow(2).mean()) > 1e-3
+    with pytest.raises(ValueError, match="slope"):
+        ca.leaky_mixing(s, slope=0.0)
+    with pytest.raises(ValueError, match="layers"):
+        ca.leaky_mixing(s, layers=0)
+    with pytest.raises(TypeError, match="s must"):
+        ca.leaky_mixing(s.numpy())
+
+
+def test_tcl_components_shape_and_inputs():
+    d = ca.segment_sources(n_segments=6, n_per_segment=50, n_sources=2, obs_dim=2, noise=0.0, seed=0)
+    x = ca.leaky_mixing(d["s"], seed=0)
+    est = ca.tcl_components(x, d["u"], steps=20, width=8, seed=0, device="cpu")
+    assert est.shape == (300, 2) and np.isfinite(est).all()
+    assert 0 <= ca.mcc(d["s"].abs(), est) <= 1
+    with pytest.raises(ValueError, match="u must"):
+        ca.tcl_components(x, d["u"][:10], steps=5)
+    with pytest.raises(TypeError, match="x must"):
+        ca.tcl_components(x.numpy(), d["u"], steps=5)
+
+
+def test_nonlinear_comparison_keys():
+    out = ca.nonlinear_comparison(seed=0, layers=1, steps=30, device="cpu")
+    assert set(out) == {"fastica", "fastica_signed", "tcl", "tcl_shuffled"}
+    assert all(0 <= v <= 1 for v in out.values())
