@@ -358,7 +358,7 @@ def plot_group_intervals(table: pd.DataFrame, ax=None, title: str | None = None)
     if len(rate) != 1:
         raise ValueError(f"table must hold exactly one rate column, got {rate}")
     rate = rate[0]
-    ax = get_axes(ax, figsize=(6, 0.5 * len(table) + 1.2))
+    ax = get_axes(ax, figsize=(8, 0.5 * len(table) + 1.5))
     labels = [", ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in table.index]
     pos = np.arange(len(table))[::-1]
     est = table[rate].to_numpy(dtype=float)
