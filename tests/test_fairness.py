@@ -61,6 +61,11 @@ def test_selection_gap_interval():
     assert r["gap"] == pytest.approx(pred[g == "old"].mean() - pred[g == "young"].mean())
     assert r["low"] < r["gap"] < r["high"] and r["low"] > 0.15
     assert r == fa.selection_gap_interval(pred, g, reference="young", n_boot=500, seed=0)
+    flat = (rng.random(1000) < 0.7).astype(int)  # no gap in expectation: the interval covers zero
+    r0 = fa.selection_gap_interval(flat, g, reference="young", n_boot=200, seed=1)
+    assert r0["low"] < 0 < r0["high"]
+    with pytest.raises(ValueError, match="n_boot"):
+        fa.selection_gap_interval(pred, g, reference="young", n_boot=0)
     with pytest.raises(ValueError, match="reference"):
         fa.selection_gap_interval(pred, g, reference="middle")
     with pytest.raises(ValueError, match="level"):
@@ -107,6 +112,188 @@ def test_metric_frame_and_calibration():
     assert fa.calibration_gap(cal) < 0.08
     rates = fa.error_rates_by_group(y, prob, g)
     assert rates.loc["x", "FPR"] == pytest.approx(pred[(g == "x") & (y == 0)].mean())
+
+
+# --- every hand-written group metric against fairlearn or scikit-learn, to 1e-12 ------------
+def _metric_frame(metrics, y, pred, g, **kw):
+    from fairlearn.metrics import MetricFrame
+
+    return MetricFrame(metrics=metrics, y_true=y, y_pred=pred, sensitive_features=g, **kw)
+
+
+def _edge_case_data():
+    """Four groups: "a" has no positive label, "b" no positive prediction, "c" one positive and
+    one negative person, "d" is ordinary."""
+    rng = np.random.default_rng(5)
+    g = np.array(["a"] * 40 + ["b"] * 40 + ["c"] * 2 + ["d"] * 200)
+    y = np.concatenate([np.zeros(40, int), rng.integers(0, 2, 40), [0, 1], rng.integers(0, 2, 200)])
+    prob = rng.random(len(g))
+    prob[g == "b"] *= 0.49  # below the 0.5 threshold: no positive prediction in "b"
+    return y, prob, g
+
+
+def _assert_close(a, b):
+    assert np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=0, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_parity_and_odds_gaps_equal_fairlearn_to_1e12(seed):
+    rng = np.random.default_rng(seed)
+    n = 500
+    g = rng.choice(["a", "b", "c"], n)
+    y = rng.integers(0, 2, n)
+    p = (rng.random(n) < 0.3 + 0.3 * y + 0.1 * (g == "b")).astype(int)
+    assert abs(fa.equalized_odds_gap(y, p, g) - equalized_odds_difference(y, p, sensitive_features=g)) < 1e-12
+    assert abs(fa.demographic_parity_gap(p, g) - demographic_parity_difference(y, p, sensitive_features=g)) < 1e-12
+
+
+def test_parity_and_odds_gaps_equal_fairlearn_on_edge_cases():
+    y, prob, g = _edge_case_data()
+    pred = (prob >= 0.5).astype(int)
+    # every group defined for demographic parity, even one with no positive prediction or one of two people
+    assert abs(fa.demographic_parity_gap(pred, g) - demographic_parity_difference(y, pred, sensitive_features=g)) < 1e-12
+    keep = g != "a"  # equalized odds is undefined for "a", which has no positive label ...
+    assert abs(fa.equalized_odds_gap(y[keep], pred[keep], g[keep])
+               - equalized_odds_difference(y[keep], pred[keep], sensitive_features=g[keep])) < 1e-12
+    with pytest.raises(ValueError, match="no positive"):  # ... which fairlearn would score with a TPR of 0
+        fa.equalized_odds_gap(y, pred, g)
+
+
+@pytest.mark.parametrize("edge", [False, True])
+def test_error_rates_by_group_equal_metric_frame(edge):
+    from fairlearn.metrics import count, false_negative_rate, false_positive_rate, selection_rate
+
+    if edge:
+        y, prob, g = _edge_case_data()
+    else:
+        rng = np.random.default_rng(3)
+        g = rng.choice(["x", "y", "z"], 800)
+        prob = rng.random(800)
+        y = (rng.random(800) < prob * np.where(g == "x", 1.0, 0.7)).astype(int)
+    rates = fa.error_rates_by_group(y, prob, g, threshold=0.5)
+    pred = (prob >= 0.5).astype(int)
+    mf = _metric_frame({"FPR": false_positive_rate, "FNR": false_negative_rate, "count": count}, y, pred, g)
+    base = _metric_frame(selection_rate, y, y, g)  # the selection rate of the labels is the base rate
+    _assert_close(rates["FPR"], mf.by_group["FPR"])
+    _assert_close(rates["base rate"], base.by_group)
+    assert rates["count"].tolist() == mf.by_group["count"].tolist()
+    has_pos = rates.index != "a"  # fairlearn's FNR of a group with no positive label is 0, ours NaN
+    _assert_close(rates["FNR"][has_pos], mf.by_group["FNR"][has_pos])
+    if edge:
+        assert np.isnan(rates.loc["a", "FNR"]) and mf.by_group.loc["a", "FNR"] == 0
+        assert rates.loc["b", "FPR"] == 0 and rates.loc["b", "FNR"] == 1
+
+
+def _assert_calibration_equals_sklearn(y, prob, g, n_bins=10):
+    from sklearn.calibration import calibration_curve
+
+    cal = fa.calibration_by_group(y, prob, g, n_bins=n_bins)
+    for grp in np.unique(g):
+        m = g == grp
+        observed, predicted = calibration_curve(y[m], prob[m], n_bins=n_bins, strategy="uniform")
+        ours = cal[cal["group"] == grp].sort_values("bin")
+        _assert_close(ours["observed rate"], observed)
+        _assert_close(ours["mean score"], predicted)
+        assert ours["count"].sum() == m.sum()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_calibration_by_group_equals_sklearn_calibration_curve(seed):
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["p", "q"], 3000)
+    prob = rng.random(3000) ** np.where(g == "p", 1.0, 2.0)
+    y = (rng.random(3000) < prob).astype(int)
+    _assert_calibration_equals_sklearn(y, prob, g)
+    _assert_calibration_equals_sklearn(y, prob, g, n_bins=7)
+
+
+def test_calibration_by_group_equals_sklearn_on_edge_cases_and_compas():
+    y, prob, g = _edge_case_data()
+    prob[g == "c"] = [0.61, 0.62]  # a group in a single bin; "a" has no positive label
+    _assert_calibration_equals_sklearn(y, prob, g)
+    c = datasets.compas()
+    c = c[c["race"].isin(["African-American", "Caucasian"])]
+    _assert_calibration_equals_sklearn(c["two_year_recid"].to_numpy(), ((c["decile_score"] - 0.5) / 10).to_numpy(),
+                                       c["race"].to_numpy())
+
+
+@pytest.mark.parametrize("edge", [False, True])
+def test_worst_region_gap_equals_metric_frame_with_control_features(edge):
+    from fairlearn.metrics import selection_rate
+
+    rng = np.random.default_rng(4)
+    n = 1500
+    region = rng.integers(0, 4, n)
+    s = rng.integers(0, 2, n)
+    pred = (rng.random(n) < 0.4 + 0.1 * region * s).astype(int)
+    if edge:  # in region 3 nobody with s = 1 is selected, and region 2 holds two people of s = 0
+        pred[(region == 3) & (s == 1)] = 0
+        keep = (region != 2) | (s == 1) | (np.cumsum((region == 2) & (s == 0)) <= 2)
+        region, s, pred = region[keep], s[keep], pred[keep]
+    worst, gaps = fa.worst_region_gap(pred, s, region)
+    mf = _metric_frame(selection_rate, pred, pred, pd.Series(s, name="s"),
+                       control_features=pd.Series(region, name="region"))
+    signed = mf.by_group.unstack("s")
+    _assert_close(gaps.sort_index(), (signed[1] - signed[0]).sort_index())
+    _assert_close(gaps.abs().sort_index(), mf.difference().sort_index())  # the gap inside each region
+    assert abs(worst - mf.difference().max()) < 1e-12
+    if edge:
+        assert abs(gaps.loc[3] + pred[(region == 3) & (s == 0)].mean()) < 1e-12
+
+
+def test_rate_intervals_by_group_intersections():
+    rng = np.random.default_rng(0)
+    n = 1200
+    frame = pd.DataFrame({"race": rng.choice(["r1", "r2"], n), "sex": rng.choice(["F", "M"], n)})
+    y = rng.integers(0, 2, n)
+    pred = (rng.random(n) < 0.2 + 0.5 * y + 0.2 * (frame["race"] == "r1")).astype(int)
+    t = fa.rate_intervals_by_group(y, pred, frame, metric="FPR", n_boot=30, seed=0)
+    assert list(t.columns) == ["count", "n", "FPR", "low", "high"] and t.index.names == ["race", "sex"]
+    assert len(t) == 4 and t["count"].sum() == n and t["n"].sum() == (y == 0).sum()
+    assert (t["low"] <= t["FPR"]).all() and (t["FPR"] <= t["high"]).all() and (t["low"] < t["high"]).all()
+    crossed = frame["race"] + "/" + frame["sex"]  # the same rates as one column of crossed labels
+    rates = fa.error_rates_by_group(y, pred.astype(float), crossed.to_numpy())
+    _assert_close(t["FPR"].to_numpy(), rates.loc[[f"{r}/{s}" for r, s in t.index], "FPR"])
+    pd.testing.assert_frame_equal(t, fa.rate_intervals_by_group(y, pred, frame, metric="FPR", n_boot=30, seed=0))
+    one = fa.rate_intervals_by_group(y, pred, frame["race"], metric="selection rate", n_boot=30, seed=1)
+    _assert_close(one["selection rate"], [pred[frame["race"] == r].mean() for r in one.index])
+    assert one["n"].tolist() == one["count"].tolist()
+    tpr = fa.rate_intervals_by_group(y, pred, frame["sex"].to_numpy(), metric="TPR", n_boot=30)
+    fnr = fa.rate_intervals_by_group(y, pred, frame["sex"].to_numpy(), metric="FNR", n_boot=30)
+    _assert_close(tpr["TPR"] + fnr["FNR"], np.ones(2))
+    with pytest.raises(ValueError, match="metric"):
+        fa.rate_intervals_by_group(y, pred, frame, metric="PPV")
+    with pytest.raises(ValueError, match="level"):
+        fa.rate_intervals_by_group(y, pred, frame, level=1.5)
+    with pytest.raises(ValueError, match="n_boot"):
+        fa.rate_intervals_by_group(y, pred, frame, n_boot=0)
+    with pytest.raises(ValueError, match="sensitive"):
+        fa.rate_intervals_by_group(y, pred, frame.iloc[:10])
+    with pytest.raises(ValueError, match="sensitive"):
+        fa.rate_intervals_by_group(y, pred, np.zeros(n))
+    with pytest.raises(ValueError, match="y_pred"):
+        fa.rate_intervals_by_group(y, pred + 1, frame)
+
+
+def test_plot_group_intervals():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.choice(["u", "v"], 400), "b": rng.choice(["s", "t", "w"], 400)})
+    y, pred = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
+    t = fa.rate_intervals_by_group(y, pred, frame, metric="TPR", n_boot=20)
+    ax = fa.plot_group_intervals(t, title="TPR")
+    assert len(ax.get_yticks()) == 6 and ax.get_xlabel() == "TPR" and ax.get_title() == "TPR"
+    top = max(ax.get_yticklabels(), key=lambda lab: lab.get_position()[1])
+    assert top.get_text() == f"u, s (n={t['n'].iloc[0]})"  # the table's first row on top
+    plt.close(ax.figure)
+    with pytest.raises(TypeError, match="rate_intervals_by_group"):
+        fa.plot_group_intervals(t.drop(columns="low"))
+    with pytest.raises(ValueError, match="one rate column"):
+        fa.plot_group_intervals(t.assign(extra=1.0))
 
 
 def test_opposite_error_gap_and_its_controls():

@@ -11,6 +11,7 @@ import pandas as pd
 from ..claims import Claim, Control, at_least, at_most
 from ..plotting import get_axes
 from ..validation import (
+    as_1d,
     check_binary,
     check_groups,
     check_positive_int,
@@ -28,6 +29,8 @@ __all__ = [
     "calibration_by_group",
     "calibration_gap",
     "error_rates_by_group",
+    "rate_intervals_by_group",
+    "plot_group_intervals",
     "plot_calibration_by_group",
     "plot_error_rates",
     "fit_group_thresholds",
@@ -68,11 +71,26 @@ def german_features(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]
                           "German credit", "german")
 
 
+def _signed_selection_gap(y_true: Any, y_pred: Any, reference: Any) -> float:
+    """Selection rate of everyone outside ``reference`` minus that of ``reference`` (a mask);
+    NaN when a resample leaves one side empty. ``y_true`` is unused (MetricFrame passes it)."""
+    ref = np.asarray(reference, dtype=bool)
+    if ref.all() or not ref.any():
+        return float("nan")
+    pred = np.asarray(y_pred)
+    return float(pred[~ref].mean() - pred[ref].mean())
+
+
 def selection_gap_interval(
-    y_pred: Any, sensitive: Any, reference: Any, n_boot: int = 1000, level: float = 0.95, seed: int = 0
+    y_pred: Any, sensitive: Any, reference: Any, n_boot: int = 200, level: float = 0.95, seed: int = 0
 ) -> dict[str, float]:
     """Selection-rate gap between a reference group and everyone else, with a bootstrap
-    interval (people resampled with replacement), to show how noisy a gap on a small group is.
+    interval, to show how noisy a gap on a small group is.
+
+    The interval is fairlearn's: a ``MetricFrame`` with ``n_boot`` and ``ci_quantiles``
+    resamples the people with replacement and takes percentiles of the signed gap (fairlearn's
+    own ``difference_ci`` bootstraps the absolute difference, whose interval never crosses
+    zero).
 
     Args:
         y_pred: binary predictions (0/1).
@@ -80,12 +98,14 @@ def selection_gap_interval(
         reference: the group whose selection rate is subtracted from the others'.
         n_boot: bootstrap resamples.
         level: coverage of the percentile interval, in (0, 1).
-        seed: seeds the resampling.
+        seed: seeds the resampling (fairlearn's ``random_state``).
 
     Returns:
         ``{"gap": ..., "low": ..., "high": ...}``: the rate of the other groups minus the
         rate of ``reference``, and the interval's ends.
     """
+    from fairlearn.metrics import MetricFrame
+
     y_pred = check_binary(y_pred, "y_pred")
     groups = check_groups(sensitive, "sensitive", len(y_pred))
     n_boot = check_positive_int(n_boot, "n_boot")
@@ -94,14 +114,14 @@ def selection_gap_interval(
     ref = groups == reference
     if not ref.any():
         raise ValueError(f"reference {reference!r} is not one of the groups in sensitive")
-    rng = np.random.default_rng(seed)
-    gaps = np.empty(n_boot)
-    for b in range(n_boot):
-        i = rng.integers(0, len(y_pred), len(y_pred))
-        r, p = ref[i], y_pred[i]
-        gaps[b] = p[~r].mean() - p[r].mean() if r.any() and (~r).any() else np.nan
-    low, high = np.nanpercentile(gaps, [50 * (1 - level), 50 * (1 + level)])
-    return {"gap": float(y_pred[~ref].mean() - y_pred[ref].mean()), "low": float(low), "high": float(high)}
+    mf = MetricFrame(
+        metrics={"gap": _signed_selection_gap}, y_true=y_pred, y_pred=y_pred,
+        sensitive_features=pd.Series(np.zeros(len(y_pred), dtype=int), name="everyone"),
+        sample_params={"gap": {"reference": ref}},
+        n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed,
+    )
+    low, high = mf.overall_ci
+    return {"gap": float(mf.overall["gap"]), "low": float(low["gap"]), "high": float(high["gap"])}
 
 
 def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | None = None):
@@ -214,7 +234,9 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
         threshold: predict 1 when the score is >= threshold.
 
     Returns:
-        A DataFrame indexed by group with ``base rate``, ``FPR``, ``FNR``, ``count``.
+        A DataFrame indexed by group with ``base rate``, ``FPR``, ``FNR``, ``count``; a rate
+        whose denominator is empty (FNR of a group with no positive label) is NaN, where
+        fairlearn's ``false_negative_rate`` returns 0.
     """
     yt = check_binary(y_true, "y_true")
     prob = check_probabilities(y_prob, "y_prob")
@@ -224,16 +246,129 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
     rows = {}
     for g in np.unique(groups):
         m = groups == g
+        neg, pos = m & (yt == 0), m & (yt == 1)
         rows[g] = {
             "base rate": yt[m].mean(),
-            "FPR": pred[m & (yt == 0)].mean(),
-            "FNR": 1 - pred[m & (yt == 1)].mean(),
+            "FPR": pred[neg].mean() if neg.any() else np.nan,
+            "FNR": 1 - pred[pos].mean() if pos.any() else np.nan,
             "count": int(m.sum()),
         }
     out = pd.DataFrame(rows).T
     out["count"] = out["count"].astype(int)
     out.index.name = "group"
     return out
+
+
+def _sensitive_frame(sensitive: Any, n: int) -> pd.DataFrame:
+    """``sensitive`` as a DataFrame of one or more group columns of length ``n``, checked."""
+    if isinstance(sensitive, pd.DataFrame):
+        frame = sensitive.reset_index(drop=True)
+    elif isinstance(sensitive, pd.Series):
+        frame = sensitive.reset_index(drop=True).to_frame(sensitive.name or "group")
+    else:
+        frame = pd.DataFrame({"group": as_1d(sensitive, "sensitive")})
+    if frame.shape[1] == 0:
+        raise ValueError("sensitive must hold at least one column of group labels")
+    if len(frame) != n:
+        raise ValueError(f"sensitive must have the same length as the labels ({n}), got {len(frame)}")
+    if frame.isna().any().any():
+        raise ValueError("sensitive must not contain missing group labels")
+    if len(frame.drop_duplicates()) < 2:
+        raise ValueError("sensitive must contain at least two groups")
+    return frame
+
+
+def rate_intervals_by_group(
+    y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
+    n_boot: int = 100, level: float = 0.95, seed: int = 0,
+) -> pd.DataFrame:
+    """One rate per group with fairlearn's bootstrap interval; several sensitive columns give
+    every intersection of them (race by sex, say) as a group.
+
+    A ``fairlearn.metrics.MetricFrame`` with ``n_boot`` and ``ci_quantiles`` computes the rate
+    (fairlearn's ``selection_rate``, ``true_positive_rate``, ``false_positive_rate`` or
+    ``false_negative_rate``) in each group and the percentiles of its bootstrap distribution
+    (people resampled with replacement).
+
+    Args:
+        y_true: binary labels (0/1).
+        y_pred: binary predictions (0/1), same length.
+        sensitive: group labels: a sequence or Series (one attribute) or a DataFrame with one
+            column per attribute (their intersections), same length.
+        metric: one of ``"selection rate"``, ``"TPR"``, ``"FPR"``, ``"FNR"``.
+        n_boot: bootstrap resamples.
+        level: coverage of the percentile interval, in (0, 1).
+        seed: seeds the resampling (fairlearn's ``random_state``).
+
+    Returns:
+        A DataFrame indexed by group (a MultiIndex for several columns) with ``count`` (people
+        in the group), ``n`` (those the rate is computed on: everyone for the selection rate,
+        the positives for TPR and FNR, the negatives for FPR), the rate under its own name
+        and the interval's ends ``low`` and ``high``.
+    """
+    from fairlearn.metrics import (
+        MetricFrame,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+
+    functions = {"selection rate": selection_rate, "TPR": true_positive_rate,
+                 "FPR": false_positive_rate, "FNR": false_negative_rate}
+    if metric not in functions:
+        raise ValueError(f"metric must be one of {list(functions)}, got {metric!r}")
+    yt = check_binary(y_true, "y_true")
+    yp = check_binary(y_pred, "y_pred")
+    check_same_length(y_true=yt, y_pred=yp)
+    frame = _sensitive_frame(sensitive, len(yt))
+    n_boot = check_positive_int(n_boot, "n_boot")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    mf = MetricFrame(
+        metrics={metric: functions[metric]}, y_true=yt, y_pred=yp, sensitive_features=frame,
+        n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed,
+    )
+    keys = list(frame.columns)
+    sizes = frame.assign(_n=1, _pos=yt, _neg=1 - yt).groupby(keys)[["_n", "_pos", "_neg"]].sum()
+    used = {"selection rate": "_n", "TPR": "_pos", "FPR": "_neg", "FNR": "_pos"}[metric]
+    low, high = mf.by_group_ci
+    out = pd.DataFrame({"count": sizes["_n"], "n": sizes[used]}).reindex(mf.by_group.index)
+    out[metric] = mf.by_group[metric]
+    out["low"], out["high"] = low[metric], high[metric]
+    return out
+
+
+def plot_group_intervals(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Plot the output of :func:`rate_intervals_by_group`: each group's rate as a dot with its
+    interval as a bar, one row per group.
+
+    Args:
+        table: the table (its rate column is the one that is not ``count``, ``n``, ``low`` or
+            ``high``).
+        ax: matplotlib axes (a new figure when ``None``).
+        title: the axes title.
+
+    Returns:
+        The axes.
+    """
+    if not isinstance(table, pd.DataFrame) or not {"count", "n", "low", "high"} <= set(table.columns):
+        raise TypeError("table must be the DataFrame returned by rate_intervals_by_group")
+    rate = [c for c in table.columns if c not in ("count", "n", "low", "high")]
+    if len(rate) != 1:
+        raise ValueError(f"table must hold exactly one rate column, got {rate}")
+    rate = rate[0]
+    ax = get_axes(ax, figsize=(8, 0.5 * len(table) + 1.5))
+    labels = [", ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in table.index]
+    pos = np.arange(len(table))[::-1]
+    est = table[rate].to_numpy(dtype=float)
+    err = np.vstack([est - table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float) - est])
+    ax.errorbar(est, pos, xerr=err, fmt="o", capsize=4)
+    ax.set_yticks(pos, [f"{lab} (n={n})" for lab, n in zip(labels, table["n"])])
+    ax.set(xlabel=rate, ylim=(-0.6, len(table) - 0.4))
+    if title:
+        ax.set_title(title)
+    return ax
 
 
 def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = None, min_count: int = 20):
@@ -604,6 +739,7 @@ CLAIMS = (
         predicate=at_least(0.0),
         controls=(Control("shuffled age group", "the interval's lower end with the age groups shuffled",
                           lambda r: r["german"]["shuffled"]["low"]),),
-        note="lower end of the percentile interval over 1,000 bootstrap resamples of the applicants",
+        note="lower end of the percentile interval over 200 bootstrap resamples of the applicants "
+             "(fairlearn's MetricFrame with n_boot and ci_quantiles)",
     ),
 )
