@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import biaslab.plotting
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
 from biaslab import datasets
@@ -275,7 +276,7 @@ def test_rate_intervals_by_group_intersections():
         fa.rate_intervals_by_group(y, pred + 1, frame)
 
 
-def test_plot_group_intervals():
+def test_plot_intervals():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -285,15 +286,15 @@ def test_plot_group_intervals():
     frame = pd.DataFrame({"a": rng.choice(["u", "v"], 400), "b": rng.choice(["s", "t", "w"], 400)})
     y, pred = rng.integers(0, 2, 400), rng.integers(0, 2, 400)
     t = fa.rate_intervals_by_group(y, pred, frame, metric="TPR", n_boot=20)
-    ax = fa.plot_group_intervals(t, title="TPR")
+    ax = biaslab.plotting.plot_intervals(t, title="TPR")
     assert len(ax.get_yticks()) == 6 and ax.get_xlabel() == "TPR" and ax.get_title() == "TPR"
     top = max(ax.get_yticklabels(), key=lambda lab: lab.get_position()[1])
     assert top.get_text() == f"u, s (n={t['n'].iloc[0]})"  # the table's first row on top
     plt.close(ax.figure)
-    with pytest.raises(TypeError, match="rate_intervals_by_group"):
-        fa.plot_group_intervals(t.drop(columns="low"))
+    with pytest.raises(TypeError, match="columns count, n, low, high"):
+        biaslab.plotting.plot_intervals(t.drop(columns="low"))
     with pytest.raises(ValueError, match="one rate column"):
-        fa.plot_group_intervals(t.assign(extra=1.0))
+        biaslab.plotting.plot_intervals(t.assign(extra=1.0))
 
 
 def test_opposite_error_gap_and_its_controls():

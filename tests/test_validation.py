@@ -69,3 +69,23 @@ def test_binary_probabilities_groups_and_lengths():
     v.check_same_length(a=[1, 2], b=np.zeros(2))
     with pytest.raises(ValueError, match=r"'a': 2, 'b': 3"):
         v.check_same_length(a=[1, 2], b=[1, 2, 3])
+
+
+def test_check_group_frame():
+    import pandas as pd
+
+    from biaslab.validation import check_group_frame
+
+    f = check_group_frame(["a", "b", "a"], "sensitive", 3)
+    assert list(f.columns) == ["group"] and len(f) == 3
+    two = check_group_frame(pd.DataFrame({"race": ["x", "y"], "sex": ["m", "m"]}, index=[5, 7]), "sensitive", 2)
+    assert list(two.index) == [0, 1]
+    assert list(check_group_frame(pd.Series([1, 2], name="age"), "s", 2).columns) == ["age"]
+    with pytest.raises(ValueError, match="sensitive must have the same length"):
+        check_group_frame(["a", "b"], "sensitive", 3)
+    with pytest.raises(ValueError, match="at least two groups"):
+        check_group_frame(["a", "a"], "sensitive", 2)
+    with pytest.raises(ValueError, match="missing"):
+        check_group_frame(pd.Series(["a", None]), "sensitive", 2)
+    with pytest.raises(ValueError, match="at least one column"):
+        check_group_frame(pd.DataFrame(index=[0, 1]), "sensitive", 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_axes", "glue", "plot_style"]
+__all__ = ["get_axes", "glue", "plot_intervals", "plot_style"]
 
 
 def plot_style() -> None:
@@ -66,3 +66,38 @@ def glue(name: str, value: float, display: bool = False) -> None:
         return
     # a plain float: myst_nb formats the text form, and numpy's is "np.float64(...)"
     _glue(name, float(value), display=display)
+
+
+def plot_intervals(table: Any, ax: Any = None, title: str | None = None) -> Any:
+    """Estimates with their intervals, one row each: a dot for the estimate, a bar for the
+    interval (e.g. the table of :func:`biaslab.fairness.rate_intervals_by_group`).
+
+    Args:
+        table: the table (its rate column is the one that is not ``count``, ``n``, ``low`` or
+            ``high``).
+        ax: matplotlib axes (a new figure when ``None``).
+        title: the axes title.
+
+    Returns:
+        The axes.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame) or not {"count", "n", "low", "high"} <= set(table.columns):
+        raise TypeError("table must be a DataFrame with columns count, n, low, high and one estimate")
+    rate = [c for c in table.columns if c not in ("count", "n", "low", "high")]
+    if len(rate) != 1:
+        raise ValueError(f"table must hold exactly one rate column, got {rate}")
+    rate = rate[0]
+    ax = get_axes(ax, figsize=(8, 0.5 * len(table) + 1.5))
+    labels = [", ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in table.index]
+    pos = np.arange(len(table))[::-1]
+    est = table[rate].to_numpy(dtype=float)
+    err = np.vstack([est - table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float) - est])
+    ax.errorbar(est, pos, xerr=err, fmt="o", capsize=4)
+    ax.set_yticks(pos, [f"{lab} (n={n})" for lab, n in zip(labels, table["n"])])
+    ax.set(xlabel=rate, ylim=(-0.6, len(table) - 0.4))
+    if title:
+        ax.set_title(title)
+    return ax

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "check_group_frame",
     "as_1d",
     "check_binary",
     "check_fraction",
@@ -229,3 +230,38 @@ def check_same_length(**arrays: Any) -> None:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arguments must have the same length, got {lengths}")
+
+
+def check_group_frame(x: Any, name: str, n: int):
+    """Group labels as a DataFrame of one or more columns (several columns: their
+    intersections are the groups), checked: ``n`` rows, no missing label, two groups or more.
+
+    Args:
+        x: a sequence or Series (one attribute, column ``"group"`` unless the Series is named)
+            or a DataFrame with one column per attribute.
+        name: the argument's name, for error messages.
+        n: the required length.
+
+    Returns:
+        A ``pandas.DataFrame`` with a fresh ``RangeIndex``.
+
+    Raises:
+        ValueError: on a wrong length, no column, a missing label or a single group.
+    """
+    import pandas as pd
+
+    if isinstance(x, pd.DataFrame):
+        frame = x.reset_index(drop=True)
+    elif isinstance(x, pd.Series):
+        frame = x.reset_index(drop=True).to_frame(x.name or "group")
+    else:
+        frame = pd.DataFrame({"group": as_1d(x, name)})
+    if frame.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least one column of group labels")
+    if len(frame) != n:
+        raise ValueError(f"{name} must have the same length as the labels ({n}), got {len(frame)}")
+    if frame.isna().any().any():
+        raise ValueError(f"{name} must not contain missing group labels")
+    if len(frame.drop_duplicates()) < 2:
+        raise ValueError(f"{name} must contain at least two groups")
+    return frame

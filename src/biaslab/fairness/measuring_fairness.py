@@ -11,6 +11,7 @@ import pandas as pd
 from ..claims import Claim, Control, at_least, at_most
 from ..plotting import get_axes
 from ..validation import (
+    check_group_frame,
     as_1d,
     check_binary,
     check_groups,
@@ -30,7 +31,6 @@ __all__ = [
     "calibration_gap",
     "error_rates_by_group",
     "rate_intervals_by_group",
-    "plot_group_intervals",
     "plot_calibration_by_group",
     "plot_error_rates",
     "fit_group_thresholds",
@@ -259,25 +259,6 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
     return out
 
 
-def _sensitive_frame(sensitive: Any, n: int) -> pd.DataFrame:
-    """``sensitive`` as a DataFrame of one or more group columns of length ``n``, checked."""
-    if isinstance(sensitive, pd.DataFrame):
-        frame = sensitive.reset_index(drop=True)
-    elif isinstance(sensitive, pd.Series):
-        frame = sensitive.reset_index(drop=True).to_frame(sensitive.name or "group")
-    else:
-        frame = pd.DataFrame({"group": as_1d(sensitive, "sensitive")})
-    if frame.shape[1] == 0:
-        raise ValueError("sensitive must hold at least one column of group labels")
-    if len(frame) != n:
-        raise ValueError(f"sensitive must have the same length as the labels ({n}), got {len(frame)}")
-    if frame.isna().any().any():
-        raise ValueError("sensitive must not contain missing group labels")
-    if len(frame.drop_duplicates()) < 2:
-        raise ValueError("sensitive must contain at least two groups")
-    return frame
-
-
 def rate_intervals_by_group(
     y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
     n_boot: int = 100, level: float = 0.95, seed: int = 0,
@@ -306,13 +287,8 @@ def rate_intervals_by_group(
         the positives for TPR and FNR, the negatives for FPR), the rate under its own name
         and the interval's ends ``low`` and ``high``.
     """
-    from fairlearn.metrics import (
-        MetricFrame,
-        false_negative_rate,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
+    from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
+    from fairlearn.metrics import true_positive_rate
 
     functions = {"selection rate": selection_rate, "TPR": true_positive_rate,
                  "FPR": false_positive_rate, "FNR": false_negative_rate}
@@ -321,7 +297,7 @@ def rate_intervals_by_group(
     yt = check_binary(y_true, "y_true")
     yp = check_binary(y_pred, "y_pred")
     check_same_length(y_true=yt, y_pred=yp)
-    frame = _sensitive_frame(sensitive, len(yt))
+    frame = check_group_frame(sensitive, "sensitive", len(yt))
     n_boot = check_positive_int(n_boot, "n_boot")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -337,38 +313,6 @@ def rate_intervals_by_group(
     out[metric] = mf.by_group[metric]
     out["low"], out["high"] = low[metric], high[metric]
     return out
-
-
-def plot_group_intervals(table: pd.DataFrame, ax=None, title: str | None = None):
-    """Plot the output of :func:`rate_intervals_by_group`: each group's rate as a dot with its
-    interval as a bar, one row per group.
-
-    Args:
-        table: the table (its rate column is the one that is not ``count``, ``n``, ``low`` or
-            ``high``).
-        ax: matplotlib axes (a new figure when ``None``).
-        title: the axes title.
-
-    Returns:
-        The axes.
-    """
-    if not isinstance(table, pd.DataFrame) or not {"count", "n", "low", "high"} <= set(table.columns):
-        raise TypeError("table must be the DataFrame returned by rate_intervals_by_group")
-    rate = [c for c in table.columns if c not in ("count", "n", "low", "high")]
-    if len(rate) != 1:
-        raise ValueError(f"table must hold exactly one rate column, got {rate}")
-    rate = rate[0]
-    ax = get_axes(ax, figsize=(8, 0.5 * len(table) + 1.5))
-    labels = [", ".join(map(str, k)) if isinstance(k, tuple) else str(k) for k in table.index]
-    pos = np.arange(len(table))[::-1]
-    est = table[rate].to_numpy(dtype=float)
-    err = np.vstack([est - table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float) - est])
-    ax.errorbar(est, pos, xerr=err, fmt="o", capsize=4)
-    ax.set_yticks(pos, [f"{lab} (n={n})" for lab, n in zip(labels, table["n"])])
-    ax.set(xlabel=rate, ylim=(-0.6, len(table) - 0.4))
-    if title:
-        ax.set_title(title)
-    return ax
 
 
 def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = None, min_count: int = 20):
