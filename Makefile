@@ -58,9 +58,12 @@ sweep: venv
 
 # nbval stores each passing notebook with its outputs in the book's execution cache, so that
 # the build right after it does not execute the notebooks a second time (see conftest.py).
+# Two notebooks at a time, one thread each, on CI's two cores: a notebook's recorded time is
+# then an upper bound on its time alone on two cores.
 nbval: venv
 	rm -rf $(NBCACHE)
-	BIASLAB_NB_CACHE=$(NBCACHE) $(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
+	$(BIN)/python -c "from jupyter_cache import get_cache; get_cache('$(NBCACHE)').list_cache_records()"
+	BIASLAB_NB_CACHE=$(NBCACHE) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=300 -q -p no:cacheprovider $(NOTEBOOKS)
 
 # Student copies: only those whose code cells differ from their full notebook (the others run
 # exactly as the full notebook does, which nbval runs; tests/test_book.py proves the identity).

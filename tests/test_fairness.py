@@ -44,14 +44,14 @@ def test_german_loader():
 
 
 def test_german_features():
-    X, y, names = fa.german_features(datasets.german())
+    X, y, names = datasets.german_features(datasets.german())
     assert X.shape == (1000, len(names)) and y.mean() == pytest.approx(0.7)
     assert not any(n.startswith(("age", "sex", "personal_status")) for n in names)
     assert np.isfinite(X).all()
     with pytest.raises(TypeError):
-        fa.german_features(X)
+        datasets.german_features(X)
     with pytest.raises(ValueError, match="lacks"):
-        fa.german_features(datasets.german().drop(columns=["purpose"]))
+        datasets.german_features(datasets.german().drop(columns=["purpose"]))
 
 
 def test_selection_gap_interval():
@@ -77,15 +77,15 @@ def test_selection_gap_interval():
 
 def test_adult_features():
     df = datasets.adult().head(500)
-    X, y, names = fa.adult_features(df)
+    X, y, names = datasets.adult_features(df)
     assert X.shape[0] == 500 and X.shape[1] == len(names)
     assert not any(n.startswith("sex_") for n in names)
-    X2, _, names2 = fa.adult_features(df, include_protected=True)
+    X2, _, names2 = datasets.adult_features(df, include_protected=True)
     assert any(n.startswith("sex_") for n in names2)
     with pytest.raises(TypeError):
-        fa.adult_features(X)
+        datasets.adult_features(X)
     with pytest.raises(ValueError, match="lacks"):
-        fa.adult_features(df.drop(columns=["age"]))
+        datasets.adult_features(df.drop(columns=["age"]))
 
 
 # --- group metrics vs fairlearn ----------------------------------------------------------

@@ -17,12 +17,18 @@ from .causal_data import (  # noqa: E402,F401
 
 # --- chapter 3 (fairness): census income, recidivism, credit ---------------------------
 from .fairness_data import (  # noqa: E402,F401
+    ADULT_CATEGORICAL,
+    ADULT_NUMERIC,
     ADULT_PROTECTED,
     COMPAS_PROTECTED,
+    GERMAN_CATEGORICAL,
+    GERMAN_NUMERIC,
     GERMAN_PROTECTED,
     adult,
+    adult_features,
     compas,
     german,
+    german_features,
 )
 from .sprites import FACTOR_NAMES, SHAPES, Sprites, make_sprites  # noqa: E402,F401
 

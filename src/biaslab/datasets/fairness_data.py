@@ -7,11 +7,17 @@ there for source, licence and the changes made); nothing is downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from importlib import resources
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["adult", "compas", "german", "ADULT_PROTECTED", "COMPAS_PROTECTED", "GERMAN_PROTECTED"]
+__all__ = [
+    "adult", "compas", "german", "ADULT_PROTECTED", "COMPAS_PROTECTED", "GERMAN_PROTECTED",
+    "ADULT_NUMERIC", "ADULT_CATEGORICAL", "adult_features", "GERMAN_NUMERIC", "GERMAN_CATEGORICAL", "german_features",
+]
 
 ADULT_PROTECTED = ("sex", "race")
 COMPAS_PROTECTED = ("race", "sex")
@@ -115,3 +121,81 @@ def german() -> pd.DataFrame:
         ["under 25" if a < 25 else "25 and over" for a in df["age"]], categories=["under 25", "25 and over"]
     )
     return df
+
+
+# --- the feature encodings the chapter's models use ---------------------------------------
+
+ADULT_NUMERIC = ("age", "education_num", "capital_gain", "capital_loss", "hours_per_week")
+
+
+ADULT_CATEGORICAL = ("workclass", "marital_status", "occupation", "relationship", "native_country")
+
+
+def _design_matrix(
+    df: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+    transforms: dict[str, Callable[[Any], Any]], data_name: str, loader: str,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Shared body of the tabular feature builders: check columns, transform and standardize
+    the numeric ones, one-hot encode the categorical ones."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in (*numeric, *categorical, "label") if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks the {data_name} columns {missing}; load it with biaslab.datasets.{loader}()")
+    num = df[list(numeric)].astype(float).copy()
+    for col, fn in transforms.items():
+        num[col] = fn(num[col])
+    num = (num - num.mean()) / num.std()
+    onehot = pd.get_dummies(df[list(categorical)].astype(str), dtype=float)
+    X = pd.concat([num, onehot], axis=1)
+    return X.to_numpy(dtype=np.float64), df["label"].to_numpy(dtype=int), list(X.columns)
+
+
+def adult_features(
+    df: pd.DataFrame, include_protected: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn the Adult DataFrame into a numeric design matrix and labels.
+
+    Numeric columns are standardized (capital gains and losses after ``log1p``); categorical
+    columns are one-hot encoded. ``sex`` and ``race`` are left out unless
+    ``include_protected`` is true; note that ``relationship`` (Husband/Wife) and
+    ``marital_status`` remain, and they are strong proxies for ``sex``.
+
+    Args:
+        df: the output of :func:`adult`.
+        include_protected: also one-hot encode ``sex`` and ``race``.
+
+    Returns:
+        ``(X, y, feature_names)`` with ``X`` float64 of shape (n, d) and ``y`` int of shape (n,).
+    """
+    cats = list(ADULT_CATEGORICAL) + (["sex", "race"] if include_protected else [])
+    return _design_matrix(df, ADULT_NUMERIC, cats, {"capital_gain": np.log1p, "capital_loss": np.log1p},
+                          "Adult", "adult")
+
+
+GERMAN_NUMERIC = ("duration", "credit_amount", "installment_rate", "residence_since", "existing_credits", "people_liable")
+
+
+GERMAN_CATEGORICAL = (
+    "checking_account", "credit_history", "purpose", "savings", "employment_since", "other_debtors",
+    "property", "installment_plans", "housing", "job", "telephone", "foreign_worker",
+)
+
+
+def german_features(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn the German credit DataFrame into a numeric design matrix and labels.
+
+    Numeric columns are standardized (``credit_amount`` after a log); categorical columns
+    are one-hot encoded. The protected attributes and their sources (``age``,
+    ``age_group``, ``sex``, ``personal_status``) are left out; ``employment_since``,
+    ``housing`` and ``job`` remain and carry part of the age information.
+
+    Args:
+        df: the output of :func:`german`.
+
+    Returns:
+        ``(X, y, feature_names)`` with ``X`` float64 of shape (n, d) and ``y`` int of shape
+        (n,) (1 for good credit).
+    """
+    return _design_matrix(df, GERMAN_NUMERIC, GERMAN_CATEGORICAL, {"credit_amount": np.log},
+                          "German credit", "german")

@@ -12,7 +12,7 @@ import torch
 
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_mlp, resolve_device
-from ._shared import adult_features
+from ..datasets.fairness_data import adult_features
 from ..validation import (
     as_1d,
     check_binary,

@@ -12,19 +12,16 @@ from ..claims import Claim, Control, at_least, at_most
 from ..plotting import get_axes
 from ..validation import (
     check_group_frame,
-    as_1d,
     check_binary,
     check_groups,
     check_positive_int,
     check_probabilities,
     check_same_length,
 )
-from ._shared import _design_matrix, adult_features, equalized_odds_gap
+from ..datasets.fairness_data import adult_features, german_features
+from ._shared import equalized_odds_gap
 
 __all__ = [
-    "GERMAN_NUMERIC",
-    "GERMAN_CATEGORICAL",
-    "german_features",
     "selection_gap_interval",
     "group_metric_frame",
     "calibration_by_group",
@@ -33,7 +30,6 @@ __all__ = [
     "rate_intervals_by_group",
     "plot_calibration_by_group",
     "plot_error_rates",
-    "fit_group_thresholds",
     "opposite_error_gap",
     "within_group_percentile",
     "shuffled_groups",
@@ -41,34 +37,6 @@ __all__ = [
     "adult_thresholds_experiment",
     "german_age_experiment",
 ]
-
-
-GERMAN_NUMERIC = ("duration", "credit_amount", "installment_rate", "residence_since", "existing_credits", "people_liable")
-
-
-GERMAN_CATEGORICAL = (
-    "checking_account", "credit_history", "purpose", "savings", "employment_since", "other_debtors",
-    "property", "installment_plans", "housing", "job", "telephone", "foreign_worker",
-)
-
-
-def german_features(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Turn the German credit DataFrame into a numeric design matrix and labels.
-
-    Numeric columns are standardized (``credit_amount`` after a log); categorical columns
-    are one-hot encoded. The protected attributes and their sources (``age``,
-    ``age_group``, ``sex``, ``personal_status``) are left out; ``employment_since``,
-    ``housing`` and ``job`` remain and carry part of the age information.
-
-    Args:
-        df: the output of :func:`biaslab.datasets.fairness_data.german`.
-
-    Returns:
-        ``(X, y, feature_names)`` with ``X`` float64 of shape (n, d) and ``y`` int of shape
-        (n,) (1 for good credit).
-    """
-    return _design_matrix(df, GERMAN_NUMERIC, GERMAN_CATEGORICAL, {"credit_amount": np.log},
-                          "German credit", "german")
 
 
 def _signed_selection_gap(y_true: Any, y_pred: Any, reference: Any) -> float:
@@ -360,43 +328,6 @@ def plot_error_rates(rates: pd.DataFrame, ax=None, title: str | None = None):
     return ax
 
 
-def fit_group_thresholds(
-    estimator: Any,
-    X: np.ndarray,
-    y: Any,
-    sensitive: Any,
-    constraints: str = "equalized_odds",
-    seed: int = 0,
-):
-    """Post-process a fitted classifier with group-specific (randomized) thresholds.
-
-    A thin wrapper around ``fairlearn.postprocessing.ThresholdOptimizer`` with
-    ``prefit=True`` and ``predict_method="predict_proba"``.
-
-    Args:
-        estimator: a fitted scikit-learn classifier with ``predict_proba``.
-        X, y, sensitive: the data on which the thresholds are chosen (use data the
-            estimator was not trained on, or the training data).
-        constraints: ``"equalized_odds"``, ``"demographic_parity"``, ...
-        seed: random state of the randomized thresholds at prediction time.
-
-    Returns:
-        The fitted ``ThresholdOptimizer``; predict with
-        ``.predict(X, sensitive_features=..., random_state=seed)``.
-    """
-    from fairlearn.postprocessing import ThresholdOptimizer
-
-    yb = check_binary(y, "y")
-    check_groups(sensitive, "sensitive", len(yb))
-    if len(X) != len(yb):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(yb)}")
-    opt = ThresholdOptimizer(
-        estimator=estimator, constraints=constraints, prefit=True, predict_method="predict_proba"
-    )
-    opt.fit(X, yb, sensitive_features=sensitive)
-    return opt
-
-
 def opposite_error_gap(rates: pd.DataFrame) -> float:
     """How unequal two groups' errors are, in opposite directions: the group with the higher
     base rate has the higher FPR and the lower FNR.
@@ -506,6 +437,7 @@ def adult_thresholds_experiment(seed: int = 0) -> dict[str, float]:
         ``acc_constant``: the accuracy of the constant majority predictor (equalized odds by
         construction) on the same half.
     """
+    from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
@@ -517,7 +449,8 @@ def adult_thresholds_experiment(seed: int = 0) -> dict[str, float]:
     tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=seed, stratify=y)
     clf = LogisticRegression(solver="liblinear").fit(X[tr], y[tr])
     pred = (clf.predict_proba(X[te])[:, 1] >= 0.5).astype(int)
-    post = fit_group_thresholds(clf, X[tr], y[tr], sex[tr], constraints="equalized_odds")
+    post = ThresholdOptimizer(estimator=clf, constraints="equalized_odds", prefit=True, predict_method="predict_proba")
+    post.fit(X[tr], y[tr], sensitive_features=sex[tr])
     pred_post = post.predict(X[te], sensitive_features=sex[te], random_state=seed)
     majority = int(y[tr].mean() >= 0.5)
     return {
