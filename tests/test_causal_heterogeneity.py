@@ -2,6 +2,7 @@
 the Sachs condition labels."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from biaslab import causal as ca
@@ -46,3 +47,50 @@ def test_sachs_conditions_match_the_change_points():
         jump = np.linalg.norm(z[k - 100:k].mean(0) - z[k:k + 100].mean(0))
         inside = np.linalg.norm(z[k - 300:k - 200].mean(0) - z[k - 200:k - 100].mean(0))
         assert jump > 2 * inside
+
+
+def test_icp_environments_shapes_and_invariant_mechanism():
+    X, y, env, causes = ca.icp_environments(n_per_env=400, seed=3)
+    assert X.shape == (1200, 4) and y.shape == env.shape == (1200,) and causes == {0, 1}
+    assert set(np.unique(env)) == {0, 1, 2}
+    # Y's regression on its causes has the same coefficients in every environment
+    coefs = [np.linalg.lstsq(np.column_stack([np.ones((env == e).sum()), X[env == e][:, :2]]), y[env == e], rcond=None)[0]
+             for e in range(3)]
+    assert np.allclose(coefs[0], coefs[1], atol=0.2) and np.allclose(coefs[0], coefs[2], atol=0.2)
+    X_iid, *_ = ca.icp_environments(n_per_env=400, seed=3, heterogeneous=False)
+    assert abs(X_iid[env == 1, 0].mean() - X_iid[env == 0, 0].mean()) < 0.2
+    with pytest.raises(ValueError, match="n_per_env"):
+        ca.icp_environments(n_per_env=2)
+
+
+def test_invariant_causal_prediction_finds_the_causes_and_is_conservative():
+    X, y, env, causes = ca.icp_environments(seed=0)
+    est, table = ca.invariant_causal_prediction(X, y, env)
+    assert est == causes and len(table) == 16
+    assert table.loc["{X0, X1}", "accepted"] and not table.loc["{X2}", "accepted"]
+    # nothing changes: the empty set is invariant, the estimate is empty
+    X0, y0, env0, _ = ca.icp_environments(seed=0, heterogeneous=False)
+    est0, table0 = ca.invariant_causal_prediction(X0, y0, env0)
+    assert est0 == frozenset() and table0.loc["{}", "accepted"]
+    # the pooled regression baseline keeps the effect X2
+    assert 2 in ca.heterogeneity._significant_predictors(X, y)
+    for bad, match in [((X[:, 0], y, env), "X must"), ((X, y, np.zeros(len(y))), "two environments"),
+                       ((np.zeros((len(y), 11)), y, env), "10 or fewer")]:
+        with pytest.raises(ValueError, match=match):
+            ca.invariant_causal_prediction(*bad)
+    with pytest.raises(ValueError, match="alpha"):
+        ca.invariant_causal_prediction(X, y, env, alpha=1.5)
+    acc = ca.icp_accuracy(n_problems=3, seed=0)
+    assert set(acc) == {"icp_found", "icp_false", "icp_exact", "regression_false"}
+    assert acc["icp_found"] == 1.0 and acc["regression_false"] == 1.0
+
+
+def test_plot_icp_subsets():
+    import matplotlib.pyplot as plt
+
+    _, table = ca.invariant_causal_prediction(*ca.icp_environments(seed=0)[:3])
+    ax = ca.plot_icp_subsets(table)
+    assert len(ax.patches) == 16
+    plt.close("all")
+    with pytest.raises(TypeError, match="invariant_causal_prediction"):
+        ca.plot_icp_subsets(pd.DataFrame({"x": [1]}))
