@@ -700,3 +700,20 @@ def test_road_debiasing_weights_and_errors():
         fa.road_debiasing(d["X"], d["y"], np.zeros(2000, int), d["X"])
     with pytest.raises(ValueError, match="warmup"):
         fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], steps=10, warmup=20)
+
+
+def test_pretrain_finetune_rows_and_controls():
+    kw = dict(n_pretrain=600, n_finetune=200, n_test=1000, pretrain_steps=40, finetune_steps=30, seed=1)
+    plain = fa.pretrain_finetune(**kw)
+    assert list(plain.index) == ["pretrained", "balanced", "biased"]
+    assert list(plain.columns) == ["EO gap", "accuracy"]
+    full = fa.pretrain_finetune(controls=True, **kw)
+    assert list(full.index) == ["pretrained", "balanced", "biased", "from scratch: balanced", "head only: balanced",
+                                "from scratch: biased", "head only: biased"]
+    # the controls are trained after the fine-tunes and change none of their rows
+    pd.testing.assert_frame_equal(full.loc[plain.index], plain)
+    assert ((full >= 0) & (full <= 1)).all().all()
+    with pytest.raises(TypeError, match="finetune_sets"):
+        fa.pretrain_finetune(finetune_sets={}, **kw)
+    with pytest.raises(ValueError, match="finetune_lr"):
+        fa.pretrain_finetune(finetune_lr=0, **kw)
