@@ -13,6 +13,7 @@ from ..plotting import get_axes
 from ..validation import (
     check_group_frame,
     check_binary,
+    check_fraction,
     check_groups,
     check_positive_int,
     check_probabilities,
@@ -77,8 +78,7 @@ def selection_gap_interval(
     y_pred = check_binary(y_pred, "y_pred")
     groups = check_groups(sensitive, "sensitive", len(y_pred))
     n_boot = check_positive_int(n_boot, "n_boot")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = check_fraction(level, "level")
     ref = groups == reference
     if not ref.any():
         raise ValueError(f"reference {reference!r} is not one of the groups in sensitive")
@@ -96,8 +96,9 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
     """A fairlearn ``MetricFrame`` with the chapter's per-group metrics.
 
     Metrics: ``count``, ``base rate`` (mean label), ``selection rate``, ``accuracy``,
-    ``TPR``, ``FPR``, ``FNR`` and, when scores are given, ``mean score`` (calibration in
-    the large: compare it with the base rate).
+    ``TPR``, ``FPR``, ``FNR``, ``PPV`` (positive predictive value: the share of positive
+    labels among the selected, NaN when nobody is selected) and, when scores are given,
+    ``mean score`` (calibration in the large: compare it with the base rate).
 
     Args:
         y_true: binary labels.
@@ -117,7 +118,7 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
         selection_rate,
         true_positive_rate,
     )
-    from sklearn.metrics import accuracy_score
+    from sklearn.metrics import accuracy_score, precision_score
 
     yt = check_binary(y_true, "y_true")
     yp = check_binary(y_pred, "y_pred")
@@ -131,6 +132,7 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
         "TPR": true_positive_rate,
         "FPR": false_positive_rate,
         "FNR": false_negative_rate,
+        "PPV": lambda t, p: precision_score(t, p, zero_division=np.nan),
     }
     params = None
     if y_prob is not None:
@@ -210,21 +212,15 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
     prob = check_probabilities(y_prob, "y_prob")
     check_same_length(y_true=yt, y_prob=prob)
     groups = check_groups(sensitive, "sensitive", len(yt))
-    pred = (prob >= threshold).astype(int)
-    rows = {}
-    for g in np.unique(groups):
-        m = groups == g
-        neg, pos = m & (yt == 0), m & (yt == 1)
-        rows[g] = {
-            "base rate": yt[m].mean(),
-            "FPR": pred[neg].mean() if neg.any() else np.nan,
-            "FNR": 1 - pred[pos].mean() if pos.any() else np.nan,
-            "count": int(m.sum()),
-        }
-    out = pd.DataFrame(rows).T
-    out["count"] = out["count"].astype(int)
-    out.index.name = "group"
-    return out
+    df = pd.DataFrame({"group": groups, "y": yt, "flag": (prob >= threshold).astype(float)})
+    by = df.groupby("group")
+    out = pd.DataFrame({  # a group without negatives (positives) is absent from that row's groupby: NaN
+        "base rate": by["y"].mean(),
+        "FPR": df[df["y"] == 0].groupby("group")["flag"].mean(),
+        "FNR": 1 - df[df["y"] == 1].groupby("group")["flag"].mean(),
+        "count": by.size(),
+    })
+    return out.astype({"base rate": float, "FPR": float, "FNR": float})
 
 
 def rate_intervals_by_group(
@@ -267,8 +263,7 @@ def rate_intervals_by_group(
     check_same_length(y_true=yt, y_pred=yp)
     frame = check_group_frame(sensitive, "sensitive", len(yt))
     n_boot = check_positive_int(n_boot, "n_boot")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    level = check_fraction(level, "level")
     mf = MetricFrame(
         metrics={metric: functions[metric]}, y_true=yt, y_pred=yp, sensitive_features=frame,
         n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed,
@@ -283,7 +278,8 @@ def rate_intervals_by_group(
     return out
 
 
-def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = None, min_count: int = 20):
+def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = None, min_count: int = 20,
+                              diagonal: bool = True):
     """Plot the output of :func:`calibration_by_group`: one curve per group and the diagonal.
 
     Args:
@@ -291,13 +287,16 @@ def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = No
         ax: matplotlib axes (a new figure when ``None``).
         title: the axes title.
         min_count: hide bins with fewer examples than this.
+        diagonal: draw perfect calibration; only meaningful when the scores are predicted
+            probabilities (not for a rank such as a decile).
 
     Returns:
         The axes.
     """
 
     ax = get_axes(ax, figsize=(5, 4))
-    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
+    if diagonal:
+        ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
     for g, d in cal[cal["count"] >= min_count].groupby("group"):
         ax.plot(d["mean score"], d["observed rate"], marker="o", label=str(g))
     ax.set(xlabel="mean predicted score in bin", ylabel="observed positive rate", xlim=(0, 1), ylim=(0, 1))
@@ -435,7 +434,8 @@ def adult_thresholds_experiment(seed: int = 0) -> dict[str, float]:
         ``eo_before``, ``eo_after``: held-out equalized-odds differences of the one-threshold
         model and of the group-threshold model; ``acc_before``, ``acc_after``: their accuracies;
         ``acc_constant``: the accuracy of the constant majority predictor (equalized odds by
-        construction) on the same half.
+        construction) on the same half; ``ppv_before``, ``ppv_after``: the two models'
+        positive-predictive-value gaps between the sexes on that half.
     """
     from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.linear_model import LogisticRegression
@@ -459,6 +459,8 @@ def adult_thresholds_experiment(seed: int = 0) -> dict[str, float]:
         "acc_before": float((pred == y[te]).mean()),
         "acc_after": float((pred_post == y[te]).mean()),
         "acc_constant": float((y[te] == majority).mean()),
+        "ppv_before": float(group_metric_frame(y[te], pred, sex[te]).difference()["PPV"]),
+        "ppv_after": float(group_metric_frame(y[te], pred_post, sex[te]).difference()["PPV"]),
     }
 
 
@@ -535,8 +537,9 @@ CLAIMS = (
         statement="At ProPublica's cut-off the same score gives African-American defendants a false positive "
                   "rate, and Caucasian defendants a false negative rate, each at least 0.15 higher.",
         cite=("angwin_machine_bias_2016", "kleinberg_inherent_tradeoffs_2017", "chouldechova_fair_prediction_2017"),
-        paper_result=_PROPUBLICA + "; Kleinberg et al. and Chouldechova prove that with unequal base rates a "
-                     "calibrated score cannot have equal error rates, except for a perfect predictor",
+        paper_result=_PROPUBLICA + "; with unequal base rates, Chouldechova proves that a prediction with equal "
+                     "PPV cannot have equal FPR and FNR, and Kleinberg et al. that a calibrated score cannot balance "
+                     "the mean scores of positives and of negatives, except for a perfect predictor",
         paper_where="ProPublica's table 'Prediction fails differently for black defendants'; "
                     "Kleinberg et al. (2017), Theorem 1.1",
         run=run,
@@ -584,6 +587,22 @@ CLAIMS = (
                           "for everyone (TPR and FPR are 0 in both groups); its cost on the same half",
                           lambda r: r["adult"]["acc_before"] - r["adult"]["acc_constant"]),),
         note="accuracy of the one-threshold model minus that of the group-threshold model, in [0, 1]",
+    ),
+    Claim(
+        key="fairness.measuring_fairness.adult_thresholds_break_ppv",
+        statement="Equalized odds costs predictive parity: after the group thresholds, the positive predictive "
+                  "values of women and men differ by at least 0.15.",
+        cite=("chouldechova_fair_prediction_2017",),
+        paper_result="for a binary prediction, FPR = p / (1 - p) * (1 - PPV) / PPV * (1 - FNR) in each group, so "
+                     "when base rates p differ, equal PPV and equal FPR and FNR cannot all hold",
+        paper_where="Chouldechova (2017), the identity relating FPR, FNR, PPV and the base rate",
+        run=run,
+        world=lambda r: r["adult"]["ppv_after"],
+        measure=float,
+        predicate=at_least(0.15),
+        controls=(Control("one threshold", "the model before post-processing, whose PPV is about the same for "
+                          "both sexes", lambda r: r["adult"]["ppv_before"]),),
+        note="absolute difference of the held-out PPVs (MetricFrame.difference)",
     ),
     Claim(
         key="fairness.measuring_fairness.german_age_gap",
