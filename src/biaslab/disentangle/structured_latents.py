@@ -119,8 +119,9 @@ def train_vq_autoencoder(
     def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(logits, y, reduction="sum") / len(y) + 10.0 * model.aux
 
+    # foreach: the same Adam update, applied to all parameters at once (faster on the CPU)
     hist = train(model, X, X, loss_fn, steps=steps, lr=lr, optimizer="adam", batch_size=batch_size,
-                 eval_every=max(1, steps // 20), seed=seed, device=device)
+                 eval_every=max(1, steps // 20), seed=seed, device=device, optimizer_kwargs={"foreach": True})
     model.eval()
     model.aux = torch.zeros(())
     return model, hist
