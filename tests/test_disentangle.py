@@ -214,6 +214,46 @@ def test_vq_autoencoder_and_usage(sprites):
         dz.codebook_usage(dz.SpriteAutoencoder(), sprites)
 
 
+def test_holdout_split():
+    tr, te = dz.holdout_split(10, 0.2, seed=3)
+    assert len(te) == 2 and len(tr) == 8
+    assert sorted(np.concatenate([tr, te]).tolist()) == list(range(10))
+    assert np.array_equal(te, dz.holdout_split(10, 0.2, seed=3)[1])
+    assert not np.array_equal(dz.holdout_split(100, 0.2, seed=0)[1], dz.holdout_split(100, 0.2, seed=1)[1])
+    assert len(dz.holdout_split(3, 0.01)[1]) == 1  # at least one image held out
+    with pytest.raises(ValueError, match="test_fraction"):
+        dz.holdout_split(10, 1.0)
+    with pytest.raises(ValueError, match="test_fraction"):
+        dz.holdout_split(10, 0.0)
+    with pytest.raises(ValueError, match="n must be"):
+        dz.holdout_split(1)
+
+
+def test_subcode_factor_nmi_and_specificity(sprites):
+    model, _ = dz.train_vq_autoencoder(sprites, n_codebooks=2, codebook_size=4, code_dim=4, steps=20, hidden=32)
+    nmi = dz.subcode_factor_nmi(model, sprites)
+    assert list(nmi.index) == ["codebook 0", "codebook 1"] and list(nmi.columns) == list(sprites.factor_names)
+    assert ((nmi.values >= 0) & (nmi.values <= 1 + 1e-9)).all()
+    # by hand, for one entry
+    idx = model.indices(sprites.flat).numpy()
+    f = sprites.factors[:, 3]
+    assert nmi.loc["codebook 1", "x"] == pytest.approx(mutual_info_score(idx[:, 1], f) / mutual_info_score(f, f))
+    # known answers: each row determines one factor only (1), or two equally (0)
+    assert dz.subcode_specificity(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])) == pytest.approx(1.0)
+    assert dz.subcode_specificity(np.array([[0.4, 0.4, 0.1]])) == pytest.approx(0.0)
+    assert dz.subcode_specificity(pd.DataFrame([[0.5, 0.2], [0.1, 0.4]])) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="nmi"):
+        dz.subcode_specificity(np.array([0.5, 0.2]))
+    with pytest.raises(ValueError, match="nmi"):
+        dz.subcode_specificity(np.array([[0.5], [0.2]]))
+    with pytest.raises(ValueError, match="nmi"):
+        dz.subcode_specificity(np.array([[np.nan, 0.2]]))
+    with pytest.raises(TypeError, match="VQAutoencoder"):
+        dz.subcode_factor_nmi(dz.SpriteAutoencoder(), sprites)
+    with pytest.raises(TypeError, match="Sprites"):
+        dz.subcode_factor_nmi(model, sprites.flat)
+
+
 def test_attribute_monotonicity(sprites):
     x = sprites.values[:, 3]
     codes = np.stack([x ** 3, -x, np.random.default_rng(0).normal(size=len(x)), np.zeros(len(x))], axis=1)
