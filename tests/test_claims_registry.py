@@ -85,12 +85,10 @@ def test_registry_keys_are_unique_and_sit_in_their_sections():
         assert c in mod.CLAIMS
 
 
-def test_scorecard_renders_registered_and_legacy_claims(tmp_path, monkeypatch):
+def test_scorecard_renders_registered_claims(tmp_path, monkeypatch):
     import scorecard
 
     monkeypatch.setattr(scorecard, "CLAIMS_DIR", tmp_path)
     text = scorecard.render("claim-scorecard", {})
     assert "the paper's result" in text and "claim-table" in text
-    for page, claim in scorecard.legacy_claims():
-        assert page.startswith("/chapters/") and claim
     assert scorecard.fmt(0.000012) == "1.2e-05" and scorecard.fmt([1, 2.5]) == "(1, 2.5)" and scorecard.fmt(None) == "–"

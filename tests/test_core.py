@@ -1,6 +1,5 @@
 """Unit tests of biaslab.core: seeding, device, models, the training loop, claims."""
 
-import math
 
 import matplotlib
 import pandas as pd
@@ -129,21 +128,6 @@ def test_train_bad_input():
         biaslab.train(m, X.numpy(), y, loss, steps=1)
     with pytest.raises(ValueError, match="lr"):
         biaslab.train(m, X, y, loss, steps=1, lr=0)
-
-
-def test_check_claim_passes_and_prints(capsys):
-    assert biaslab.check_claim(2 > 1, "two beats one", {"a": 2.0, "b": [1, 0.5]}) is None
-    out = capsys.readouterr().out
-    assert "claim holds: two beats one" in out and "a=2" in out
-
-
-def test_check_claim_fails_loudly():
-    with pytest.raises(biaslab.ClaimFailed, match=r"CLAIM FAILED: gain >= 0.15 \(measured: 0.1\)"):
-        biaslab.check_claim(0.1 >= 0.15, "gain >= 0.15", 0.1)
-    with pytest.raises(biaslab.ClaimFailed):
-        biaslab.check_claim(torch.tensor(False), "tensor condition", math.nan)
-    with pytest.raises(TypeError, match="name"):
-        biaslab.check_claim(True, "")
 
 
 def test_plot_style_sets_palette():

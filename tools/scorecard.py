@@ -19,16 +19,13 @@ into a MyST table generated from
 - the values the runs wrote into ``_build/claims`` (``BIASLAB_CLAIMS_DIR``): seed 0 from the
   notebooks (``make book`` and ``make test``), seed 1 from the claim tests
   (``make test`` only);
-- the last ten-seed sweep, ``chapters/appendix/claim_sweeps.json``, written by ``make sweep``;
-- for chapters not yet on the registry, the ``check_claim(...)`` calls of their notebooks,
-  listed with "no control yet".
+- the last ten-seed sweep, ``chapters/appendix/claim_sweeps.json``, written by ``make sweep``.
 
 Used as a Sphinx extension (``sphinx.local_extensions`` in ``_config.yml``) and by the tests.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import os
@@ -161,35 +158,6 @@ def registered_rows(chapter: str | None = None) -> list[list[str]]:
     return rows
 
 
-def legacy_claims() -> list[tuple[str, str]]:
-    """``(page, claim text)`` for every ``check_claim(...)`` call in a notebook of a section
-    whose module registers no claims yet."""
-    import importlib
-
-    out = []
-    for chapter, folder in CHAPTER_DIRS.items():
-        for md in sorted((ROOT / "chapters" / folder).glob("[0-9][0-9]_*.md")):
-            module = re.sub(r"^\d+_", "", md.stem)
-            try:
-                mod = importlib.import_module(f"biaslab.{chapter}.{module}")
-            except ModuleNotFoundError:
-                mod = None
-            if mod is not None and getattr(mod, "CLAIMS", ()):
-                continue
-            text = md.read_text()
-            for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", text, re.S):
-                code = "\n".join(line for line in cell.splitlines() if not line.startswith(":"))
-                try:
-                    tree = ast.parse(code)
-                except SyntaxError:
-                    continue
-                for node in ast.walk(tree):
-                    if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "check_claim"
-                            and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
-                        out.append((f"/chapters/{folder}/{md.stem}", str(node.args[1].value)))
-    return out
-
-
 HEADER = ["section", "our claim", "the paper's result", "what we measured",
           "negative control (seed 0)", "verdict"]
 WIDTHS = {6: "12 24 24 17 17 6", 2: "30 70"}
@@ -221,11 +189,6 @@ def render(kind: str, options: dict[str, str]) -> str:
         origin += (f"; the ten-seed column from the last `make sweep` (seeds {sweeps['seeds']}, "
                    f"commit {sweeps['commit'][:10]}, {sweeps['date']})")
     out.append("\n" + origin + ". A claim *holds* when its rule is met and every negative control fails.")
-    legacy = [(p, t) for p, t in legacy_claims() if not chapter or p.startswith(f"/chapters/{CHAPTER_DIRS[chapter]}/")]
-    if legacy:
-        out.append("\nNot yet on the registry (checked in the notebook, **no control yet**):\n")
-        out.append(_table(["section", "claim checked by the notebook"],
-                          [[f"{{doc}}`{p}`", _cell(t)] for p, t in legacy]))
     return "\n".join(out) + "\n"
 
 

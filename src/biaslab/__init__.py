@@ -18,14 +18,13 @@ from .core import (
     train,
 )
 from . import claims  # noqa: F401  (biaslab.claims.check_claims in every check cell)
-from .claims import ClaimFailed, check_claim
+from .claims import ClaimFailed
 from .plotting import glue, plot_style
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ClaimFailed",
-    "check_claim",
     "get_device",
     "make_activation",
     "glue",

@@ -31,18 +31,16 @@ import math
 import os
 import pkgutil
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 
 __all__ = [
     "ClaimFailed",
-    "check_claim",
     "Claim",
     "Control",
     "Evaluation",
@@ -60,43 +58,9 @@ __all__ = [
 ]
 
 
-# legacy single checks (a section not yet on the registry)
 class ClaimFailed(AssertionError):
-    """Raised by :func:`check_claim` when a demo no longer shows its phenomenon."""
+    """Raised by :func:`check_claims` when a demo no longer shows its phenomenon."""
 
-
-def check_claim(condition: bool, name: str, value: Any = None) -> None:
-    """Assert a measured claim and print it, so that the notebook states what it proved.
-
-    Args:
-        condition: the claim, evaluated on measured numbers (e.g. ``gain >= 0.15``).
-        name: what is claimed, in words.
-        value: the measured value(s) to print beside the claim.
-
-    Returns:
-        None, so that a check cell shows only the printed line, not the value a second time.
-
-    Raises:
-        ClaimFailed: when ``condition`` is false; the message names the claim and the value.
-    """
-    if not isinstance(name, str) or not name:
-        raise TypeError("name must be a non-empty string describing the claim")
-    if isinstance(condition, torch.Tensor):
-        condition = bool(condition.item())
-    shown = _format_value(value)
-    if not bool(condition):
-        raise ClaimFailed(f"CLAIM FAILED: {name} (measured: {shown})")
-    print(f"claim holds: {name} (measured: {shown})")
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_format_value(v)}" for k, v in value.items())
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return "[" + ", ".join(_format_value(v) for v in value) + "]"
-    return str(value)
 
 Value = Any  # a float, or a tuple of floats for an ordering claim
 
