@@ -283,9 +283,7 @@ def fourier_scale_sweep(
         with torch.no_grad():
             pred = model(x.to(device)).cpu()
         rows[float(s)] = {"train_mse": F.mse_loss(pred[tr], y[tr]).item(), "test_mse": F.mse_loss(pred[te], y[te]).item()}
-    out = pd.DataFrame(rows).T
-    out.index.name = "scale"
-    return out
+    return pd.DataFrame(rows).T.rename_axis("scale")
 
 
 def scale_tradeoff(table: pd.DataFrame) -> float:
