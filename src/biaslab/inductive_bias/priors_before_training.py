@@ -15,10 +15,7 @@ from torch.nn import functional as F
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_activation, resolve_device, train
 from ..plotting import get_axes
-from ..validation import (
-    check_positive,
-    check_positive_int,
-)
+from ..validation import check_choice, check_positive, check_positive_int
 
 __all__ = [
     "random_mlp_function",
@@ -44,14 +41,6 @@ __all__ = [
 
 
 _PRIOR_ACTIVATIONS = ("relu", "tanh", "sin", "gauss")
-
-
-def _check_activation_name(activation: str, allowed: Sequence[str] = _PRIOR_ACTIVATIONS) -> str:
-    if not isinstance(activation, str):
-        raise TypeError(f"activation must be a string, got {type(activation).__name__}")
-    if activation not in allowed:
-        raise ValueError(f"activation must be one of {list(allowed)}, got {activation!r}")
-    return activation
 
 
 def random_mlp_function(
@@ -80,7 +69,7 @@ def random_mlp_function(
     Returns:
         ``(x, f)``, two tensors of shape ``(n,)``.
     """
-    act = make_activation(_check_activation_name(activation))
+    act = make_activation(check_choice(activation, "activation", _PRIOR_ACTIVATIONS))
     weight_scale = check_positive(weight_scale, "weight_scale")
     n = check_positive_int(n, "n", 8)
     width = check_positive_int(width, "width")
@@ -154,10 +143,7 @@ def redshift_table(
             s: float(np.median([spectral_centroid(random_mlp_function(act, s, n, width, depth, g)[1]) for _ in range(n_nets)]))
             for s in weight_scales
         }
-    out = pd.DataFrame(rows).T
-    out.index.name = "activation"
-    out.columns.name = "weight scale"
-    return out
+    return pd.DataFrame(rows).T.rename_axis(index="activation", columns="weight scale")
 
 
 def majority_class_share(logits: torch.Tensor) -> float:
@@ -203,7 +189,7 @@ def initial_guessing_bias(
     Returns:
         The mean over networks of :func:`majority_class_share`.
     """
-    activation = _check_activation_name(activation, ("relu", "tanh"))
+    activation = check_choice(activation, "activation", ("relu", "tanh"))
     depth = check_positive_int(depth, "depth")
     n_nets = check_positive_int(n_nets, "n_nets")
     n = check_positive_int(n, "n")
@@ -347,24 +333,20 @@ def fit_image(
     torch.manual_seed(seed)
     z = (0.1 * torch.rand(1, 8, n, n, generator=torch.Generator().manual_seed(seed))).to(device)
     model = DIPNet(8, channels).to(device)
-    best: dict[str, object] = {"psnr": -math.inf, "step": 0, "image": None}
-    last: dict[str, object] = {}
+    images: dict[int, torch.Tensor] = {}  # the output at every recorded step
 
     def eval_fn(m: nn.Module, step: int) -> dict[str, float]:
         # batch norm in training mode, as in every training step: the output the loss sees
         with torch.no_grad():
-            img = m(z)[0, 0].cpu()
-        p = psnr(img, reference)
-        if p > best["psnr"]:
-            best.update(psnr=p, step=step, image=img)
-        last.update(image=img, psnr=p)
-        return {"mse": F.mse_loss(img, target).item(), "psnr": p}
+            images[step] = img = m(z)[0, 0].cpu()
+        return {"mse": F.mse_loss(img, target).item(), "psnr": psnr(img, reference)}
 
     history = train(model, z, target[None, None], F.mse_loss, steps=check_positive_int(steps, "steps"),
                     lr=check_positive(lr, "lr"), eval_every=check_positive_int(eval_every, "eval_every"),
-                    eval_fn=eval_fn, eval_with_grad=True, seed=seed, device=device)
-    return {"history": history.drop(columns="loss"), "best": best["image"], "best_psnr": best["psnr"],
-            "best_step": best["step"], "final": last["image"], "final_psnr": last["psnr"]}
+                    eval_fn=eval_fn, eval_with_grad=True, seed=seed, device=device).drop(columns="loss")
+    best, final = history.loc[history.psnr.idxmax()], history.iloc[-1]  # idxmax: the first best step
+    return {"history": history, "best": images[int(best.step)], "best_psnr": float(best.psnr),
+            "best_step": int(best.step), "final": images[int(final.step)], "final_psnr": float(final.psnr)}
 
 
 def deep_image_prior_run(
@@ -384,12 +366,10 @@ def deep_image_prior_run(
         image: a clean ``(n, n)`` image in ``[0, 1]`` with ``n`` divisible by 4
             (default: :func:`piecewise_smooth_image` with ``n = 32``).
         sigma: standard deviation of the additive Gaussian noise (> 0).
-        steps: Adam steps.
         scrambled: denoise the image with its pixels :func:`scramble`-d (the control: the same
             pixel values without spatial structure).
         seed: seed of the noise, the code and the weights.
-        device: where to train (``None``: the GPU when present).
-        **fit_kwargs: passed to :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
+        steps, device, **fit_kwargs: as for :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
 
     Returns:
         The :func:`fit_image` dict (``psnr`` against the clean image), plus ``noisy_psnr``
@@ -425,9 +405,8 @@ def fit_speed_run(
 
     Args:
         image: the ``(n, n)`` image (default: :func:`piecewise_smooth_image` with ``n = 32``).
-        steps: Adam steps for each fit.
         seed: seed of the permutation, the code and the weights.
-        device: where to train (``None``: the GPU when present).
+        steps, device: as for :func:`fit_image` (each of the two fits takes ``steps``).
 
     Returns:
         ``{"image": fit_image(...), "scrambled": fit_image(...)}`` histories of the two fits.
