@@ -112,14 +112,10 @@ def top_hessian_eigenvalue(
         raise ValueError("model has no trainable parameters")
     loss = _half_mse(model(X), y)
     grads = torch.autograd.grad(loss, params, create_graph=True)
-    if v0 is None:
-        v = [torch.randn_like(p) for p in params]
-    else:
-        if len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params)):
-            raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
-        v = [a.detach().clone() for a in v0]
-    lam = 0.0
-    for _ in range(iters):
+    if v0 is not None and (len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params))):
+        raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
+    v = [torch.randn_like(p) for p in params] if v0 is None else [a.detach().clone() for a in v0]
+    for _ in range(iters):  # iters >= 1, so lam is always set
         norm = torch.sqrt(sum((a * a).sum() for a in v))
         v = [a / norm for a in v]
         hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
@@ -149,8 +145,7 @@ def sharpness_run(
         steps: optimizer steps.
         batch_size: ``None`` (full batch) or the minibatch size.
         eval_every: measure every this many steps (and at step 0).
-        n: training-set size.
-        width: hidden units per layer.
+        n, width: training-set size and hidden units per layer (:func:`eos_regression_data`, :func:`eos_mlp`).
         seed: seed of data, initialization and minibatches.
         device: where to train (``None``: the GPU when present, else the CPU).
 
@@ -226,9 +221,8 @@ def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
         raise ValueError("histories must contain at least one run")
     ax = get_axes(ax)
     for i, (label, h) in enumerate(histories.items()):
-        color = f"C{i}"
-        ax.plot(h["step"], h["sharpness"], color=color, label=label)
-        ax.axhline(float(h["two_over_lr"].iloc[0]), color=color, ls="--", lw=1)
+        ax.plot(h["step"], h["sharpness"], color=f"C{i}", label=label)
+        ax.axhline(float(h["two_over_lr"].iloc[0]), color=f"C{i}", ls="--", lw=1)
     ax.set_xlabel("training step")
     ax.set_ylabel("sharpness (top Hessian eigenvalue)")
     ax.set_yscale("log")
@@ -292,13 +286,10 @@ def matrix_sensing_data(
     W_star = (U[:, :r] * torch.tensor(s)) @ V[:, :r].T
     A = torch.randn(m, d, d, generator=g)
     if measurements == "orthogonal":
-        G = A.reshape(m, d * d)
-        if m <= d * d:  # orthonormal rows, scaled to squared norm d^2
-            Q, _ = torch.linalg.qr(G.T)
-            A = (d * Q.T).reshape(m, d, d).contiguous()
-        else:  # orthonormal columns: (1/m) A^T A = identity
-            Q, _ = torch.linalg.qr(G)
-            A = (math.sqrt(m) * Q).reshape(m, d, d).contiguous()
+        # m <= d^2: orthonormal rows, scaled to squared norm d^2; else orthonormal columns, (1/m) A^T A = identity
+        wide = m <= d * d
+        Q, _ = torch.linalg.qr(A.reshape(m, d * d).T if wide else A.reshape(m, d * d))
+        A = (d * Q.T if wide else math.sqrt(m) * Q).reshape(m, d, d).contiguous()
     y = (A * W_star).sum((1, 2))
     return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
 
@@ -422,14 +413,6 @@ def effective_rank(W: torch.Tensor | np.ndarray) -> float:
     return float(np.exp(entropy(s.numpy())))  # scipy normalizes s to p_i = s_i / sum_j s_j
 
 
-def _final_singular_values(history: pd.DataFrame) -> np.ndarray:
-    """The singular values ``sv1, sv2, ...`` of the last row of a sensing run, in order."""
-    cols = [c for c in history.columns if c.startswith("sv") and c[2:].isdigit()] if isinstance(history, pd.DataFrame) else []
-    if not cols:
-        raise ValueError("history must come from matrix_sensing_run (columns sv1, sv2, ...)")
-    return history[sorted(cols, key=lambda c: int(c[2:]))].iloc[-1].to_numpy(float)
-
-
 def final_effective_rank(history: pd.DataFrame) -> float:
     """The effective rank (:func:`effective_rank`) of the last matrix of a sensing run.
 
@@ -439,7 +422,10 @@ def final_effective_rank(history: pd.DataFrame) -> float:
     Returns:
         The effective rank of ``W`` at the last recorded step.
     """
-    return effective_rank(_final_singular_values(history))
+    cols = [c for c in history.columns if c.startswith("sv") and c[2:].isdigit()] if isinstance(history, pd.DataFrame) else []
+    if not cols:
+        raise ValueError("history must come from matrix_sensing_run (columns sv1, sv2, ...)")
+    return effective_rank(history[sorted(cols, key=lambda c: int(c[2:]))].iloc[-1].to_numpy(float))
 
 
 def final_relative_error(history: pd.DataFrame) -> float:

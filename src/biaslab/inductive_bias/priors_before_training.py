@@ -189,20 +189,20 @@ def initial_guessing_bias(
     Returns:
         The mean over networks of :func:`majority_class_share`.
     """
-    activation = check_choice(activation, "activation", ("relu", "tanh"))
+    act = make_activation(check_choice(activation, "activation", ("relu", "tanh")))
     depth = check_positive_int(depth, "depth")
     n_nets = check_positive_int(n_nets, "n_nets")
     n = check_positive_int(n, "n")
+    in_dim = check_positive_int(in_dim, "in_dim")
+    width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes", 2)
     gain = math.sqrt(2.0) if activation == "relu" else 5.0 / 3.0
-    act = make_activation(activation)
     g = torch.Generator().manual_seed(seed)
     shares = []
     for _ in range(n_nets):
-        h = torch.randn(n, check_positive_int(in_dim, "in_dim"), generator=g)
-        d = in_dim
+        h, d = torch.randn(n, in_dim, generator=g), in_dim
         for _ in range(depth):
-            W = torch.randn(d, check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
+            W = torch.randn(d, width, generator=g) * gain / math.sqrt(d)
             h, d = act(h @ W), width
         logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
         shares.append(majority_class_share(logits))
@@ -472,8 +472,7 @@ def plot_random_functions(
     """One sample function of an untrained MLP per (weight scale, activation) panel.
 
     Args:
-        activations: activation names (columns).
-        weight_scales: weight scales (rows).
+        activations, weight_scales: as for :func:`redshift_table` (the panels' columns and rows).
         seed: seed of the networks.
         axes: a 2-D array of matplotlib axes of shape ``(len(weight_scales), len(activations))``
             (a new figure if ``None``).
