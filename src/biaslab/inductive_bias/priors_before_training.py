@@ -250,7 +250,7 @@ def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> flo
     return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
-class DIPNet(nn.Module):
+class DIPNet(nn.Sequential):
     """A small convolutional encoder-decoder, the generator of the deep image prior.
 
     Two stride-2 conv blocks down, two bilinear-upsampling conv blocks up (conv 3x3,
@@ -262,7 +262,6 @@ class DIPNet(nn.Module):
     """
 
     def __init__(self, in_channels: int = 8, channels: int = 32):
-        super().__init__()
         in_channels = check_positive_int(in_channels, "in_channels")
         c = check_positive_int(channels, "channels")
 
@@ -270,13 +269,10 @@ class DIPNet(nn.Module):
             return [nn.Conv2d(i, o, 3, stride, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.2)]
 
         up = lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
-        self.net = nn.Sequential(
+        super().__init__(
             *block(in_channels, c, 2), *block(c, c), *block(c, c, 2), *block(c, c),
             up(), *block(c, c), up(), *block(c, c), nn.Conv2d(c, 1, 1), nn.Sigmoid(),
         )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
 
 
 def scramble(image: torch.Tensor, seed: int = 0) -> torch.Tensor:
