@@ -402,15 +402,13 @@ def effective_rank(W: torch.Tensor | np.ndarray) -> float:
     Returns:
         The effective rank.
     """
-    from scipy.stats import entropy
-
-    t = W.detach().cpu().double() if isinstance(W, torch.Tensor) else torch.tensor(np.array(W, dtype=np.float64))
+    t = W.detach().double() if isinstance(W, torch.Tensor) else torch.tensor(np.array(W, dtype=np.float64))
     if t.ndim not in (1, 2):
         raise ValueError(f"W must be a matrix or a vector of singular values, got {t.ndim} dimensions")
     s = torch.linalg.svdvals(t) if t.ndim == 2 else t.abs()
     if not float(s.sum()) > 0:
         raise ValueError("W must not be all zero")
-    return float(np.exp(entropy(s.numpy())))  # scipy normalizes s to p_i = s_i / sum_j s_j
+    return float(torch.exp(torch.special.entr(s / s.sum()).sum()))  # entr(p) = -p log p, and 0 at p = 0
 
 
 def final_effective_rank(history: pd.DataFrame) -> float:
