@@ -221,8 +221,9 @@ def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
         raise ValueError("histories must contain at least one run")
     ax = get_axes(ax)
     for i, (label, h) in enumerate(histories.items()):
-        ax.plot(h["step"], h["sharpness"], color=f"C{i}", label=label)
-        ax.axhline(float(h["two_over_lr"].iloc[0]), color=f"C{i}", ls="--", lw=1)
+        color = f"C{i}"
+        ax.plot(h["step"], h["sharpness"], color=color, label=label)
+        ax.axhline(float(h["two_over_lr"].iloc[0]), color=color, ls="--", lw=1)
     ax.set_xlabel("training step")
     ax.set_ylabel("sharpness (top Hessian eigenvalue)")
     ax.set_yscale("log")
@@ -286,10 +287,13 @@ def matrix_sensing_data(
     W_star = (U[:, :r] * torch.tensor(s)) @ V[:, :r].T
     A = torch.randn(m, d, d, generator=g)
     if measurements == "orthogonal":
-        # m <= d^2: orthonormal rows, scaled to squared norm d^2; else orthonormal columns, (1/m) A^T A = identity
-        wide = m <= d * d
-        Q, _ = torch.linalg.qr(A.reshape(m, d * d).T if wide else A.reshape(m, d * d))
-        A = (d * Q.T if wide else math.sqrt(m) * Q).reshape(m, d, d).contiguous()
+        G = A.reshape(m, d * d)
+        if m <= d * d:  # orthonormal rows, scaled to squared norm d^2
+            Q, _ = torch.linalg.qr(G.T)
+            A = (d * Q.T).reshape(m, d, d).contiguous()
+        else:  # orthonormal columns: (1/m) A^T A = identity
+            Q, _ = torch.linalg.qr(G)
+            A = (math.sqrt(m) * Q).reshape(m, d, d).contiguous()
     y = (A * W_star).sum((1, 2))
     return MatrixSensingData(A=A, y=y, W_star=W_star, singular_values=tuple(s))
 
