@@ -143,15 +143,17 @@ def test_sharpness_measures():
     at_edge = _sharpness_history(0.2, [3.0, 6.0, 9.5, 10.5, 9.8])  # 2/lr = 10
     below = _sharpness_history(0.2, [3.0, 4.0, 5.0, 4.0, 6.0])
     # second half: steps >= 50 (the last step is 100)
-    assert ib.edge_of_stability_gap({"a": at_edge}) == pytest.approx(0.05)
-    assert ib.edge_of_stability_gap({"a": at_edge, "b": below}) == pytest.approx(0.6)
-    assert ib.late_sharpness_ratio(at_edge) == pytest.approx(1.05)
-    assert ib.late_sharpness_ratio(below) == pytest.approx(0.6)
-    assert ib.initial_sharpness_ratio({"a": at_edge, "c": _sharpness_history(0.4, [2.5, 5.0])}) == pytest.approx(0.5)
+    assert ib.sharpness_ratio({"a": at_edge}, gap=True) == pytest.approx(0.05)
+    assert ib.sharpness_ratio({"a": at_edge, "b": below}, gap=True) == pytest.approx(0.6)
+    assert ib.sharpness_ratio(at_edge) == pytest.approx(1.05)
+    assert ib.sharpness_ratio(below) == pytest.approx(0.6)
+    assert ib.sharpness_ratio({"a": at_edge, "c": _sharpness_history(0.4, [2.5, 5.0])}, when="start") == pytest.approx(0.5)
     with pytest.raises(ValueError, match="histories"):
-        ib.edge_of_stability_gap({})
+        ib.sharpness_ratio({}, gap=True)
     with pytest.raises(ValueError, match="sharpness_run"):
-        ib.late_sharpness_ratio(pd.DataFrame({"step": [0]}))
+        ib.sharpness_ratio(pd.DataFrame({"step": [0]}))
+    with pytest.raises(ValueError, match="when"):
+        ib.sharpness_ratio(at_edge, when="end")
 
 
 def test_final_rank_and_error_of_a_sensing_run():

@@ -18,6 +18,17 @@ def test_check_positive_int():
             v.check_positive_int(bad, "steps")
 
 
+def test_check_choice():
+    assert v.check_choice("tanh", "activation", ("relu", "tanh")) == "tanh"
+    assert v.check_choice(2, "depth", (1, 2)) == 2
+    with pytest.raises(ValueError, match=r"activation must be one of \['relu', 'tanh'\], got 'sin'"):
+        v.check_choice("sin", "activation", ("relu", "tanh"))
+    with pytest.raises(TypeError, match="activation must be a string, got int"):
+        v.check_choice(3, "activation", ("relu", "tanh"))
+    with pytest.raises(ValueError, match="depth must be one of"):
+        v.check_choice(3, "depth", (1, 2))
+
+
 def test_check_fraction_is_for_bounded_numbers():
     assert v.check_fraction(0.5, "rho") == 0.5 and v.check_fraction(1, "rho") == 1.0
     with pytest.raises(ValueError, match=r"rho must be in \(0.0, 1.0\]"):

@@ -10,6 +10,7 @@ value converted to a plain Python or NumPy type, so that a caller can write
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = [
     "check_group_frame",
     "as_1d",
     "check_binary",
+    "check_choice",
     "check_fraction",
     "check_groups",
     "check_nonnegative",
@@ -56,6 +58,28 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """Check that ``value`` is one of ``choices`` (a mode such as ``"gaussian"``, an activation name).
+
+    Args:
+        value: the argument to check.
+        name: the argument's name, used in the error message.
+        choices: the accepted values.
+
+    Returns:
+        ``value`` unchanged.
+
+    Raises:
+        TypeError: when every choice is a string and ``value`` is not.
+        ValueError: when ``value`` is not among ``choices``.
+    """
+    if all(isinstance(c, str) for c in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def check_fraction(value: Any, name: str, low: float = 0.0, high: float = 1.0) -> float:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,11 +16,7 @@ from torch import nn
 from ..claims import Claim, Control, at_most, increasing
 from ..core import make_mlp, resolve_device, train
 from ..plotting import get_axes
-from ..validation import (
-    check_fraction,
-    check_positive,
-    check_positive_int,
-)
+from ..validation import check_choice, check_fraction, check_positive, check_positive_int, check_same_length
 
 __all__ = [
     "eos_regression_data",
@@ -27,9 +24,7 @@ __all__ = [
     "top_hessian_eigenvalue",
     "sharpness_run",
     "plot_sharpness",
-    "edge_of_stability_gap",
-    "late_sharpness_ratio",
-    "initial_sharpness_ratio",
+    "sharpness_ratio",
     "MatrixSensingData",
     "matrix_sensing_data",
     "matrix_sensing_run",
@@ -111,21 +106,16 @@ def top_hessian_eigenvalue(
     iters = check_positive_int(iters, "iters")
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("X and y must be torch tensors")
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    check_same_length(X=X, y=y)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
     loss = _half_mse(model(X), y)
     grads = torch.autograd.grad(loss, params, create_graph=True)
-    if v0 is None:
-        v = [torch.randn_like(p) for p in params]
-    else:
-        if len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params)):
-            raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
-        v = [a.detach().clone() for a in v0]
-    lam = 0.0
-    for _ in range(iters):
+    if v0 is not None and (len(v0) != len(params) or any(a.shape != p.shape for a, p in zip(v0, params))):
+        raise ValueError("v0 must hold one tensor per parameter, with the parameters' shapes")
+    v = [torch.randn_like(p) for p in params] if v0 is None else [a.detach().clone() for a in v0]
+    for _ in range(iters):  # iters >= 1, so lam is always set
         norm = torch.sqrt(sum((a * a).sum() for a in v))
         v = [a / norm for a in v]
         hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
@@ -155,8 +145,7 @@ def sharpness_run(
         steps: optimizer steps.
         batch_size: ``None`` (full batch) or the minibatch size.
         eval_every: measure every this many steps (and at step 0).
-        n: training-set size.
-        width: hidden units per layer.
+        n, width: training-set size and hidden units per layer (:func:`eos_regression_data`, :func:`eos_mlp`).
         seed: seed of data, initialization and minibatches.
         device: where to train (``None``: the GPU when present, else the CPU).
 
@@ -188,60 +177,33 @@ def sharpness_run(
     return h
 
 
-def _late(history: pd.DataFrame) -> pd.DataFrame:
-    """The second half of a sharpness run (steps from half the last step on)."""
-    if not isinstance(history, pd.DataFrame) or not {"step", "sharpness", "two_over_lr"} <= set(history):
-        raise ValueError("history must come from sharpness_run (columns step, sharpness, two_over_lr)")
-    return history[history.step >= history.step.iloc[-1] / 2]
+def sharpness_ratio(
+    histories: pd.DataFrame | Mapping[object, pd.DataFrame], when: str = "late", gap: bool = False
+) -> float:
+    """Sharpness in units of ``2/lr``: the largest over the steps of one or more :func:`sharpness_run` runs.
 
+    Args:
+        histories: one run's history, or ``{label: history}`` for several runs.
+        when: ``"late"`` (the second half of each run: steps from half its last step on) or
+            ``"start"`` (step 0, where training starts relative to the stability limit).
+        gap: measure how far the sharpness strays from ``2/lr``, ``|sharpness / (2/lr) - 1|``.
 
-def _runs(histories: Mapping[object, pd.DataFrame]) -> list[pd.DataFrame]:
-    """The runs of a ``{label: sharpness_run(...)}`` mapping, checked to be non-empty."""
+    Returns:
+        The largest ``sharpness / (2/lr)`` (about 1 at the edge of stability), or with ``gap``
+        the largest deviation (0 when every run sits exactly at its ``2/lr``).
+    """
+    if isinstance(histories, pd.DataFrame):
+        histories = {0: histories}
     if not isinstance(histories, Mapping) or not histories:
-        raise ValueError("histories must be a non-empty {label: sharpness_run(...)} mapping")
-    return list(histories.values())
-
-
-def edge_of_stability_gap(histories: Mapping[object, pd.DataFrame]) -> float:
-    """How far the late sharpness strays from ``2/lr``: the largest ``|sharpness / (2/lr) - 1|``
-    over the second half of every run.
-
-    Args:
-        histories: ``{label: sharpness_run(...)}``, one or more runs.
-
-    Returns:
-        The largest relative deviation (0 when every run sits exactly at its ``2/lr``).
-    """
-    return float(max(((_late(h).sharpness / h.two_over_lr.iloc[0]) - 1).abs().max() for h in _runs(histories)))
-
-
-def late_sharpness_ratio(history: pd.DataFrame) -> float:
-    """The largest sharpness of the second half of a run, in units of its ``2/lr``.
-
-    Args:
-        history: from :func:`sharpness_run`.
-
-    Returns:
-        ``max(late sharpness) / (2/lr)`` (about 1 at the edge of stability).
-    """
-    late = _late(history)
-    return float(late.sharpness.max() / history.two_over_lr.iloc[0])
-
-
-def initial_sharpness_ratio(histories: Mapping[object, pd.DataFrame]) -> float:
-    """Where training starts relative to the stability limit: the largest step-0 sharpness in
-    units of ``2/lr`` over the runs.
-
-    Args:
-        histories: ``{label: sharpness_run(...)}``.
-
-    Returns:
-        ``max over runs of sharpness(0) / (2/lr)``.
-    """
+        raise ValueError("histories must be a sharpness_run history or a non-empty {label: history} mapping")
+    check_choice(when, "when", ("late", "start"))
     out = []
-    for h in _runs(histories):
-        _late(h)  # validates the columns
-        out.append(h.sharpness.iloc[0] / h.two_over_lr.iloc[0])
+    for h in histories.values():
+        if not isinstance(h, pd.DataFrame) or not {"step", "sharpness", "two_over_lr"} <= set(h):
+            raise ValueError("history must come from sharpness_run (columns step, sharpness, two_over_lr)")
+        ratio = h.sharpness / h.two_over_lr.iloc[0]
+        ratio = ratio[h.step >= h.step.iloc[-1] / 2] if when == "late" else ratio.iloc[:1]
+        out.append(((ratio - 1).abs() if gap else ratio).max())
     return float(max(out))
 
 
@@ -271,8 +233,7 @@ def plot_sharpness(histories: dict[str, pd.DataFrame], ax=None):
 
 @dataclass
 class MatrixSensingData:
-    """Linear measurements ``y_i = <A_i, W*>`` of a low-rank matrix ``W*``.
-    """
+    """Linear measurements ``y_i = <A_i, W*>`` of a low-rank matrix ``W*``."""
 
     A: torch.Tensor  # (m, d, d) Gaussian sensing matrices
     y: torch.Tensor  # (m,) measurements
@@ -318,8 +279,7 @@ def matrix_sensing_data(
     s = [float(v) for v in singular_values]
     if not s or len(s) > d or any(not v > 0 for v in s):
         raise ValueError(f"singular_values must be 1..{d} positive numbers, got {list(singular_values)}")
-    if measurements not in ("gaussian", "orthogonal"):
-        raise ValueError(f"measurements must be 'gaussian' or 'orthogonal', got {measurements!r}")
+    check_choice(measurements, "measurements", ("gaussian", "orthogonal"))
     g = torch.Generator().manual_seed(int(seed))
     U, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
     V, _ = torch.linalg.qr(torch.randn(d, d, generator=g))
@@ -347,10 +307,7 @@ class _Factorized(nn.Module):
 
     def forward(self) -> torch.Tensor:
         """The end-to-end matrix."""
-        W = self.factors[0]
-        for F_ in self.factors[1:]:
-            W = F_ @ W
-        return W
+        return functools.reduce(lambda W, F_: F_ @ W, self.factors)
 
 
 def matrix_sensing_run(
@@ -450,25 +407,12 @@ def effective_rank(W: torch.Tensor | np.ndarray) -> float:
         The effective rank.
     """
     t = W.detach().double() if isinstance(W, torch.Tensor) else torch.tensor(np.array(W, dtype=np.float64))
-    if t.ndim == 2:
-        s = torch.linalg.svdvals(t)
-    elif t.ndim == 1:
-        s = t.abs()
-    else:
+    if t.ndim not in (1, 2):
         raise ValueError(f"W must be a matrix or a vector of singular values, got {t.ndim} dimensions")
+    s = torch.linalg.svdvals(t) if t.ndim == 2 else t.abs()
     if not float(s.sum()) > 0:
         raise ValueError("W must not be all zero")
-    p = s / s.sum()
-    p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
-
-
-def _final_singular_values(history: pd.DataFrame) -> np.ndarray:
-    """The singular values ``sv1, sv2, ...`` of the last row of a sensing run, in order."""
-    cols = [c for c in history.columns if c.startswith("sv") and c[2:].isdigit()] if isinstance(history, pd.DataFrame) else []
-    if not cols:
-        raise ValueError("history must come from matrix_sensing_run (columns sv1, sv2, ...)")
-    return history[sorted(cols, key=lambda c: int(c[2:]))].iloc[-1].to_numpy(float)
+    return float(torch.exp(torch.special.entr(s / s.sum()).sum()))  # entr(p) = -p log p, and 0 at p = 0
 
 
 def final_effective_rank(history: pd.DataFrame) -> float:
@@ -480,7 +424,10 @@ def final_effective_rank(history: pd.DataFrame) -> float:
     Returns:
         The effective rank of ``W`` at the last recorded step.
     """
-    return effective_rank(_final_singular_values(history))
+    cols = [c for c in history.columns if c.startswith("sv") and c[2:].isdigit()] if isinstance(history, pd.DataFrame) else []
+    if not cols:
+        raise ValueError("history must come from matrix_sensing_run (columns sv1, sv2, ...)")
+    return effective_rank(history[sorted(cols, key=lambda c: int(c[2:]))].iloc[-1].to_numpy(float))
 
 
 def final_relative_error(history: pd.DataFrame) -> float:
@@ -559,6 +506,11 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, ob
     }
 
 
+_LARGE_INIT = Control("large initialization",
+                      "initialization scale 1: as good a fit to the 200 measurements, by a matrix that keeps "
+                      "the random initial components the measurements do not see, far from the ground truth",
+                      lambda r: r["sensing"][1.0])
+
 CLAIMS = (
     Claim(
         key="inductive_bias.implicit_regularization.edge_of_stability",
@@ -570,7 +522,7 @@ CLAIMS = (
                      "for every learning rate tried",
         paper_where="Fig. 1",
         run=run,
-        measure=edge_of_stability_gap,
+        measure=lambda runs: sharpness_ratio(runs, gap=True),
         world=lambda r: r["gd"],
         predicate=at_most(0.15),
         controls=(Control("SGD, batch 10",
@@ -593,7 +545,7 @@ CLAIMS = (
                      "gradient descent with the same learning rate",
         paper_where="its linear-stability analysis of SGD and main theorems",
         run=run,
-        measure=late_sharpness_ratio,
+        measure=sharpness_ratio,
         world=lambda r: r["sgd"],
         predicate=at_most(0.8),
         controls=(Control("full-batch GD, lr 0.2",
@@ -611,7 +563,7 @@ CLAIMS = (
                      "grows during training until it reaches 2/lr",
         paper_where="Fig. 1",
         run=run,
-        measure=initial_sharpness_ratio,
+        measure=lambda runs: sharpness_ratio(runs, when="start"),
         world=lambda r: r["gd"],
         predicate=at_most(0.6),
         observation=True,
@@ -650,10 +602,7 @@ CLAIMS = (
         measure=final_effective_rank,
         world=lambda r: r["sensing"][1e-3],
         predicate=at_most(3.5),
-        controls=(Control("large initialization",
-                          "initialization scale 1: the measurements are fitted by a matrix that keeps "
-                          "the random initial components the measurements do not see",
-                          lambda r: r["sensing"][1.0]),),
+        controls=(_LARGE_INIT,),
         note="effective rank: exp of the entropy of the normalized singular values (2.6 for 4, 2, 1)",
     ),
     Claim(
@@ -668,9 +617,6 @@ CLAIMS = (
         measure=final_relative_error,
         world=lambda r: r["sensing"][1e-3],
         predicate=at_most(0.05),
-        controls=(Control("large initialization",
-                          "initialization scale 1: as good a fit to the 200 measurements, by a matrix "
-                          "far from the ground truth",
-                          lambda r: r["sensing"][1.0]),),
+        controls=(_LARGE_INIT,),
     ),
 )

@@ -15,10 +15,7 @@ from torch.nn import functional as F
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_activation, resolve_device, train
 from ..plotting import get_axes
-from ..validation import (
-    check_positive,
-    check_positive_int,
-)
+from ..validation import check_choice, check_positive, check_positive_int
 
 __all__ = [
     "random_mlp_function",
@@ -44,14 +41,6 @@ __all__ = [
 
 
 _PRIOR_ACTIVATIONS = ("relu", "tanh", "sin", "gauss")
-
-
-def _check_activation_name(activation: str, allowed: Sequence[str] = _PRIOR_ACTIVATIONS) -> str:
-    if not isinstance(activation, str):
-        raise TypeError(f"activation must be a string, got {type(activation).__name__}")
-    if activation not in allowed:
-        raise ValueError(f"activation must be one of {list(allowed)}, got {activation!r}")
-    return activation
 
 
 def random_mlp_function(
@@ -80,7 +69,7 @@ def random_mlp_function(
     Returns:
         ``(x, f)``, two tensors of shape ``(n,)``.
     """
-    act = make_activation(_check_activation_name(activation))
+    act = make_activation(check_choice(activation, "activation", _PRIOR_ACTIVATIONS))
     weight_scale = check_positive(weight_scale, "weight_scale")
     n = check_positive_int(n, "n", 8)
     width = check_positive_int(width, "width")
@@ -154,10 +143,7 @@ def redshift_table(
             s: float(np.median([spectral_centroid(random_mlp_function(act, s, n, width, depth, g)[1]) for _ in range(n_nets)]))
             for s in weight_scales
         }
-    out = pd.DataFrame(rows).T
-    out.index.name = "activation"
-    out.columns.name = "weight scale"
-    return out
+    return pd.DataFrame(rows).T.rename_axis(index="activation", columns="weight scale")
 
 
 def majority_class_share(logits: torch.Tensor) -> float:
@@ -203,20 +189,20 @@ def initial_guessing_bias(
     Returns:
         The mean over networks of :func:`majority_class_share`.
     """
-    activation = _check_activation_name(activation, ("relu", "tanh"))
+    act = make_activation(check_choice(activation, "activation", ("relu", "tanh")))
     depth = check_positive_int(depth, "depth")
     n_nets = check_positive_int(n_nets, "n_nets")
     n = check_positive_int(n, "n")
+    in_dim = check_positive_int(in_dim, "in_dim")
+    width = check_positive_int(width, "width")
     n_classes = check_positive_int(n_classes, "n_classes", 2)
     gain = math.sqrt(2.0) if activation == "relu" else 5.0 / 3.0
-    act = make_activation(activation)
     g = torch.Generator().manual_seed(seed)
     shares = []
     for _ in range(n_nets):
-        h = torch.randn(n, check_positive_int(in_dim, "in_dim"), generator=g)
-        d = in_dim
+        h, d = torch.randn(n, in_dim, generator=g), in_dim
         for _ in range(depth):
-            W = torch.randn(d, check_positive_int(width, "width"), generator=g) * gain / math.sqrt(d)
+            W = torch.randn(d, width, generator=g) * gain / math.sqrt(d)
             h, d = act(h @ W), width
         logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
         shares.append(majority_class_share(logits))
@@ -264,7 +250,7 @@ def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> flo
     return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
 
 
-class DIPNet(nn.Module):
+class DIPNet(nn.Sequential):
     """A small convolutional encoder-decoder, the generator of the deep image prior.
 
     Two stride-2 conv blocks down, two bilinear-upsampling conv blocks up (conv 3x3,
@@ -276,7 +262,6 @@ class DIPNet(nn.Module):
     """
 
     def __init__(self, in_channels: int = 8, channels: int = 32):
-        super().__init__()
         in_channels = check_positive_int(in_channels, "in_channels")
         c = check_positive_int(channels, "channels")
 
@@ -284,13 +269,10 @@ class DIPNet(nn.Module):
             return [nn.Conv2d(i, o, 3, stride, 1), nn.BatchNorm2d(o), nn.LeakyReLU(0.2)]
 
         up = lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)  # noqa: E731
-        self.net = nn.Sequential(
+        super().__init__(
             *block(in_channels, c, 2), *block(c, c), *block(c, c, 2), *block(c, c),
             up(), *block(c, c), up(), *block(c, c), nn.Conv2d(c, 1, 1), nn.Sigmoid(),
         )
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
 
 
 def scramble(image: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -347,24 +329,20 @@ def fit_image(
     torch.manual_seed(seed)
     z = (0.1 * torch.rand(1, 8, n, n, generator=torch.Generator().manual_seed(seed))).to(device)
     model = DIPNet(8, channels).to(device)
-    best: dict[str, object] = {"psnr": -math.inf, "step": 0, "image": None}
-    last: dict[str, object] = {}
+    images: dict[int, torch.Tensor] = {}  # the output at every recorded step
 
     def eval_fn(m: nn.Module, step: int) -> dict[str, float]:
         # batch norm in training mode, as in every training step: the output the loss sees
         with torch.no_grad():
-            img = m(z)[0, 0].cpu()
-        p = psnr(img, reference)
-        if p > best["psnr"]:
-            best.update(psnr=p, step=step, image=img)
-        last.update(image=img, psnr=p)
-        return {"mse": F.mse_loss(img, target).item(), "psnr": p}
+            images[step] = img = m(z)[0, 0].cpu()
+        return {"mse": F.mse_loss(img, target).item(), "psnr": psnr(img, reference)}
 
     history = train(model, z, target[None, None], F.mse_loss, steps=check_positive_int(steps, "steps"),
                     lr=check_positive(lr, "lr"), eval_every=check_positive_int(eval_every, "eval_every"),
-                    eval_fn=eval_fn, eval_with_grad=True, seed=seed, device=device)
-    return {"history": history.drop(columns="loss"), "best": best["image"], "best_psnr": best["psnr"],
-            "best_step": best["step"], "final": last["image"], "final_psnr": last["psnr"]}
+                    eval_fn=eval_fn, eval_with_grad=True, seed=seed, device=device).drop(columns="loss")
+    best, final = history.loc[history.psnr.idxmax()], history.iloc[-1]  # idxmax: the first best step
+    return {"history": history, "best": images[int(best.step)], "best_psnr": float(best.psnr),
+            "best_step": int(best.step), "final": images[int(final.step)], "final_psnr": float(final.psnr)}
 
 
 def deep_image_prior_run(
@@ -384,12 +362,10 @@ def deep_image_prior_run(
         image: a clean ``(n, n)`` image in ``[0, 1]`` with ``n`` divisible by 4
             (default: :func:`piecewise_smooth_image` with ``n = 32``).
         sigma: standard deviation of the additive Gaussian noise (> 0).
-        steps: Adam steps.
         scrambled: denoise the image with its pixels :func:`scramble`-d (the control: the same
             pixel values without spatial structure).
         seed: seed of the noise, the code and the weights.
-        device: where to train (``None``: the GPU when present).
-        **fit_kwargs: passed to :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
+        steps, device, **fit_kwargs: as for :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
 
     Returns:
         The :func:`fit_image` dict (``psnr`` against the clean image), plus ``noisy_psnr``
@@ -425,9 +401,8 @@ def fit_speed_run(
 
     Args:
         image: the ``(n, n)`` image (default: :func:`piecewise_smooth_image` with ``n = 32``).
-        steps: Adam steps for each fit.
         seed: seed of the permutation, the code and the weights.
-        device: where to train (``None``: the GPU when present).
+        steps, device: as for :func:`fit_image` (each of the two fits takes ``steps``).
 
     Returns:
         ``{"image": fit_image(...), "scrambled": fit_image(...)}`` histories of the two fits.
@@ -493,8 +468,7 @@ def plot_random_functions(
     """One sample function of an untrained MLP per (weight scale, activation) panel.
 
     Args:
-        activations: activation names (columns).
-        weight_scales: weight scales (rows).
+        activations, weight_scales: as for :func:`redshift_table` (the panels' columns and rows).
         seed: seed of the networks.
         axes: a 2-D array of matplotlib axes of shape ``(len(weight_scales), len(activations))``
             (a new figure if ``None``).

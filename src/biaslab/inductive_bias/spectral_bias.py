@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from ..claims import Claim, Control, at_least, increasing
 from ..core import Snake, make_mlp, resolve_device, train
 from ..plotting import get_axes
-from ..validation import check_positive, check_positive_int
+from ..validation import check_choice, check_positive, check_positive_int
 
 __all__ = [
     "sum_of_sines",
@@ -68,10 +68,7 @@ def sum_of_sines(
 def _check_freqs(freqs: Sequence[int]) -> list[int]:
     if isinstance(freqs, (str, bytes)) or not isinstance(freqs, Sequence) or len(freqs) == 0:
         raise TypeError("freqs must be a non-empty sequence of positive integers")
-    out = []
-    for k in freqs:
-        out.append(check_positive_int(k, "each frequency in freqs"))
-    return out
+    return [check_positive_int(k, "each frequency in freqs") for k in freqs]
 
 
 def frequency_errors(y_pred: torch.Tensor, y_true: torch.Tensor, freqs: Sequence[int]) -> dict[int, float]:
@@ -192,7 +189,7 @@ def coordinate_mlp(
 def log_steps(steps: int, n: int = 200) -> list[int]:
     """About ``n`` log-spaced integer steps from 1 to ``steps``, for a history of a long run."""
     steps = check_positive_int(steps, "steps")
-    return sorted(set(np.unique(np.geomspace(1, steps, check_positive_int(n, "n")).astype(int)).tolist()) | {steps})
+    return np.union1d(np.geomspace(1, steps, check_positive_int(n, "n")).astype(int), [steps]).tolist()
 
 
 def spectral_bias_run(
@@ -271,8 +268,7 @@ def fourier_scale_sweep(
     Returns:
         DataFrame indexed by ``scale`` with ``train_mse`` and ``test_mse``.
     """
-    if target not in ("sines", "noise"):
-        raise ValueError(f"target must be 'sines' or 'noise', got {target!r}")
+    check_choice(target, "target", ("sines", "noise"))
     if len(scales) == 0:
         raise ValueError("scales must not be empty")
     device = resolve_device(device)
@@ -287,9 +283,7 @@ def fourier_scale_sweep(
         with torch.no_grad():
             pred = model(x.to(device)).cpu()
         rows[float(s)] = {"train_mse": F.mse_loss(pred[tr], y[tr]).item(), "test_mse": F.mse_loss(pred[te], y[te]).item()}
-    out = pd.DataFrame(rows).T
-    out.index.name = "scale"
-    return out
+    return pd.DataFrame(rows).T.rename_axis("scale")
 
 
 def scale_tradeoff(table: pd.DataFrame) -> float:
@@ -334,14 +328,12 @@ def periodic_extrapolation(
         device: where to train (``None``: the GPU when present).
 
     Returns:
-        ``{"train_mse", "extrap_mse", "x", "y_pred", "model"}``; ``x`` spans both intervals.
+        ``{"train_mse", "extrap_mse", "x", "y_pred", "truth", "model"}``; ``x`` spans both intervals.
     """
     for name, (lo, hi) in (("train_range", train_range), ("test_range", test_range)):
         if not lo < hi:
             raise ValueError(f"{name} must be (low, high) with low < high, got {(lo, hi)}")
-    fn = _TARGETS.get(target)
-    if fn is None:
-        raise ValueError(f"target must be one of {sorted(_TARGETS)}, got {target!r}")
+    fn = _TARGETS[check_choice(target, "target", sorted(_TARGETS))]
     device = resolve_device(device)
     x = torch.linspace(*train_range, n).unsqueeze(1)
     y = fn(x)
@@ -480,7 +472,7 @@ def plot_scale_sweep(sweeps: dict[str, pd.DataFrame], ax=None):
 
 
 def plot_extrapolation(results: dict[str, dict], train_range: tuple[float, float] = (-4 * math.pi, 4 * math.pi), ax=None):
-    """Predictions of several fits of ``sin(x)`` against the truth, training interval shaded.
+    """Several :func:`periodic_extrapolation` fits beside their target, the training interval shaded.
 
     Args:
         results: ``{activation_name: periodic_extrapolation(...) output}``.
@@ -493,10 +485,9 @@ def plot_extrapolation(results: dict[str, dict], train_range: tuple[float, float
     if not results:
         raise ValueError("results must contain at least one fit")
     ax = get_axes(ax)
-    x = next(iter(results.values()))["x"].numpy()
+    first = next(iter(results.values()))
     ax.axvspan(*train_range, color="0.92", label="training interval")
-    truth = next(iter(results.values())).get("truth")
-    ax.plot(x, np.sin(x) if truth is None else truth.numpy(), color="black", lw=2, label="target")
+    ax.plot(first["x"].numpy(), first["truth"].numpy(), color="black", lw=2, label="target")
     for name, r in results.items():
         ax.plot(r["x"].numpy(), r["y_pred"].numpy(), lw=1.5, label=f"{name} (extrapolation MSE {r['extrap_mse']:.2f})")
     ax.set_ylim(-3, 3)
