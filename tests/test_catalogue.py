@@ -95,6 +95,7 @@ UNCATALOGUED_DEMOS = {
     "jtt-waterbirds-demo": "liu_jtt_2021",  # JTT on a tabular Waterbirds
     "rotation-cost-demo": "rolinek_vae_pca_2019",  # the cost of rotating a diagonal posterior
     "causal-tcl-demo": "hyvarinen_tcl_2016",  # time-contrastive learning under nonlinear mixing
+    "irm-digits-demo": "arjovsky_irm_2019",  # IRMv1 on Colored MNIST's two environments
 }
 
 
