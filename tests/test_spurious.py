@@ -540,6 +540,8 @@ def test_fit_irm_small_run_and_its_schedule():
         sp.fit_irm(w["train"], penalty_weight=-1.0)
     with pytest.raises(ValueError, match="l2"):
         sp.fit_irm(w["train"], l2=-1.0)
+    with pytest.raises(ValueError, match="eval_on"):
+        sp.fit_irm(w["train"], eval_on={"test": w["test"].X})
 
 
 def test_irm_digits_run_reads_its_histories(monkeypatch):

@@ -94,10 +94,6 @@ def irmv1_gradient_penalty(logits: torch.Tensor, y: Any, loss: Callable[[torch.T
     return grad.reshape(shape[:1]) ** 2
 
 
-def _squared_error(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return ((pred - y) ** 2).mean()
-
-
 def _quad_lin(beta: torch.Tensor, moments: tuple) -> tuple[torch.Tensor, torch.Tensor]:
     """``E[phi^2]`` and ``E[phi y]`` of ``phi = X @ beta`` from the moments ``(E[x x^T], E[x y], E[y^2])``;
     rows of ``beta`` (and of stacked moments) are separate predictors."""
@@ -368,6 +364,8 @@ def fit_irm(envs: Sequence[GroupData], penalty_weight: float = 1e5, anneal_steps
     if isinstance(envs, GroupData) or not isinstance(envs, Sequence) or not envs \
             or not all(isinstance(e, GroupData) for e in envs):
         raise ValueError("envs must be a non-empty sequence of GroupData environments")
+    if eval_on is not None and not all(isinstance(d, GroupData) for d in dict(eval_on).values()):
+        raise ValueError("eval_on must map names to GroupData splits")
     penalty_weight = check_nonnegative(penalty_weight, "penalty_weight")
     anneal_steps = check_positive_int(anneal_steps, "anneal_steps", minimum=0)
     l2 = check_nonnegative(l2, "l2")
@@ -508,7 +506,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict:
         return {k: linear_test_error(b, test_envs) / ref for k, b in bs.items()}
 
     def penalty(envs):  # the mean IRMv1 penalty over environments
-        return lambda b: float(sum(irmv1_gradient_penalty(X @ b, y, _squared_error) for X, y in envs) / len(envs))
+        return lambda b: float(sum(irmv1_gradient_penalty(X @ b, y, F.mse_loss) for X, y in envs) / len(envs))
 
     return {
         "betas": betas, "ratios": ratios(betas), "betas_small": betas_small, "ratios_small": ratios(betas_small),
