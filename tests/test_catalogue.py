@@ -96,6 +96,7 @@ UNCATALOGUED_DEMOS = {
     "rotation-cost-demo": "rolinek_vae_pca_2019",  # the cost of rotating a diagonal posterior
     "causal-tcl-demo": "hyvarinen_tcl_2016",  # time-contrastive learning under nonlinear mixing
     "causal-icp-demo": "peters_icp_2016",  # invariant causal prediction
+    "irm-digits-demo": "arjovsky_irm_2019",  # IRMv1 on Colored MNIST's two environments
 }
 
 

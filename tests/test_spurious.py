@@ -343,17 +343,67 @@ def test_synthetic_copy_marks_and_swaps():
         sp.synthetic_copy(X, artifact=-1.0)
 
 
-def test_irmv1_penalty_hand_computed():
+def _mse(pred, y):
+    return ((pred - y) ** 2).mean()
+
+
+def test_irmv1_gradient_penalty_hand_computed():
     X = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
     y = torch.tensor([1.0, 2.0])
     beta = torch.tensor([1.0, 0.0])
-    assert sp.irmv1_penalty(beta, X, y) == 0  # phi = y exactly: scale 1 is optimal
+    assert sp.irmv1_gradient_penalty(X @ beta, y, _mse) == 0  # phi = y exactly: scale 1 is optimal
     beta2 = torch.tensor([2.0, 0.0])  # E[phi^2] = 10, E[phi y] = 5 -> (2 * 5)^2
-    assert torch.isclose(sp.irmv1_penalty(beta2, X, y), torch.tensor(100.0))
+    assert torch.isclose(sp.irmv1_gradient_penalty(X @ beta2, y, _mse), torch.tensor(100.0))
     assert torch.isclose(sp.scale_penalty(beta2, X, y), torch.tensor(0.25))
     # the IRMv1 penalty vanishes as the representation shrinks, the scale penalty does not
     tiny = torch.tensor([1e-3, 0.0])
-    assert sp.irmv1_penalty(tiny, X, y) < 1e-4 and sp.scale_penalty(tiny, X, y) > 1e5
+    assert sp.irmv1_gradient_penalty(X @ tiny, y, _mse) < 1e-4 and sp.scale_penalty(tiny, X, y) > 1e5
+
+
+def test_irmv1_gradient_penalty_cross_entropy_and_rows():
+    # two-class logits (0, z): d/dw CE(w z) at w = 1 is mean((sigmoid(z) - t) z) by hand
+    z = torch.tensor([1.0, -2.0, 0.5])
+    t = torch.tensor([1, 0, 0])
+    logits = torch.stack([torch.zeros(3), z], 1)
+    by_hand = ((torch.sigmoid(z) - t.float()) * z).mean() ** 2
+    assert torch.isclose(sp.irmv1_gradient_penalty(logits, t, torch.nn.functional.cross_entropy), by_hand)
+    # it is a gradient, yet it also evaluates under no_grad, and keeps a graph to minimize
+    with torch.no_grad():
+        assert torch.isclose(sp.irmv1_gradient_penalty(logits, t, torch.nn.functional.cross_entropy), by_hand)
+    lg = logits.clone().requires_grad_()
+    sp.irmv1_gradient_penalty(lg, t, torch.nn.functional.cross_entropy).backward()
+    assert lg.grad is not None and lg.grad.abs().sum() > 0
+    # per_row: each row its own scale, the same as one call per row
+    X = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
+    y = torch.tensor([1.0, 2.0])
+    rows = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.5, 0.3]])
+    out = sp.irmv1_gradient_penalty(rows, y, lambda B, yy: ((B @ X.T - yy) ** 2).mean(1), per_row=True)
+    assert out.shape == (3,)
+    assert torch.allclose(out, torch.stack([sp.irmv1_gradient_penalty(X @ b, y, _mse) for b in rows]))
+    with pytest.raises(TypeError, match="logits"):
+        sp.irmv1_gradient_penalty([1.0, 2.0], y, _mse)
+    with pytest.raises(TypeError, match="loss"):
+        sp.irmv1_gradient_penalty(X @ rows[0], y, "mse")
+    with pytest.raises(ValueError, match="loss must return a scalar"):
+        sp.irmv1_gradient_penalty(X @ rows[0], y, lambda p, yy: (p - yy) ** 2)
+
+
+def test_irmv1_formula_is_defined_once():
+    """The IRMv1 penalty is written once: the linear demo and the digits demo both call
+    irmv1_gradient_penalty, and no other definition in the package computes it."""
+    import ast
+    from pathlib import Path
+
+    import biaslab
+
+    defs = []
+    for path in Path(biaslab.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and "irm" in node.name.lower() and "penalty" in node.name.lower():
+                defs.append(node.name)
+    assert defs == ["irmv1_gradient_penalty"], defs
+    source = Path(sp.invariance.__file__).read_text()
+    assert source.count("autograd.grad(") == 1
 
 
 def test_invariant_subset_fit_finds_the_cause():
@@ -417,10 +467,102 @@ def test_penalty_landscape_matches_the_penalty():
     for v in land.index:
         for u in land.columns:
             beta = torch.tensor([u, v], dtype=torch.float32)
-            direct = float(torch.stack([sp.irmv1_penalty(beta, X, y) for X, y in envs]).mean())
+            direct = float(torch.stack([sp.irmv1_gradient_penalty(X @ beta, y, _mse) for X, y in envs]).mean())
             assert np.isclose(land.loc[v, u], direct, rtol=1e-4, atol=1e-7)
     with pytest.raises(ValueError, match="envs"):
         sp.penalty_landscape([])
+
+
+# ---------------------------------------------------------------- IRMv1 on coloured digits
+def test_colored_digit_environments_follow_the_recipe():
+    w = sp.colored_digit_environments(seed=0)
+    assert len(w["train"]) == 2 and len(w["val"]) == 2
+    n = sum(len(e) for e in w["train"] + w["val"]) + len(w["test"])
+    assert n == 1797 and w["test"].X.shape[1] == 128
+    for e, rate in zip(w["train"], (0.1, 0.2)):
+        # exact shares: the colour disagrees with the (noisy) label for round(rate * n) images
+        assert int((e.a != e.y).sum()) == round(rate * len(e))
+        assert torch.equal(e.g, 2 * e.y + e.a)
+        # the colour is the channel that holds the ink
+        ink = e.X.view(-1, 2, 64).sum(2)
+        assert torch.equal(ink.argmax(1), e.a)
+    assert int((w["test"].a != w["test"].y).sum()) == round(0.9 * len(w["test"]))
+    # label noise: an exact quarter of each environment's labels differ from digit >= 5
+    from biaslab.spurious._shared import _digits_split
+
+    _, clean, parts = _digits_split(0)
+    test_clean = torch.from_numpy(clean[parts["test"]])
+    assert int((w["test"].y != test_clean).sum()) == round(0.25 * len(w["test"]))
+    # another test rate changes the test colours only; equal rates change the training colours only
+    kept = sp.colored_digit_environments(test_e=0.1, seed=0)
+    assert torch.equal(kept["train"][1].X, w["train"][1].X) and torch.equal(kept["test"].y, w["test"].y)
+    assert int((kept["test"].a != kept["test"].y).sum()) == round(0.1 * len(w["test"]))
+    equal = sp.colored_digit_environments(train_e=(0.1, 0.1), seed=0)
+    assert torch.equal(equal["train"][0].X, w["train"][0].X) and not torch.equal(equal["train"][1].X, w["train"][1].X)
+    assert torch.equal(equal["test"].X, w["test"].X)
+    with pytest.raises(ValueError, match="train_e"):
+        sp.colored_digit_environments(train_e=())
+    with pytest.raises(ValueError, match="train_e"):
+        sp.colored_digit_environments(train_e=(0.1, 1.5))
+    with pytest.raises(ValueError, match="test_e"):
+        sp.colored_digit_environments(test_e=-0.1)
+    with pytest.raises(ValueError, match="label_noise"):
+        sp.colored_digit_environments(label_noise=2.0)
+
+
+def test_grayscale_sums_the_channels():
+    e = sp.colored_digit_environments(seed=1)["train"][0]
+    g = sp.grayscale(e)
+    assert g.X.shape == (len(e), 64)
+    assert torch.equal(g.X, e.X[:, :64] + e.X[:, 64:]) and torch.equal(g.y, e.y) and torch.equal(g.a, e.a)
+    with pytest.raises(TypeError, match="data"):
+        sp.grayscale(e.X)
+    with pytest.raises(ValueError, match="128"):
+        sp.grayscale(sp.GroupData(e.X[:, :64], e.y, e.g, e.a))
+
+
+def test_fit_irm_small_run_and_its_schedule():
+    w = sp.colored_digit_environments(seed=0)
+    kw = dict(steps=30, anneal_steps=10, eval_every=10, eval_on={"test": w["test"]}, device="cpu")
+    model, h = sp.fit_irm(w["train"], **kw)
+    assert list(h["step"]) == [0, 10, 20, 30] and h["test_acc"].between(0, 1).all()
+    assert next(model.parameters()).device.type == "cpu" and not model.training
+    # before the switch the weight is 1; after it the loss is divided by the large weight
+    assert h["loss"].iloc[-1] < 1e-2 < h["loss"].iloc[1]
+    # ERM: the same fit without the penalty; its loss stays the cross-entropy plus the L2 term
+    _, h_erm = sp.fit_irm(w["train"], **{**kw, "penalty_weight": 0.0})
+    assert h_erm["loss"].iloc[-1] > 0.1
+    with pytest.raises(ValueError, match="envs"):
+        sp.fit_irm([])
+    with pytest.raises(ValueError, match="envs"):
+        sp.fit_irm(w["train"][0])
+    with pytest.raises(ValueError, match="penalty_weight"):
+        sp.fit_irm(w["train"], penalty_weight=-1.0)
+    with pytest.raises(ValueError, match="l2"):
+        sp.fit_irm(w["train"], l2=-1.0)
+    with pytest.raises(ValueError, match="eval_on"):
+        sp.fit_irm(w["train"], eval_on={"test": w["test"].X})
+
+
+def test_irm_digits_run_reads_its_histories(monkeypatch):
+    from biaslab.spurious import invariance
+
+    monkeypatch.setitem(invariance.IRM_DIGITS, "steps", 20)
+    monkeypatch.setitem(invariance.IRM_DIGITS, "anneal_steps", 10)
+    r = sp.irm_digits_run(seed=0, device="cpu")
+    assert set(r["histories"]) == {"ERM", "IRMv1", "ERM, grayscale", "ERM, equal environments",
+                                   "IRMv1, equal environments"}
+    last, sel = r["last"], r["selected"]
+    assert r["gain"] == pytest.approx(last["IRMv1"]["test_acc"] - last["ERM"]["test_acc"])
+    assert r["gain_selected"] == pytest.approx(sel["IRMv1"]["test_acc"] - sel["ERM"]["test_acc"])
+    for k, h in r["histories"].items():
+        rows = h[h["step"] > 0]
+        assert sel[k]["step"] > 0 and sel[k]["val_acc"] == rows["val_acc"].max()
+    assert r["anneal_steps"] == 10 and 0 <= r["grayscale"] <= 1
+    ax = sp.plot_irm_digits(r)
+    assert len(ax.get_lines()) == 4 and ax.get_ylabel().startswith("test accuracy")
+    with pytest.raises(ValueError, match="digits"):
+        sp.plot_irm_digits({"gain": 0.3})
 
 
 # ---------------------------------------------------------------- biased model by design
