@@ -10,6 +10,7 @@ value converted to a plain Python or NumPy type, so that a caller can write
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "check_binary",
     "check_fraction",
     "check_groups",
+    "check_keys",
     "check_nonnegative",
     "check_positive",
     "check_positive_int",
@@ -230,6 +232,24 @@ def check_same_length(**arrays: Any) -> None:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arguments must have the same length, got {lengths}")
+
+
+def check_keys(x: Any, required: Iterable[Any], name: str, what: str = "the columns") -> None:
+    """Check that ``x`` (a mapping, a DataFrame, a graph: anything supporting ``in``) holds every
+    name of ``required``.
+
+    Args:
+        x: the container (a DataFrame is searched by column, a mapping by key).
+        required: the names that must be present.
+        name: the argument's name, used in the error message.
+        what: what the names are, for the message (``"the columns"``, ``"the keys"``).
+
+    Raises:
+        ValueError: ``"{name} lacks {what} [...]"``, listing the missing names in the order given.
+    """
+    missing = [k for k in required if k not in x]
+    if missing:
+        raise ValueError(f"{name} lacks {what} {missing}")
 
 
 def check_group_frame(x: Any, name: str, n: int):
