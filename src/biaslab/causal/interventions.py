@@ -115,21 +115,11 @@ def _frame(values: Mapping[str, torch.Tensor], cols: Sequence[str]) -> pd.DataFr
 
 
 def _constant(value: float) -> Mechanism:
-    def f(parents: Mapping[str, torch.Tensor], u: torch.Tensor) -> torch.Tensor:
-        return torch.full_like(u, value)
-
-    return f
+    return lambda parents, u: torch.full_like(u, value)
 
 
 def _bernoulli_mechanism(logit: Callable[[Mapping[str, torch.Tensor]], torch.Tensor]) -> Mechanism:
-    def f(parents: Mapping[str, torch.Tensor], u: torch.Tensor) -> torch.Tensor:
-        return (u < torch.sigmoid(logit(parents))).float()
-
-    return f
-
-
-def _uniform(n: int, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=gen)
+    return lambda parents, u: (u < torch.sigmoid(logit(parents))).float()
 
 
 def smoking_scm(confounding: float = 3.0, genotype_to_tar: float = 0.0) -> SCM:
@@ -155,7 +145,7 @@ def smoking_scm(confounding: float = 3.0, genotype_to_tar: float = 0.0) -> SCM:
         "tar": _bernoulli_mechanism(lambda p: -2.0 + 4.0 * p["smoking"] + gt * p.get("genotype", 0.0)),
         "cancer": _bernoulli_mechanism(lambda p: -2.5 + 1.5 * p["tar"] + c * p["genotype"]),
     }
-    noise = {v: _uniform for v in g.nodes}
+    noise = {v: (lambda n, gen: torch.rand(n, generator=gen)) for v in g.nodes}
     return SCM(g, mech, noise, hidden=("genotype",))
 
 
@@ -183,19 +173,14 @@ def satisfies_backdoor(graph: nx.DiGraph, x: str, y: str, z: Sequence[str]) -> b
         raise ValueError("z must not contain the treatment or the outcome")
     if z & nx.descendants(graph, x):
         return False
-    cut = graph.copy()
-    cut.remove_edges_from(list(graph.out_edges(x)))
-    return bool(nx.is_d_separator(cut, {x}, {y}, z))
+    return bool(nx.is_d_separator(nx.restricted_view(graph, [], list(graph.out_edges(x))), {x}, {y}, z))
 
 
 def additive_scm(weights: Mapping[tuple[str, str], float], noise_scale: Mapping[str, float] | float = 1.0) -> SCM:
     """A linear-Gaussian SCM ``v = sum_p w_pv * p + sigma_v * eps_v`` (additive noise, so
     :meth:`SCM.counterfactual` applies), from ``weights`` ``{(cause, effect): w}`` and one
     noise standard deviation for all variables or one per variable."""
-    g = nx.DiGraph()
-    g.add_edges_from(weights)
-    if not nx.is_directed_acyclic_graph(g):
-        raise ValueError("weights must describe an acyclic graph")
+    g = nx.DiGraph(list(weights))  # SCM rejects a cyclic graph
     scales = {v: float(noise_scale[v] if isinstance(noise_scale, Mapping) else noise_scale) for v in g.nodes}
 
     def mech(v: str) -> Mechanism:
@@ -270,9 +255,7 @@ def front_door_experiment(scm: SCM | None = None, n: int = 5_000, n_truth: int =
             "front-door estimate": front_door_estimate(obs, "smoking", "tar", "cancer", s),
             "naive P(cancer | s)": naive_conditional(obs, "smoking", "cancer", s),
         }
-    out = pd.DataFrame(rows).T
-    out.index.name = "s"
-    return out
+    return pd.DataFrame(rows).T.rename_axis("s")
 
 
 def max_abs_error(table: pd.DataFrame, column: str) -> float:
@@ -490,9 +473,7 @@ def nsw_estimates(
     }
     if tarnet:
         rows["TARNet (two-headed network)"] = att_tarnet(obs, covariates=covariates, seed=seed, device=device)
-    out = pd.DataFrame({"estimate": rows})
-    out["error"] = out["estimate"] - benchmark
-    return out
+    return pd.DataFrame({"estimate": rows}).assign(error=lambda d: d["estimate"] - benchmark)
 
 
 NSW_NO_EARNINGS = [c for c in NSW_COVARIATES if c not in ("re74", "re75")]
