@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core import resolve_device, train
+from ..core import make_mlp, resolve_device, train
 from ..claims import Claim, Control, at_least, at_most
 from ..validation import check_positive_int
 from ._shared import one_thread
@@ -54,8 +54,7 @@ def mcc(z_true: Any, z_hat: Any) -> float:
     """
     from scipy.optimize import linear_sum_assignment
 
-    a = np.asarray(z_true.detach().cpu() if isinstance(z_true, torch.Tensor) else z_true, dtype=float)
-    b = np.asarray(z_hat.detach().cpu() if isinstance(z_hat, torch.Tensor) else z_hat, dtype=float)
+    a, b = (np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=float) for z in (z_true, z_hat))
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"z_true and z_hat must be 2-D (n, k), got shapes {a.shape} and {b.shape}")
     if a.shape != b.shape:
@@ -145,9 +144,8 @@ class LinearVAE(nn.Module):
     def __init__(self, obs_dim: int, latent_dim: int, n_segments: int | None = None) -> None:
         super().__init__()
         self.enc = nn.Linear(obs_dim, latent_dim)
-        # one posterior variance shared by all latents, so that nothing but the prior can
-        # prefer one rotation of the latent space over another; it matches the true posterior
-        # only when the decoder's columns are orthogonal, which is why fit_latent_model whitens
+        # one posterior variance shared by all latents, so that nothing but the prior can prefer
+        # one rotation of the latent space over another (why it needs whitening: fit_latent_model)
         self.enc_logvar = nn.Parameter(torch.tensor(-2.0))
         self.dec = nn.Linear(latent_dim, obs_dim)
         self.dec_logvar = nn.Parameter(torch.tensor(-2.0))
@@ -258,13 +256,9 @@ def interventional_mean(actions: Any, noise: float = 0.7, n_mc: int = 200_000) -
     return np.array([bent_outcome(float(ai) + v).mean().item() for ai in a])
 
 
-def _elu_mlp(in_dim: int, out_dim: int, width: int = 32, depth: int = 2) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    d = in_dim
-    for _ in range(depth):
-        layers += [nn.Linear(d, width), nn.ELU()]
-        d = width
-    return nn.Sequential(*layers, nn.Linear(d, out_dim))
+def _elu_mlp(in_dim: int, out_dim: int, depth: int = 2) -> nn.Sequential:
+    """The section's small networks: ``depth`` hidden layers of 32 ELU units."""
+    return make_mlp(in_dim, out_dim, width=32, depth=depth, activation="elu")
 
 
 def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int = 5, n_quantiles: int = 40) -> torch.Tensor:
@@ -351,9 +345,7 @@ def extrapolate_with_representation(
         phi: representation ``(n, 1)`` (e.g. a Rep4Ex encoder's output, or the true latent).
         A, Y: actions and outcomes ``(n, 1)``.
         actions: the actions to predict for.
-        steps: Adam steps for ``nu`` (:func:`biaslab.core.train`).
-        seed: seeds the initialization.
-        device: where to train ``nu`` (``None``: the GPU when present, else the CPU).
+        steps, seed, device: as in :func:`fit_rep4ex_encoder`, for training ``nu``.
 
     Returns:
         Predictions, one per action.
@@ -410,9 +402,7 @@ def intervention_extrapolation(
         train(mlp, A, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
         with torch.no_grad():
             pred_mlp = mlp(torch.tensor(a, dtype=torch.float32, device=dev)[:, None]).ravel().cpu().numpy()
-    enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)
-    with torch.no_grad():
-        phi = enc(X)
+    phi = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)(X)  # its weights are frozen
     pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed, device=dev)
     pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed, device=dev)
     out = pd.DataFrame(
@@ -441,14 +431,18 @@ def extrapolation_mse(table: pd.DataFrame, lo: float = 2.0) -> pd.Series:
     return ((far[cols].sub(far["truth"], axis=0)) ** 2).mean().rename("MSE on unseen actions")
 
 
+def _fastica(x: np.ndarray, n_components: int, seed: int) -> np.ndarray:
+    """scikit-learn's FastICA as the section runs it (unit-variance whitening, 1,000 iterations)."""
+    from sklearn.decomposition import FastICA
+
+    return FastICA(n_components=n_components, whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(x)
+
+
 def fastica_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
     """MCC of scikit-learn's FastICA (no segment label) against the true sources: linear ICA
     identifies non-Gaussian sources of a linear mixture up to permutation and scaling."""
-    from sklearn.decomposition import FastICA
-
     s = data["s"].numpy()
-    est = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000)
-    return mcc(s, est.fit_transform(data["x"].numpy()))
+    return mcc(s, _fastica(data["x"].numpy(), s.shape[1], seed))
 
 
 def random_rotation_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
@@ -525,8 +519,6 @@ def tcl_components(x: torch.Tensor, u: torch.Tensor, steps: int = 500, width: in
     Returns:
         ``(n, k)`` recovered components, to be compared with ``|s|``.
     """
-    from sklearn.decomposition import FastICA
-
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
         raise TypeError(f"x must be a 2-D tensor (n, k), got {type(x).__name__}")
     if not isinstance(u, torch.Tensor) or u.shape != (len(x),):
@@ -539,7 +531,7 @@ def tcl_components(x: torch.Tensor, u: torch.Tensor, steps: int = 500, width: in
           eval_every=steps, seed=seed, device=dev)
     with torch.no_grad():
         h = net.features(xs.to(dev)).abs().cpu().numpy()
-    return FastICA(n_components=x.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(h)
+    return _fastica(h, x.shape[1], seed)
 
 
 def nonlinear_comparison(seed: int = 0, layers: int = 3, steps: int = 500,
@@ -562,12 +554,10 @@ def nonlinear_comparison(seed: int = 0, layers: int = 3, steps: int = 500,
         ``fastica`` (MCC with ``|s|``), ``fastica_signed`` (MCC with ``s``), ``tcl`` and
         ``tcl_shuffled`` (the same training with the segment labels permuted across samples).
     """
-    from sklearn.decomposition import FastICA
-
     d = segment_sources(seed=seed, obs_dim=5, noise=0.0)
     s, u = d["s"], d["u"]
     x = leaky_mixing(s, layers=layers, seed=seed)
-    ica = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(x.numpy())
+    ica = _fastica(x.numpy(), s.shape[1], seed)
     shuffled = u[torch.randperm(len(u), generator=torch.Generator().manual_seed(seed))]
     return {
         "fastica": mcc(s.abs(), np.abs(ica)), "fastica_signed": mcc(s, ica),
@@ -597,12 +587,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
     gaussian = segment_sources(seed=seed, variance_range=(1.0, 1.0))
     extrap = intervention_extrapolation(steps=1000, seed=seed, device=device)
     # the control: the same pipeline with a plain autoencoder (lam = 0), on the same data and actions
-    d = action_latent_data(seed=seed)
-    enc = fit_rep4ex_encoder(d["A"], d["X"], lam=0.0, steps=1000, seed=seed, device=device)
-    with torch.no_grad():
-        phi = enc(d["X"])
-    plain = extrap.assign(Rep4Ex=extrapolate_with_representation(phi, d["A"], d["Y"], extrap.index.to_numpy(),
-                                                                 steps=1000, seed=seed, device=device))
+    plain = intervention_extrapolation(lam=0.0, steps=1000, seed=seed, device=device)
     return {
         "data": data,
         "vae": fit_latent_model(data, identifiable=False, steps=LATENT_STEPS, seed=seed, device=device),
@@ -622,6 +607,7 @@ _IVAE = ("With an observed auxiliary variable that modulates the sources' distri
 _REP4EX = ("Under a linear-invariance constraint the learned representation is an affine function of the latent, "
            "which suffices to predict the effect of actions outside the training support; a plain autoencoder's "
            "representation does not extrapolate.")
+_SHUFFLED = "with the segment labels permuted across samples, so the label carries no information"
 
 CLAIMS = (
     Claim(
@@ -639,8 +625,7 @@ CLAIMS = (
         statement="the identifiable VAE, given the segment label, recovers the sources (MCC >= 0.97)",
         paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["ivae"], measure=lambda v: v,
         predicate=at_least(0.97),
-        controls=(Control("shuffled labels", "the same model trained with the segment labels permuted across samples, "
-                          "so the label carries no information", lambda r: r["ivae_shuffled"]),),
+        controls=(Control("shuffled labels", f"the same model trained {_SHUFFLED}", lambda r: r["ivae_shuffled"]),),
     ),
     Claim(
         key="causal.causal_representations.vae_is_a_rotation", run=run, cite=("khemakhem_ivae_2020",),
@@ -670,8 +655,7 @@ CLAIMS = (
                      "falling as the mixing deepens.",
         paper_where="Sec. 5 (simulations)", world=lambda r: r["nonlinear"], measure=lambda v: v["tcl"] - v["fastica"],
         predicate=at_least(0.1),
-        controls=(Control("shuffled labels", "the same TCL training with the segment labels permuted across samples, "
-                          "so the label carries no information",
+        controls=(Control("shuffled labels", f"the same TCL training {_SHUFFLED}",
                           lambda r: dict(r["nonlinear"], tcl=r["nonlinear"]["tcl_shuffled"])),),
         note="three mixing layers; MCC with |s|, since the segment variances identify each source only up to sign",
     ),
