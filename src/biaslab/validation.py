@@ -27,6 +27,7 @@ __all__ = [
     "check_positive_int",
     "check_probabilities",
     "check_same_length",
+    "check_tensor",
 ]
 
 _NUMBER = (int, float, np.floating, np.integer)
@@ -250,6 +251,28 @@ def check_keys(x: Any, required: Iterable[Any], name: str, what: str = "the colu
     missing = [k for k in required if k not in x]
     if missing:
         raise ValueError(f"{name} lacks {what} {missing}")
+
+
+def check_tensor(x: Any, name: str, ndim: int = 2) -> Any:
+    """Check that ``x`` is a torch tensor with ``ndim`` dimensions (a batch of rows: ``ndim=2``).
+
+    Args:
+        x: the argument to check.
+        name: the argument's name, used in the error message.
+        ndim: the required number of dimensions.
+
+    Returns:
+        ``x`` itself.
+
+    Raises:
+        TypeError: when ``x`` is not a tensor, or has another number of dimensions.
+    """
+    import torch
+
+    if not isinstance(x, torch.Tensor) or x.ndim != ndim:
+        shape = tuple(x.shape) if hasattr(x, "shape") else "no shape"
+        raise TypeError(f"{name} must be a {ndim}-D tensor, got {type(x).__name__} ({shape})")
+    return x
 
 
 def check_group_frame(x: Any, name: str, n: int):

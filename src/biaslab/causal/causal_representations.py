@@ -13,7 +13,7 @@ from torch import nn
 
 from ..core import make_mlp, resolve_device, train
 from ..claims import Claim, Control, at_least, at_most
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_tensor
 from ._shared import one_thread
 
 __all__ = [
@@ -55,13 +55,10 @@ def mcc(z_true: Any, z_hat: Any) -> float:
     from scipy.optimize import linear_sum_assignment
 
     a, b = (np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=float) for z in (z_true, z_hat))
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"z_true and z_hat must be 2-D (n, k), got shapes {a.shape} and {b.shape}")
-    if a.shape != b.shape:
-        raise ValueError(f"z_true and z_hat must have the same shape, got {a.shape} and {b.shape}")
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"z_true and z_hat must be 2-D (n, k) of the same shape, got {a.shape} and {b.shape}")
     k = a.shape[1]
-    c = np.corrcoef(a.T, b.T)[:k, k:]
-    c = np.nan_to_num(np.abs(c))
+    c = np.nan_to_num(np.abs(np.corrcoef(a.T, b.T)[:k, k:]))
     rows, cols = linear_sum_assignment(-c)
     return float(c[rows, cols].mean())
 
@@ -122,8 +119,7 @@ def whiten(x: torch.Tensor, dim: int) -> torch.Tensor:
     Returns:
         ``(n, dim)`` tensor with (sample) covariance the identity.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise TypeError(f"x must be a 2-D tensor (n, d), got {type(x).__name__} {getattr(x, 'shape', '')}")
+    check_tensor(x, "x")
     dim = check_positive_int(dim, "dim")
     if dim > x.shape[1]:
         raise ValueError(f"dim must be <= the number of columns of x ({x.shape[1]}), got {dim}")
@@ -176,11 +172,10 @@ def fit_latent_model(
         identifiable: use the segment label in the prior.
         steps, lr: full-batch Adam (:func:`biaslab.core.train`).
         seed: seeds the initialization and the sampling noise.
-        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
-            Whitening uses only the pooled covariance, which is the same for every rotation
-            of the sources, so it tells neither model where the sources are; it makes the
-            mixing orthogonal, the case where the model's single posterior variance can
-            match the true posterior, and it makes the optimization well conditioned.
+        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources),
+            which tells neither model where the sources are (see :func:`whiten`); it makes the
+            mixing orthogonal, the case where the model's single posterior variance can match
+            the true posterior, and the optimization well conditioned.
         device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
@@ -471,16 +466,14 @@ def leaky_mixing(s: torch.Tensor, layers: int = 3, slope: float = 0.2, seed: int
     Returns:
         ``(n, k)`` observations.
     """
-    if not isinstance(s, torch.Tensor) or s.ndim != 2:
-        raise TypeError(f"s must be a 2-D tensor (n, k), got {type(s).__name__}")
+    check_tensor(s, "s")
     layers = check_positive_int(layers, "layers")
     if not 0 < slope <= 1:
         raise ValueError(f"slope must be in (0, 1], got {slope}")
     g = torch.Generator().manual_seed(int(seed) + 7)
     h = s
     for _ in range(layers):
-        h = h @ torch.linalg.qr(torch.randn(s.shape[1], s.shape[1], generator=g))[0]
-        h = torch.where(h > 0, h, slope * h)
+        h = nn.functional.leaky_relu(h @ torch.linalg.qr(torch.randn(s.shape[1], s.shape[1], generator=g))[0], slope)
     return h
 
 
@@ -519,8 +512,7 @@ def tcl_components(x: torch.Tensor, u: torch.Tensor, steps: int = 500, width: in
     Returns:
         ``(n, k)`` recovered components, to be compared with ``|s|``.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise TypeError(f"x must be a 2-D tensor (n, k), got {type(x).__name__}")
+    check_tensor(x, "x")
     if not isinstance(u, torch.Tensor) or u.shape != (len(x),):
         raise ValueError("u must be a 1-D tensor of segment labels, one per row of x")
     dev = resolve_device(device)
