@@ -538,9 +538,8 @@ def nonlinear_comparison(seed: int = 0, layers: int = 3, steps: int = 500,
 
     Args:
         seed: seeds the data, the mixing, the networks and FastICA.
-        layers: mixing layers.
-        steps: TCL training steps.
-        device: where to train.
+        layers: mixing layers (:func:`leaky_mixing`).
+        steps, device: passed to :func:`tcl_components`.
 
     Returns:
         ``fastica`` (MCC with ``|s|``), ``fastica_signed`` (MCC with ``s``), ``tcl`` and
@@ -570,8 +569,8 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         MCCs on :func:`segment_sources` data (``vae``, ``ivae``, ``ivae_shuffled`` with the
         segment labels permuted, ``fastica``, ``rotation``), ``fastica_gaussian`` (FastICA on
         sources whose variance never changes, pooled Gaussian), the extrapolation tables
-        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (its
-        ``Rep4Ex`` column from a plain autoencoder, ``lam = 0``) and their ``mse`` series, and
+        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (the same
+        with a plain autoencoder, ``lam = 0``) and their ``mse`` series, and
         ``nonlinear`` (:func:`nonlinear_comparison`).
     """
     data = segment_sources(seed=seed)
