@@ -82,6 +82,30 @@ def test_binary_probabilities_groups_and_lengths():
         v.check_same_length(a=[1, 2], b=[1, 2, 3])
 
 
+def test_check_tensor():
+    x = torch.zeros(3, 2)
+    assert v.check_tensor(x, "x") is x
+    assert v.check_tensor(torch.zeros(3), "u", ndim=1).shape == (3,)
+    with pytest.raises(TypeError, match=r"x must be a 2-D tensor, got Tensor \(\(3,\)\)"):
+        v.check_tensor(torch.zeros(3), "x")
+    with pytest.raises(TypeError, match="s must be a 2-D tensor, got ndarray"):
+        v.check_tensor(np.zeros((3, 2)), "s")
+    with pytest.raises(TypeError, match="no shape"):
+        v.check_tensor([[1.0]], "x")
+
+
+def test_check_keys():
+    import networkx as nx
+
+    v.check_keys(pd.DataFrame({"a": [1], "b": [2]}), ["b", "a"], "df")
+    v.check_keys({"x": 1}, ("x",), "train", "the keys")
+    v.check_keys(nx.DiGraph([("u", "w")]), ["w"], "graph", "the variables")
+    with pytest.raises(ValueError, match=r"df lacks the columns \['c', 'd'\]"):
+        v.check_keys(pd.DataFrame({"a": [1]}), ["c", "a", "d"], "df")
+    with pytest.raises(ValueError, match=r"train lacks the keys \['y'\]"):
+        v.check_keys({"x": 1}, ["x", "y"], "train", "the keys")
+
+
 def test_check_group_frame():
     import pandas as pd
 

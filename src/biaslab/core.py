@@ -149,6 +149,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sin": _Sin,
     "gauss": _Gauss,
     "gelu": nn.GELU,
+    "elu": nn.ELU,
     "snake": Snake,
 }
 
@@ -157,7 +158,7 @@ def make_activation(name: str) -> nn.Module:
     """Build an activation module by name (one of ``ACTIVATIONS``).
 
     Args:
-        name: ``"relu"``, ``"tanh"``, ``"sin"``, ``"gauss"``, ``"gelu"`` or ``"snake"``.
+        name: ``"relu"``, ``"tanh"``, ``"sin"``, ``"gauss"``, ``"gelu"``, ``"elu"`` or ``"snake"``.
 
     Returns:
         A fresh ``nn.Module``.

@@ -10,7 +10,7 @@ value converted to a plain Python or NumPy type, so that a caller can write
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,11 +22,13 @@ __all__ = [
     "check_choice",
     "check_fraction",
     "check_groups",
+    "check_keys",
     "check_nonnegative",
     "check_positive",
     "check_positive_int",
     "check_probabilities",
     "check_same_length",
+    "check_tensor",
 ]
 
 _NUMBER = (int, float, np.floating, np.integer)
@@ -254,6 +256,46 @@ def check_same_length(**arrays: Any) -> None:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arguments must have the same length, got {lengths}")
+
+
+def check_keys(x: Any, required: Iterable[Any], name: str, what: str = "the columns") -> None:
+    """Check that ``x`` (a mapping, a DataFrame, a graph: anything supporting ``in``) holds every
+    name of ``required``.
+
+    Args:
+        x: the container (a DataFrame is searched by column, a mapping by key).
+        required: the names that must be present.
+        name: the argument's name, used in the error message.
+        what: what the names are, for the message (``"the columns"``, ``"the keys"``).
+
+    Raises:
+        ValueError: ``"{name} lacks {what} [...]"``, listing the missing names in the order given.
+    """
+    missing = [k for k in required if k not in x]
+    if missing:
+        raise ValueError(f"{name} lacks {what} {missing}")
+
+
+def check_tensor(x: Any, name: str, ndim: int = 2) -> Any:
+    """Check that ``x`` is a torch tensor with ``ndim`` dimensions (a batch of rows: ``ndim=2``).
+
+    Args:
+        x: the argument to check.
+        name: the argument's name, used in the error message.
+        ndim: the required number of dimensions.
+
+    Returns:
+        ``x`` itself.
+
+    Raises:
+        TypeError: when ``x`` is not a tensor, or has another number of dimensions.
+    """
+    import torch
+
+    if not isinstance(x, torch.Tensor) or x.ndim != ndim:
+        shape = tuple(x.shape) if hasattr(x, "shape") else "no shape"
+        raise TypeError(f"{name} must be a {ndim}-D tensor, got {type(x).__name__} ({shape})")
+    return x
 
 
 def check_group_frame(x: Any, name: str, n: int):

@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..core import resolve_device, train
+from ..core import make_mlp, resolve_device, train
 from ..claims import Claim, Control, at_least, at_most
-from ..validation import check_positive_int
+from ..validation import check_positive_int, check_tensor
 from ._shared import one_thread
 
 __all__ = [
@@ -54,15 +54,11 @@ def mcc(z_true: Any, z_hat: Any) -> float:
     """
     from scipy.optimize import linear_sum_assignment
 
-    a = np.asarray(z_true.detach().cpu() if isinstance(z_true, torch.Tensor) else z_true, dtype=float)
-    b = np.asarray(z_hat.detach().cpu() if isinstance(z_hat, torch.Tensor) else z_hat, dtype=float)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"z_true and z_hat must be 2-D (n, k), got shapes {a.shape} and {b.shape}")
-    if a.shape != b.shape:
-        raise ValueError(f"z_true and z_hat must have the same shape, got {a.shape} and {b.shape}")
+    a, b = (np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=float) for z in (z_true, z_hat))
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"z_true and z_hat must be 2-D (n, k) of the same shape, got {a.shape} and {b.shape}")
     k = a.shape[1]
-    c = np.corrcoef(a.T, b.T)[:k, k:]
-    c = np.nan_to_num(np.abs(c))
+    c = np.nan_to_num(np.abs(np.corrcoef(a.T, b.T)[:k, k:]))
     rows, cols = linear_sum_assignment(-c)
     return float(c[rows, cols].mean())
 
@@ -123,8 +119,7 @@ def whiten(x: torch.Tensor, dim: int) -> torch.Tensor:
     Returns:
         ``(n, dim)`` tensor with (sample) covariance the identity.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise TypeError(f"x must be a 2-D tensor (n, d), got {type(x).__name__} {getattr(x, 'shape', '')}")
+    check_tensor(x, "x")
     dim = check_positive_int(dim, "dim")
     if dim > x.shape[1]:
         raise ValueError(f"dim must be <= the number of columns of x ({x.shape[1]}), got {dim}")
@@ -145,9 +140,8 @@ class LinearVAE(nn.Module):
     def __init__(self, obs_dim: int, latent_dim: int, n_segments: int | None = None) -> None:
         super().__init__()
         self.enc = nn.Linear(obs_dim, latent_dim)
-        # one posterior variance shared by all latents, so that nothing but the prior can
-        # prefer one rotation of the latent space over another; it matches the true posterior
-        # only when the decoder's columns are orthogonal, which is why fit_latent_model whitens
+        # one posterior variance shared by all latents, so that nothing but the prior can prefer
+        # one rotation of the latent space over another (why it needs whitening: fit_latent_model)
         self.enc_logvar = nn.Parameter(torch.tensor(-2.0))
         self.dec = nn.Linear(latent_dim, obs_dim)
         self.dec_logvar = nn.Parameter(torch.tensor(-2.0))
@@ -178,11 +172,10 @@ def fit_latent_model(
         identifiable: use the segment label in the prior.
         steps, lr: full-batch Adam (:func:`biaslab.core.train`).
         seed: seeds the initialization and the sampling noise.
-        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources).
-            Whitening uses only the pooled covariance, which is the same for every rotation
-            of the sources, so it tells neither model where the sources are; it makes the
-            mixing orthogonal, the case where the model's single posterior variance can
-            match the true posterior, and it makes the optimization well conditioned.
+        whiten_x: train on :func:`whiten`-ed observations (as many directions as sources),
+            which tells neither model where the sources are (see :func:`whiten`); it makes the
+            mixing orthogonal, the case where the model's single posterior variance can match
+            the true posterior, and the optimization well conditioned.
         device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
@@ -258,13 +251,9 @@ def interventional_mean(actions: Any, noise: float = 0.7, n_mc: int = 200_000) -
     return np.array([bent_outcome(float(ai) + v).mean().item() for ai in a])
 
 
-def _elu_mlp(in_dim: int, out_dim: int, width: int = 32, depth: int = 2) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    d = in_dim
-    for _ in range(depth):
-        layers += [nn.Linear(d, width), nn.ELU()]
-        d = width
-    return nn.Sequential(*layers, nn.Linear(d, out_dim))
+def _elu_mlp(in_dim: int, out_dim: int, depth: int = 2) -> nn.Sequential:
+    """The section's small networks: ``depth`` hidden layers of 32 ELU units."""
+    return make_mlp(in_dim, out_dim, width=32, depth=depth, activation="elu")
 
 
 def linear_invariance_penalty(phi: torch.Tensor, A: torch.Tensor, n_bands: int = 5, n_quantiles: int = 40) -> torch.Tensor:
@@ -351,9 +340,7 @@ def extrapolate_with_representation(
         phi: representation ``(n, 1)`` (e.g. a Rep4Ex encoder's output, or the true latent).
         A, Y: actions and outcomes ``(n, 1)``.
         actions: the actions to predict for.
-        steps: Adam steps for ``nu`` (:func:`biaslab.core.train`).
-        seed: seeds the initialization.
-        device: where to train ``nu`` (``None``: the GPU when present, else the CPU).
+        steps, seed, device: as in :func:`fit_rep4ex_encoder`, for training ``nu``.
 
     Returns:
         Predictions, one per action.
@@ -410,9 +397,7 @@ def intervention_extrapolation(
         train(mlp, A, Y, nn.functional.mse_loss, steps, lr=3e-3, eval_every=steps, seed=seed, device=dev)
         with torch.no_grad():
             pred_mlp = mlp(torch.tensor(a, dtype=torch.float32, device=dev)[:, None]).ravel().cpu().numpy()
-    enc = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)
-    with torch.no_grad():
-        phi = enc(X)
+    phi = fit_rep4ex_encoder(A, X, lam=lam, steps=steps, seed=seed, device=dev)(X)  # its weights are frozen
     pred_rep = extrapolate_with_representation(phi, A, Y, a, steps=steps, seed=seed, device=dev)
     pred_oracle = extrapolate_with_representation(Z, A, Y, a, steps=steps, seed=seed, device=dev)
     out = pd.DataFrame(
@@ -441,14 +426,18 @@ def extrapolation_mse(table: pd.DataFrame, lo: float = 2.0) -> pd.Series:
     return ((far[cols].sub(far["truth"], axis=0)) ** 2).mean().rename("MSE on unseen actions")
 
 
+def _fastica(x: np.ndarray, n_components: int, seed: int) -> np.ndarray:
+    """scikit-learn's FastICA as the section runs it (unit-variance whitening, 1,000 iterations)."""
+    from sklearn.decomposition import FastICA
+
+    return FastICA(n_components=n_components, whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(x)
+
+
 def fastica_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
     """MCC of scikit-learn's FastICA (no segment label) against the true sources: linear ICA
     identifies non-Gaussian sources of a linear mixture up to permutation and scaling."""
-    from sklearn.decomposition import FastICA
-
     s = data["s"].numpy()
-    est = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000)
-    return mcc(s, est.fit_transform(data["x"].numpy()))
+    return mcc(s, _fastica(data["x"].numpy(), s.shape[1], seed))
 
 
 def random_rotation_mcc(data: dict[str, torch.Tensor], seed: int = 0) -> float:
@@ -477,16 +466,14 @@ def leaky_mixing(s: torch.Tensor, layers: int = 3, slope: float = 0.2, seed: int
     Returns:
         ``(n, k)`` observations.
     """
-    if not isinstance(s, torch.Tensor) or s.ndim != 2:
-        raise TypeError(f"s must be a 2-D tensor (n, k), got {type(s).__name__}")
+    check_tensor(s, "s")
     layers = check_positive_int(layers, "layers")
     if not 0 < slope <= 1:
         raise ValueError(f"slope must be in (0, 1], got {slope}")
     g = torch.Generator().manual_seed(int(seed) + 7)
     h = s
     for _ in range(layers):
-        h = h @ torch.linalg.qr(torch.randn(s.shape[1], s.shape[1], generator=g))[0]
-        h = torch.where(h > 0, h, slope * h)
+        h = nn.functional.leaky_relu(h @ torch.linalg.qr(torch.randn(s.shape[1], s.shape[1], generator=g))[0], slope)
     return h
 
 
@@ -525,10 +512,7 @@ def tcl_components(x: torch.Tensor, u: torch.Tensor, steps: int = 500, width: in
     Returns:
         ``(n, k)`` recovered components, to be compared with ``|s|``.
     """
-    from sklearn.decomposition import FastICA
-
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise TypeError(f"x must be a 2-D tensor (n, k), got {type(x).__name__}")
+    check_tensor(x, "x")
     if not isinstance(u, torch.Tensor) or u.shape != (len(x),):
         raise ValueError("u must be a 1-D tensor of segment labels, one per row of x")
     dev = resolve_device(device)
@@ -539,7 +523,7 @@ def tcl_components(x: torch.Tensor, u: torch.Tensor, steps: int = 500, width: in
           eval_every=steps, seed=seed, device=dev)
     with torch.no_grad():
         h = net.features(xs.to(dev)).abs().cpu().numpy()
-    return FastICA(n_components=x.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(h)
+    return _fastica(h, x.shape[1], seed)
 
 
 def nonlinear_comparison(seed: int = 0, layers: int = 3, steps: int = 500,
@@ -554,20 +538,17 @@ def nonlinear_comparison(seed: int = 0, layers: int = 3, steps: int = 500,
 
     Args:
         seed: seeds the data, the mixing, the networks and FastICA.
-        layers: mixing layers.
-        steps: TCL training steps.
-        device: where to train.
+        layers: mixing layers (:func:`leaky_mixing`).
+        steps, device: passed to :func:`tcl_components`.
 
     Returns:
         ``fastica`` (MCC with ``|s|``), ``fastica_signed`` (MCC with ``s``), ``tcl`` and
         ``tcl_shuffled`` (the same training with the segment labels permuted across samples).
     """
-    from sklearn.decomposition import FastICA
-
     d = segment_sources(seed=seed, obs_dim=5, noise=0.0)
     s, u = d["s"], d["u"]
     x = leaky_mixing(s, layers=layers, seed=seed)
-    ica = FastICA(n_components=s.shape[1], whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(x.numpy())
+    ica = _fastica(x.numpy(), s.shape[1], seed)
     shuffled = u[torch.randperm(len(u), generator=torch.Generator().manual_seed(seed))]
     return {
         "fastica": mcc(s.abs(), np.abs(ica)), "fastica_signed": mcc(s, ica),
@@ -588,8 +569,8 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         MCCs on :func:`segment_sources` data (``vae``, ``ivae``, ``ivae_shuffled`` with the
         segment labels permuted, ``fastica``, ``rotation``), ``fastica_gaussian`` (FastICA on
         sources whose variance never changes, pooled Gaussian), the extrapolation tables
-        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (its
-        ``Rep4Ex`` column from a plain autoencoder, ``lam = 0``) and their ``mse`` series, and
+        ``extrap`` (:func:`intervention_extrapolation`) and ``extrap_autoencoder`` (the same
+        with a plain autoencoder, ``lam = 0``) and their ``mse`` series, and
         ``nonlinear`` (:func:`nonlinear_comparison`).
     """
     data = segment_sources(seed=seed)
@@ -597,12 +578,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
     gaussian = segment_sources(seed=seed, variance_range=(1.0, 1.0))
     extrap = intervention_extrapolation(steps=1000, seed=seed, device=device)
     # the control: the same pipeline with a plain autoencoder (lam = 0), on the same data and actions
-    d = action_latent_data(seed=seed)
-    enc = fit_rep4ex_encoder(d["A"], d["X"], lam=0.0, steps=1000, seed=seed, device=device)
-    with torch.no_grad():
-        phi = enc(d["X"])
-    plain = extrap.assign(Rep4Ex=extrapolate_with_representation(phi, d["A"], d["Y"], extrap.index.to_numpy(),
-                                                                 steps=1000, seed=seed, device=device))
+    plain = intervention_extrapolation(lam=0.0, steps=1000, seed=seed, device=device)
     return {
         "data": data,
         "vae": fit_latent_model(data, identifiable=False, steps=LATENT_STEPS, seed=seed, device=device),
@@ -622,6 +598,7 @@ _IVAE = ("With an observed auxiliary variable that modulates the sources' distri
 _REP4EX = ("Under a linear-invariance constraint the learned representation is an affine function of the latent, "
            "which suffices to predict the effect of actions outside the training support; a plain autoencoder's "
            "representation does not extrapolate.")
+_SHUFFLED = "with the segment labels permuted across samples, so the label carries no information"
 
 CLAIMS = (
     Claim(
@@ -639,8 +616,7 @@ CLAIMS = (
         statement="the identifiable VAE, given the segment label, recovers the sources (MCC >= 0.97)",
         paper_result=_IVAE, paper_where="Sec. 6 (simulations)", world=lambda r: r["ivae"], measure=lambda v: v,
         predicate=at_least(0.97),
-        controls=(Control("shuffled labels", "the same model trained with the segment labels permuted across samples, "
-                          "so the label carries no information", lambda r: r["ivae_shuffled"]),),
+        controls=(Control("shuffled labels", f"the same model trained {_SHUFFLED}", lambda r: r["ivae_shuffled"]),),
     ),
     Claim(
         key="causal.causal_representations.vae_is_a_rotation", run=run, cite=("khemakhem_ivae_2020",),
@@ -670,8 +646,7 @@ CLAIMS = (
                      "falling as the mixing deepens.",
         paper_where="Sec. 5 (simulations)", world=lambda r: r["nonlinear"], measure=lambda v: v["tcl"] - v["fastica"],
         predicate=at_least(0.1),
-        controls=(Control("shuffled labels", "the same TCL training with the segment labels permuted across samples, "
-                          "so the label carries no information",
+        controls=(Control("shuffled labels", f"the same TCL training {_SHUFFLED}",
                           lambda r: dict(r["nonlinear"], tcl=r["nonlinear"]["tcl_shuffled"])),),
         note="three mixing layers; MCC with |s|, since the segment variances identify each source only up to sign",
     ),

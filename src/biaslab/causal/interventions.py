@@ -15,7 +15,7 @@ from torch import nn
 
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_mlp, resolve_device, train
-from ..validation import check_positive_int
+from ..validation import check_binary, check_keys, check_positive_int
 from ._shared import one_thread
 
 __all__ = [
@@ -56,9 +56,7 @@ class SCM:
         for label, d in (("mechanisms", self.mechanisms), ("noise", self.noise)):
             if set(d) != nodes:
                 raise ValueError(f"{label} must have one entry per node; missing {sorted(nodes - set(d))}, extra {sorted(set(d) - nodes)}")
-        unknown = set(self.hidden) - nodes
-        if unknown:
-            raise ValueError(f"hidden names unknown variables {sorted(unknown)}")
+        check_keys(nodes, self.hidden, "the graph", "the hidden variables")
         self.order = list(nx.topological_sort(self.graph))
 
     @property
@@ -82,17 +80,14 @@ class SCM:
         """``n`` joint samples (seeded) of the observed variables, or of all with
         ``include_hidden``, as a DataFrame with one column per variable in topological order."""
         values = self._propagate(self.sample_noise(n, seed))
-        cols = self.order if include_hidden else self.observed
-        return pd.DataFrame({v: values[v].detach().cpu().numpy() for v in cols})
+        return _frame(values, self.order if include_hidden else self.observed)
 
     def do(self, interventions: Mapping[str, float]) -> SCM:
         """The intervened model (a new :class:`SCM`): each variable of ``interventions``
         (``{variable: value}``) is set to its constant and the edges into it are cut."""
         if not isinstance(interventions, Mapping) or not interventions:
             raise TypeError("interventions must be a non-empty dict {variable: value}")
-        unknown = set(interventions) - set(self.graph.nodes)
-        if unknown:
-            raise ValueError(f"interventions name unknown variables {sorted(unknown)}")
+        check_keys(self.graph, interventions, "the model", "the variables")
         graph = self.graph.copy()
         mechanisms = dict(self.mechanisms)
         for v, value in interventions.items():
@@ -104,9 +99,7 @@ class SCM:
         """Abduction: the noise values ``{variable: tensor}`` that produced a full observation
         (values of every variable, hidden ones included), for additive mechanisms
         (``u = value - f(parents, 0)``)."""
-        missing = set(self.order) - set(observation)
-        if missing:
-            raise ValueError(f"abduction needs every variable of the model; missing {sorted(missing)}")
+        check_keys(observation, self.order, "observation", "the variables")  # abduction needs them all
         vals = {v: torch.as_tensor(np.asarray(observation[v], dtype=np.float32)).reshape(-1) for v in self.order}
         return {v: vals[v] - self.mechanisms[v]({p: vals[p] for p in self.graph.predecessors(v)}, torch.zeros_like(vals[v]))
                 for v in self.order}
@@ -114,26 +107,19 @@ class SCM:
     def counterfactual(self, observation: Mapping[str, Any], interventions: Mapping[str, float]) -> pd.DataFrame:
         """Counterfactual by abduction, action and prediction: the value of every variable for
         each observed unit had ``interventions`` been applied to it."""
-        values = self.do(interventions)._propagate(self.abduct(observation))
-        return pd.DataFrame({v: values[v].detach().cpu().numpy() for v in self.order})
+        return _frame(self.do(interventions)._propagate(self.abduct(observation)), self.order)
+
+
+def _frame(values: Mapping[str, torch.Tensor], cols: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({v: values[v].detach().cpu().numpy() for v in cols})
 
 
 def _constant(value: float) -> Mechanism:
-    def f(parents: Mapping[str, torch.Tensor], u: torch.Tensor) -> torch.Tensor:
-        return torch.full_like(u, value)
-
-    return f
+    return lambda parents, u: torch.full_like(u, value)
 
 
 def _bernoulli_mechanism(logit: Callable[[Mapping[str, torch.Tensor]], torch.Tensor]) -> Mechanism:
-    def f(parents: Mapping[str, torch.Tensor], u: torch.Tensor) -> torch.Tensor:
-        return (u < torch.sigmoid(logit(parents))).float()
-
-    return f
-
-
-def _uniform(n: int, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=gen)
+    return lambda parents, u: (u < torch.sigmoid(logit(parents))).float()
 
 
 def smoking_scm(confounding: float = 3.0, genotype_to_tar: float = 0.0) -> SCM:
@@ -159,7 +145,7 @@ def smoking_scm(confounding: float = 3.0, genotype_to_tar: float = 0.0) -> SCM:
         "tar": _bernoulli_mechanism(lambda p: -2.0 + 4.0 * p["smoking"] + gt * p.get("genotype", 0.0)),
         "cancer": _bernoulli_mechanism(lambda p: -2.5 + 1.5 * p["tar"] + c * p["genotype"]),
     }
-    noise = {v: _uniform for v in g.nodes}
+    noise = {v: (lambda n, gen: torch.rand(n, generator=gen)) for v in g.nodes}
     return SCM(g, mech, noise, hidden=("genotype",))
 
 
@@ -182,33 +168,23 @@ def satisfies_backdoor(graph: nx.DiGraph, x: str, y: str, z: Sequence[str]) -> b
     if not isinstance(graph, nx.DiGraph) or not nx.is_directed_acyclic_graph(graph):
         raise TypeError("graph must be an acyclic networkx.DiGraph")
     z = set(z)
-    unknown = ({x, y} | z) - set(graph.nodes)
-    if unknown:
-        raise ValueError(f"unknown variables {sorted(unknown)}")
+    check_keys(graph, [x, y, *z], "graph", "the variables")
     if {x, y} & z:
         raise ValueError("z must not contain the treatment or the outcome")
     if z & nx.descendants(graph, x):
         return False
-    cut = graph.copy()
-    cut.remove_edges_from(list(graph.out_edges(x)))
-    return bool(nx.is_d_separator(cut, {x}, {y}, z))
+    return bool(nx.is_d_separator(nx.restricted_view(graph, [], list(graph.out_edges(x))), {x}, {y}, z))
 
 
 def additive_scm(weights: Mapping[tuple[str, str], float], noise_scale: Mapping[str, float] | float = 1.0) -> SCM:
     """A linear-Gaussian SCM ``v = sum_p w_pv * p + sigma_v * eps_v`` (additive noise, so
     :meth:`SCM.counterfactual` applies), from ``weights`` ``{(cause, effect): w}`` and one
     noise standard deviation for all variables or one per variable."""
-    g = nx.DiGraph()
-    g.add_edges_from(weights)
-    if not nx.is_directed_acyclic_graph(g):
-        raise ValueError("weights must describe an acyclic graph")
+    g = nx.DiGraph(list(weights))  # SCM rejects a cyclic graph
     scales = {v: float(noise_scale[v] if isinstance(noise_scale, Mapping) else noise_scale) for v in g.nodes}
 
     def mech(v: str) -> Mechanism:
-        def f(parents: Mapping[str, torch.Tensor], u: torch.Tensor) -> torch.Tensor:
-            return u + sum(float(weights[(p, v)]) * val for p, val in parents.items())
-
-        return f
+        return lambda parents, u: u + sum(float(weights[(p, v)]) * val for p, val in parents.items())
 
     def noise(v: str) -> NoiseSampler:
         return lambda n, gen: scales[v] * torch.randn(n, generator=gen)
@@ -216,23 +192,23 @@ def additive_scm(weights: Mapping[tuple[str, str], float], noise_scale: Mapping[
     return SCM(g, {v: mech(v) for v in g.nodes}, {v: noise(v) for v in g.nodes})
 
 
-def _binary_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
+def _rows_with(df: pd.DataFrame, cols: Sequence[str], x: str, x_value: int) -> pd.Series:
+    """Check that ``cols`` are binary 0/1 columns of ``df``; the mask of the rows with ``x = x_value``."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    check_keys(df, cols, "data")
     for c in cols:
-        if c not in df:
-            raise ValueError(f"column {c!r} not in data (columns: {list(df.columns)})")
-        if not set(np.unique(df[c])) <= {0, 1}:
-            raise ValueError(f"column {c!r} must be binary 0/1")
+        check_binary(df[c], f"column {c!r}")
+    sel = df[x] == x_value
+    if not sel.any():
+        raise ValueError(f"no rows with {x} = {x_value}")
+    return sel
 
 
 def naive_conditional(df: pd.DataFrame, x: str, y: str, x_value: int) -> float:
     """P(y = 1 | x = x_value): what conditioning (not intervening) gives.
     """
-    _binary_columns(df, [x, y])
-    sel = df[x] == x_value
-    if not sel.any():
-        raise ValueError(f"no rows with {x} = {x_value}")
+    sel = _rows_with(df, [x, y], x, x_value)
     return float(df.loc[sel, y].mean())
 
 
@@ -243,21 +219,11 @@ def front_door_estimate(df: pd.DataFrame, x: str, m: str, y: str, x_value: int) 
     path from ``x`` to ``y``, nothing confounds ``x`` and ``m``, and ``x`` blocks every back-door
     path from ``m`` to ``y``, even when ``x`` and ``y`` share a hidden cause.
     """
-    _binary_columns(df, [x, m, y])
-    if x_value not in (0, 1):
-        raise ValueError(f"x_value must be 0 or 1, got {x_value}")
+    sel = _rows_with(df, [x, m, y], x, x_value)
     p_x = df[x].value_counts(normalize=True)
-    total = 0.0
-    for mv in (0, 1):
-        sel_x = df[x] == x_value
-        p_m = float((df.loc[sel_x, m] == mv).mean())
-        inner = 0.0
-        for xv in (0, 1):
-            cell = df[(df[m] == mv) & (df[x] == xv)]
-            if len(cell) and xv in p_x:
-                inner += float(cell[y].mean()) * float(p_x[xv])
-        total += p_m * inner
-    return total
+    p_m = df.loc[sel, m].value_counts(normalize=True)  # P(m | x)
+    inner = df.groupby([m, x])[y].mean().mul(p_x, level=1).groupby(level=0).sum()  # sum_x' P(y | m, x') P(x')
+    return float((p_m * inner).sum())
 
 
 def front_door_experiment(scm: SCM | None = None, n: int = 5_000, n_truth: int = 400_000, seed: int = 0) -> pd.DataFrame:
@@ -289,16 +255,13 @@ def front_door_experiment(scm: SCM | None = None, n: int = 5_000, n_truth: int =
             "front-door estimate": front_door_estimate(obs, "smoking", "tar", "cancer", s),
             "naive P(cancer | s)": naive_conditional(obs, "smoking", "cancer", s),
         }
-    out = pd.DataFrame(rows).T
-    out.index.name = "s"
-    return out
+    return pd.DataFrame(rows).T.rename_axis("s")
 
 
 def max_abs_error(table: pd.DataFrame, column: str) -> float:
     """The largest ``|column - P(cancer | do(s)) simulated|`` over ``s`` in a
     :func:`front_door_experiment` table."""
-    if column not in table or "P(cancer | do(s)) simulated" not in table:
-        raise ValueError(f"table must come from front_door_experiment and have the column {column!r}")
+    check_keys(table, [column, "P(cancer | do(s)) simulated"], "table (a front_door_experiment table)")
     return float((table[column] - table["P(cancer | do(s)) simulated"]).abs().max())
 
 
@@ -306,17 +269,14 @@ NSW_COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "r
 
 
 def _effect_inputs(df: pd.DataFrame, treatment: str, outcome: str, covariates: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The checked data of an effect estimator: its :func:`_features`, the treatment and the outcome."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in [treatment, outcome, *covariates] if c not in df]
-    if missing:
-        raise ValueError(f"df lacks the columns {missing}")
-    t = df[treatment].to_numpy(dtype=float)
-    if not set(np.unique(t)) <= {0.0, 1.0}:
-        raise ValueError(f"{treatment!r} must be binary 0/1")
+    check_keys(df, [treatment, outcome, *covariates], "df")
+    t = check_binary(df[treatment], repr(treatment)).astype(float)
     if t.min() == t.max():
         raise ValueError(f"{treatment!r} must contain both treated and control units")
-    return df[list(covariates)].to_numpy(dtype=float), t, df[outcome].to_numpy(dtype=float)
+    return _features(df[list(covariates)].to_numpy(dtype=float), covariates), t, df[outcome].to_numpy(dtype=float)
 
 
 def _features(X: np.ndarray, covariates: Sequence[str]) -> np.ndarray:
@@ -361,8 +321,7 @@ def att_regression(df: pd.DataFrame, treatment: str = "treat", outcome: str = "r
     covariates (least squares), predict the treated units' untreated outcomes, and average the
     differences.
     """
-    X, t, y = _effect_inputs(df, treatment, outcome, covariates)
-    return _ols_att(_features(X, covariates), t, y)
+    return _ols_att(*_effect_inputs(df, treatment, outcome, covariates))
 
 
 def propensity_score(df: pd.DataFrame, treatment: str = "treat", covariates: Sequence[str] = NSW_COVARIATES) -> np.ndarray:
@@ -371,8 +330,7 @@ def propensity_score(df: pd.DataFrame, treatment: str = "treat", covariates: Seq
     """
     from sklearn.linear_model import LogisticRegression
 
-    X, t, _ = _effect_inputs(df, treatment, treatment, covariates)
-    F = _features(X, covariates)
+    F, t, _ = _effect_inputs(df, treatment, treatment, covariates)
     return LogisticRegression(C=1.0, max_iter=2000).fit(F, t).predict_proba(F)[:, 1]
 
 
@@ -411,11 +369,10 @@ def bootstrap_att_regression(
     Returns:
         ``(low, high)`` in the outcome's units.
     """
-    X, t, y = _effect_inputs(df, treatment, outcome, covariates)
+    F, t, y = _effect_inputs(df, treatment, outcome, covariates)
     reps = check_positive_int(reps, "reps")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    F = _features(X, covariates)
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(t == 1), np.flatnonzero(t == 0)]
     draws = []
@@ -460,8 +417,7 @@ def att_tarnet(
     Returns:
         The estimated effect on the treated, in USD.
     """
-    X, t, y = _effect_inputs(df, treatment, outcome, covariates)
-    F = _features(X, covariates)
+    F, t, y = _effect_inputs(df, treatment, outcome, covariates)
     dev = resolve_device(device)
     torch.manual_seed(int(seed))
     net = TARNet(F.shape[1])
@@ -517,9 +473,7 @@ def nsw_estimates(
     }
     if tarnet:
         rows["TARNet (two-headed network)"] = att_tarnet(obs, covariates=covariates, seed=seed, device=device)
-    out = pd.DataFrame({"estimate": rows})
-    out["error"] = out["estimate"] - benchmark
-    return out
+    return pd.DataFrame({"estimate": rows}).assign(error=lambda d: d["estimate"] - benchmark)
 
 
 NSW_NO_EARNINGS = [c for c in NSW_COVARIATES if c not in ("re74", "re75")]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_mlp, resolve_device
@@ -17,6 +18,9 @@ from ..validation import (
     as_1d,
     check_binary,
     check_groups,
+    check_keys,
+    check_nonnegative,
+    check_positive,
     check_positive_int,
     check_same_length,
 )
@@ -32,7 +36,6 @@ __all__ = [
     "local_fairness_curves",
     "matched_worst_gap",
     "adult_adversary_experiment",
-    "regional_experiment",
     "gap_ratio",
     "worst_region_reduction",
     "ADVERSARY_WEIGHTS",
@@ -105,15 +108,10 @@ def adversarial_debiasing(
     Returns:
         Predicted probabilities for ``X_test``.
     """
-    from torch import nn
-
     y = check_binary(y_train, "y_train")
     s = check_binary(s_train, "s_train")
-    check_same_length(y_train=y, s_train=s)
-    if len(X_train) != len(y):
-        raise ValueError(f"X_train and y_train must have the same length, got {len(X_train)} and {len(y)}")
-    if adversary_weight < 0:
-        raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
+    check_same_length(X_train=X_train, y_train=y, s_train=s)
+    adversary_weight = check_nonnegative(adversary_weight, "adversary_weight")
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     dev = resolve_device(device)
@@ -121,7 +119,7 @@ def adversarial_debiasing(
     yt = torch.as_tensor(y, dtype=torch.float32, device=dev)
     st = torch.as_tensor(s, dtype=torch.float32, device=dev)
     predictor = make_mlp(X.shape[1], 1, width=width, depth=1).to(dev)
-    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(dev)
+    adversary = make_mlp(1, 1, width=16, depth=1).to(dev)
     opt = torch.optim.Adam(list(predictor.parameters()) + list(adversary.parameters()), lr=lr)
     bce = nn.functional.binary_cross_entropy_with_logits
     # a loop of its own: the adversarial game (the predictor against the reversed-gradient adversary) is the method
@@ -129,7 +127,7 @@ def adversarial_debiasing(
         idx = torch.randint(0, len(X), (512,), generator=g).to(dev)
         logit = predictor(X[idx]).squeeze(1)
         prob = torch.sigmoid(logit)[:, None]
-        adv_logit = adversary(GradReverse.apply(prob, float(adversary_weight))).squeeze(1)
+        adv_logit = adversary(GradReverse.apply(prob, adversary_weight)).squeeze(1)
         loss = bce(logit, yt[idx]) + bce(adv_logit, st[idx])
         opt.zero_grad()
         loss.backward()
@@ -202,8 +200,7 @@ def make_regional_bias_data(
         raise ValueError(f"region_probs must be at least two non-negative shares summing to 1, got {region_probs!r}")
     if bias.shape != probs.shape:
         raise ValueError(f"region_bias must have one entry per region ({len(probs)}), got {len(bias)}")
-    if proxy_noise < 0:
-        raise ValueError(f"proxy_noise must be >= 0, got {proxy_noise}")
+    proxy_noise = check_nonnegative(proxy_noise, "proxy_noise")
     rng = np.random.default_rng(seed)
     s = rng.integers(0, 2, n)
     k = rng.choice(len(probs), size=n, p=probs)
@@ -232,14 +229,11 @@ def worst_region_gap(y_pred: Any, sensitive: Any, region: Any) -> tuple[float, p
     s = check_binary(sensitive, "sensitive")
     regions = as_1d(region, "region")
     check_same_length(y_pred=y_pred, sensitive=s, region=regions)
-    gaps = {}
-    for k in np.unique(regions):
-        m = regions == k
-        if len(np.unique(s[m])) < 2:
-            raise ValueError(f"region {k!r} holds only one group of sensitive: its gap is undefined")
-        gaps[k] = float(y_pred[m & (s == 1)].mean() - y_pred[m & (s == 0)].mean())
-    gaps = pd.Series(gaps, name="DP gap")
-    gaps.index.name = "region"
+    rates = pd.Series(y_pred).groupby([regions, s]).mean().unstack().reindex(columns=[0, 1])
+    lone = rates.index[rates.isna().any(axis=1)].tolist()
+    if lone:
+        raise ValueError(f"regions {lone} hold only one group of sensitive: their gaps are undefined")
+    gaps = (rates[1] - rates[0]).rename("DP gap").rename_axis("region")
     return float(gaps.abs().max()), gaps
 
 
@@ -285,8 +279,7 @@ def road_debiasing(
     ``temperature=None`` the weights are all 1: the ordinary global adversary, same loop.
 
     Args:
-        X_train, y_train, s_train: training features, binary labels and binary attribute.
-        X_test: features to score after training.
+        X_train, y_train, s_train, X_test, width, device: as in :func:`adversarial_debiasing`.
         adversary_weight: strength of the fairness term (0: plain training).
         temperature: KL temperature of the weights (smaller: more concentrated); None for
             the global adversary.
@@ -297,27 +290,19 @@ def road_debiasing(
         inner_steps: adversary and weighting steps per predictor step.
         lr: predictor learning rate.
         adversary_lr: learning rate of the adversary and the weighting network.
-        width: hidden units of the predictor.
         seed: seeds initialization.
-        device: where to train (``None``: the GPU when present, else the CPU).
 
     Returns:
         ``(prob, weights)``: predicted probabilities for ``X_test`` and the final weights of
         the training examples (all 1 for the global adversary).
     """
-    from torch import nn
-
     y = check_binary(y_train, "y_train")
     s = check_binary(s_train, "s_train")
-    check_same_length(y_train=y, s_train=s)
-    if len(X_train) != len(y):
-        raise ValueError(f"X_train and y_train must have the same length, got {len(X_train)} and {len(y)}")
+    check_same_length(X_train=X_train, y_train=y, s_train=s)
     if len(np.unique(s)) < 2:
         raise ValueError("s_train must contain both groups (0 and 1)")
-    if adversary_weight < 0:
-        raise ValueError(f"adversary_weight must be >= 0, got {adversary_weight}")
-    if temperature is not None and not temperature > 0:
-        raise ValueError(f"temperature must be > 0 or None, got {temperature}")
+    adversary_weight = check_nonnegative(adversary_weight, "adversary_weight")
+    temperature = None if temperature is None else check_positive(temperature, "temperature")
     steps = check_positive_int(steps, "steps")
     inner_steps = check_positive_int(inner_steps, "inner_steps")
     if not isinstance(warmup, (int, np.integer)) or not 0 <= warmup <= steps:
@@ -333,7 +318,7 @@ def road_debiasing(
     Xr = torch.cat([X[:, cols], st[:, None]], 1)
     groups = [st == 0, st == 1]
     predictor = make_mlp(X.shape[1], 1, width=width, depth=1).to(dev)
-    adversary = nn.Sequential(nn.Linear(1, 16), nn.ReLU(), nn.Linear(16, 1)).to(dev)
+    adversary = make_mlp(1, 1, width=16, depth=1).to(dev)
     weighter = make_mlp(Xr.shape[1], 1, width=16, depth=1).to(dev)
     opt_f = torch.optim.Adam(predictor.parameters(), lr=lr)
     opt_a = torch.optim.Adam(list(adversary.parameters()) + list(weighter.parameters()), lr=adversary_lr)
@@ -388,10 +373,8 @@ def local_fairness_curves(
             :func:`make_regional_bias_data`).
         global_weights: adversary weights of the global adversary (0 is plain training).
         road_weights: adversary weights of the ROAD adversary.
-        temperature: ROAD's temperature.
-        weight_columns: feature columns ROAD's weighting network sees.
-        seed: seeds every run.
-        device: where to train (``None``: the GPU when present, else the CPU).
+        temperature, weight_columns, seed, device: as in :func:`road_debiasing` (``seed`` seeds
+            every run).
 
     Returns:
         One row per run: ``method``, ``adversary weight``, ``accuracy``, ``DP gap``,
@@ -399,9 +382,7 @@ def local_fairness_curves(
         ``weight of region k`` (mean final weight of the region's training examples).
     """
     for name, d in (("train", train), ("test", test)):
-        missing = {"X", "y", "s", "region"} - set(d)
-        if missing:
-            raise ValueError(f"{name} lacks the keys {sorted(missing)}")
+        check_keys(d, ("X", "y", "s", "region"), name, "the keys")
     runs = [("global", lam, None) for lam in global_weights] + [("ROAD", lam, temperature) for lam in road_weights]
     rows = []
     for method, lam, tau in runs:
@@ -497,23 +478,6 @@ def gap_ratio(plain: Any, debiased: Any) -> float:
     return float(debiased["DP gap"]) / base
 
 
-def regional_experiment(seed: int = 0, device: torch.device | str | None = None) -> pd.DataFrame:
-    """Step 3: :func:`local_fairness_curves` on the regional data with the notebook's settings
-    (train data seed ``100 * seed + 1``, test ``100 * seed + 2``, networks ``seed``).
-
-    Args:
-        seed: the seed (0 is the notebook's demo).
-        device: where to train.
-
-    Returns:
-        The curves.
-    """
-    train = make_regional_bias_data(8000, seed=100 * seed + 1)
-    test = make_regional_bias_data(8000, seed=100 * seed + 2)
-    return local_fairness_curves(train, test, global_weights=(0.0, 1.0, 3.0, 10.0), road_weights=(1.0, 3.0),
-                                 temperature=0.01, weight_columns=[0, 4, 5, 6, 7], seed=seed, device=device)
-
-
 def worst_region_reduction(curves: pd.DataFrame, road_weight: float = 1.0) -> float:
     """How much smaller the ROAD adversary's worst-region gap is than the global adversary's
     at the same global parity gap (:func:`matched_worst_gap`).
@@ -526,30 +490,33 @@ def worst_region_reduction(curves: pd.DataFrame, road_weight: float = 1.0) -> fl
         ``1 - worst_ROAD / worst_global(matched)``: 0 when ROAD does no better, 1 when its
         worst region is at parity.
     """
-    road = curves[(curves["method"] == "ROAD") & (curves["adversary weight"] == road_weight)]
-    if road.empty:
-        raise ValueError(f"curves hold no ROAD run with adversary weight {road_weight}")
-    r = road.iloc[0]
+    r = _road_row(curves, "ROAD", road_weight)
     return float(1 - r["worst-region gap"] / matched_worst_gap(curves, r["DP gap"]))
 
 
 def _road_row(curves: pd.DataFrame, method: str, weight: float) -> pd.Series:
-    return curves[(curves["method"] == method) & (curves["adversary weight"] == weight)].iloc[0]
+    rows = curves[(curves["method"] == method) & (curves["adversary weight"] == weight)]
+    if rows.empty:
+        raise ValueError(f"curves hold no {method} run with adversary weight {weight}")
+    return rows.iloc[0]
 
 
 def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, Any]:
     """Everything section 3.5 checks, for one seed.
 
     Returns:
-        ``adult``: :func:`adult_adversary_experiment`; ``regional``:
-        :func:`regional_experiment`; ``regional_constant``: the held-out accuracy of the
-        constant majority predictor on the regional data.
+        ``adult``: :func:`adult_adversary_experiment`; ``regional``: Step 3's
+        :func:`local_fairness_curves` with the notebook's settings on the regional data (train
+        data seed ``100 * seed + 1``, test ``100 * seed + 2``, networks ``seed``);
+        ``regional_constant``: the held-out accuracy of the constant majority predictor there.
     """
-    y_train = make_regional_bias_data(8000, seed=100 * seed + 1)["y"]
-    y_test = make_regional_bias_data(8000, seed=100 * seed + 2)["y"]
-    return {"adult": adult_adversary_experiment(seed=seed, device=device),
-            "regional": regional_experiment(seed=seed, device=device),
-            "regional_constant": float((y_test == int(y_train.mean() >= 0.5)).mean())}
+    adult = adult_adversary_experiment(seed=seed, device=device)
+    train = make_regional_bias_data(8000, seed=100 * seed + 1)
+    test = make_regional_bias_data(8000, seed=100 * seed + 2)
+    curves = local_fairness_curves(train, test, global_weights=(0.0, 1.0, 3.0, 10.0), road_weights=(1.0, 3.0),
+                                   temperature=0.01, weight_columns=[0, 4, 5, 6, 7], seed=seed, device=device)
+    return {"adult": adult, "regional": curves,
+            "regional_constant": float((test["y"] == int(train["y"].mean() >= 0.5)).mean())}
 
 
 def _weight(r: Any, lam: float) -> pd.Series:
