@@ -13,6 +13,7 @@ from . import (
     structure_learning,
     heterogeneity,
     causal_representations,
+    extrapolation,
 )
 
 SECTIONS = (
@@ -21,6 +22,7 @@ SECTIONS = (
     structure_learning,
     heterogeneity,
     causal_representations,
+    extrapolation,
 )  # before the star imports: a function may share a module's name
 __all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__]
 
@@ -30,3 +32,4 @@ from .cause_effect_pairs import *  # noqa: E402,F403
 from .structure_learning import *  # noqa: E402,F403
 from .heterogeneity import *  # noqa: E402,F403
 from .causal_representations import *  # noqa: E402,F403
+from .extrapolation import *  # noqa: E402,F403

@@ -275,7 +275,8 @@ def invariant_causal_prediction(
 
     For every subset ``S`` of the predictors, regress ``y`` on ``X[:, S]`` (least squares with
     an intercept, all environments pooled) and test whether the residuals have the same
-    distribution in every environment (:func:`_residual_pvalue`). The subsets that pass at
+    distribution in every environment (each environment against the rest: Welch's t-test of
+    the means, an F-test of the variances, Bonferroni-corrected). The subsets that pass at
     level ``alpha`` are the plausible sets of causes; their intersection is the estimate, which
     is contained in the true causes with probability at least ``1 - alpha`` when the target's
     mechanism is the same in every environment. When every subset is rejected (the target's
