@@ -96,6 +96,7 @@ UNCATALOGUED_DEMOS = {
     "rotation-cost-demo": "rolinek_vae_pca_2019",  # the cost of rotating a diagonal posterior
     "causal-tcl-demo": "hyvarinen_tcl_2016",  # time-contrastive learning under nonlinear mixing
     "causal-icp-demo": "peters_icp_2016",  # invariant causal prediction
+    "real-features-demo": "kirichenko_dfr_2023",  # last-layer retraining on frozen sentence features
 }
 
 

@@ -154,3 +154,22 @@ def test_review_embeddings_shape_and_cache():
     assert Z.shape == (1600, 384) and Z.dtype == torch.float32
     assert torch.allclose(Z.norm(dim=1), torch.ones(1600), atol=1e-4)
     assert sp.review_embeddings() is Z
+
+
+def test_linear_probe_reads_the_stronger_coordinate():
+    ds, heldout = sp.review_benchmark(seed=0, Z=_fake_embeddings(topic_scale=3.0))
+    assert sp.linear_probe(ds, heldout, "topic", device="cpu") == 1.0
+    assert 0.9 <= sp.linear_probe(ds, heldout, "sentiment", device="cpu") <= 1.0
+    with pytest.raises(ValueError, match="target"):
+        sp.linear_probe(ds, heldout, "color")
+    with pytest.raises(TypeError, match="heldout"):
+        sp.linear_probe(ds, None)
+
+
+@pytest.mark.parametrize("kwargs, err, msg", [({"jtt_first_steps": 0}, ValueError, "jtt_first_steps"),
+                                               ({"jtt_upweight": -2.0}, ValueError, "jtt_upweight"),
+                                               ({"seed": -1}, ValueError, "seed")])
+def test_real_feature_benchmark_bad_settings(kwargs, err, msg):
+    ds, heldout = sp.review_benchmark(seed=0, Z=_fake_embeddings())
+    with pytest.raises(err, match=msg):
+        sp.real_feature_benchmark(ds, heldout, **kwargs)

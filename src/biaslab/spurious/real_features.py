@@ -17,16 +17,15 @@ import pandas as pd
 import torch
 
 from ..claims import Claim, Control, at_least
-from ..validation import check_nonnegative, check_positive_int
-from ._shared import GroupData, SpuriousDataset, _check_dataset, _check_rho, _fit, group_accuracies, predict, erm
-from .repairs_with_group_labels import group_dro, reweight, subsample
-from .repairs_without_group_labels import jtt
+from ..validation import check_nonnegative, check_positive, check_positive_int
+from ._shared import GroupData, SpuriousDataset, _check_dataset, _check_rho, _fit, group_accuracies, group_dro, predict
 
 __all__ = [
     "review_sentences",
     "review_embeddings",
     "review_benchmark",
     "linear_head_metrics",
+    "linear_probe",
     "real_feature_benchmark",
     "plot_real_feature_benchmark",
     "LINEAR_PROTOCOL",
@@ -93,9 +92,13 @@ def review_sentences() -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=2)
 def _embeddings(device: str) -> torch.Tensor:
+    import warnings
+
     from ..pretrained import load_sentence_encoder
 
-    encoder = load_sentence_encoder(device)
+    with warnings.catch_warnings():  # tqdm's notice that Jupyter widgets are absent: no progress bar is shown
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        encoder = load_sentence_encoder(device)
     Z = encoder.encode(list(review_sentences()[0]), batch_size=128, convert_to_numpy=True,
                        normalize_embeddings=True, show_progress_bar=False)
     return torch.tensor(Z, dtype=torch.float32)
@@ -229,6 +232,39 @@ def linear_head_metrics(model: torch.nn.Module, ds: SpuriousDataset) -> dict[str
     return out
 
 
+def linear_probe(
+    ds: SpuriousDataset,
+    heldout: GroupData,
+    target: str = "topic",
+    seed: int = 0,
+    device: torch.device | str | None = None,
+) -> float:
+    """How well a linear head reads ``target`` from the embeddings, with few examples.
+
+    Fits the protocol's head (:data:`LINEAR_PROTOCOL`, last state, no selection) on the
+    group-balanced held-out split to predict the topic or the sentiment, and scores it on the
+    test split, whose adjectives the held-out split never uses.
+
+    Args:
+        ds, heldout: from :func:`review_benchmark`.
+        target: ``"topic"`` or ``"sentiment"``.
+        seed: seeds the initialization.
+        device: where to train (``None``: the GPU when present, else the CPU).
+
+    Returns:
+        Test accuracy, in [0, 1].
+    """
+    ds = _check_dataset(ds)
+    if not isinstance(heldout, GroupData):
+        raise TypeError(f"heldout must be a GroupData, got {type(heldout).__name__}")
+    if target not in ("topic", "sentiment"):
+        raise ValueError(f"target must be 'topic' or 'sentiment', got {target!r}")
+    field = "a" if target == "topic" else "y"
+    kw = {k: v for k, v in LINEAR_PROTOCOL.items() if k != "select_every"}
+    model, _ = _fit(heldout.X, getattr(heldout, field), seed=seed, device=device, **kw)
+    return float((predict(model, ds.test.X) == getattr(ds.test, field)).float().mean())
+
+
 def real_feature_benchmark(
     ds: SpuriousDataset,
     heldout: GroupData,
@@ -261,24 +297,39 @@ def real_feature_benchmark(
     if not isinstance(heldout, GroupData):
         raise TypeError(f"heldout must be a GroupData, got {type(heldout).__name__}")
     eta = check_nonnegative(eta, "eta")
+    jtt_first_steps = check_positive_int(jtt_first_steps, "jtt_first_steps")
+    jtt_upweight = check_positive(jtt_upweight, "jtt_upweight")
+    seed = check_positive_int(seed, "seed", minimum=0)
     kw = dict(LINEAR_PROTOCOL, select_on=ds.val, seed=seed, device=device)
-    import dataclasses
-
-    with_heldout = dataclasses.replace(ds, train=ds.train.concat(heldout))
+    tr = ds.train
+    # subsampling and reweighting as in section 2.3 (SUBG, RWG), JTT as in section 2.4: each is
+    # a choice of training examples or weights for the one loop, so it is written out here
+    counts = torch.bincount(tr.g, minlength=ds.n_groups)
+    rng = np.random.default_rng(seed)
+    m = int(counts[counts > 0].min())
+    keep = np.sort(np.concatenate([rng.choice(np.flatnonzero(tr.g.numpy() == k), m, replace=False)
+                                   for k in range(ds.n_groups) if counts[k] > 0]))
+    identifier, _ = _fit(tr.X, tr.y, **{**kw, "steps": jtt_first_steps, "select_on": None})
+    errors = predict(identifier, tr.X) != tr.y
+    both = tr.concat(heldout)
     models = {
-        "ERM": erm(ds, **kw)[0],
-        "ERM on train + held-out": erm(with_heldout, **kw)[0],
-        "group-balanced subsampling": subsample(ds, **kw)[0],
-        "group reweighting": reweight(ds, **kw)[0],
+        "ERM": _fit(tr.X, tr.y, **kw)[0],
+        "ERM on train + held-out": _fit(both.X, both.y, **kw)[0],
+        "group-balanced subsampling": _fit(tr.X[keep], tr.y[keep], **kw)[0],
+        "group reweighting": _fit(tr.X, tr.y, weights=1.0 / counts[tr.g].float(), **kw)[0],
         "GroupDRO": group_dro(ds, eta=eta, **kw)[0],
-        "JTT": jtt(ds, first_steps=jtt_first_steps, upweight=jtt_upweight, **kw)[0],
+        "JTT": _fit(tr.X, tr.y, weights=torch.where(errors, float(jtt_upweight), 1.0), **kw)[0],
         "DFR (last-layer retraining)": _fit(heldout.X, heldout.y, **kw)[0],
     }
     return pd.DataFrame({name: linear_head_metrics(m, ds) for name, m in models.items()}).T
 
 
+_SHORT = {"ERM on train + held-out": "ERM on\ntrain + held-out", "group-balanced subsampling": "subsampling",
+          "group reweighting": "reweighting", "DFR (last-layer retraining)": "DFR (last-\nlayer retraining)"}
+
+
 def plot_real_feature_benchmark(tables: dict[int, pd.DataFrame], ax=None):
-    """Worst-group and average accuracy of each method, one point per seed, the mean as a bar.
+    """Worst-group and average accuracy of each method, one black dot per seed, the mean as a bar.
 
     Args:
         tables: ``{seed: table}`` of :func:`real_feature_benchmark` tables.
@@ -299,8 +350,8 @@ def plot_real_feature_benchmark(tables: dict[int, pd.DataFrame], ax=None):
         vals = np.array([[100 * t.loc[m, col] for m in methods] for t in tables.values()])
         bars = ax.bar(x + off, vals.mean(0), width=0.38, alpha=0.5, label=f"{label} (mean)")
         for row in vals:
-            ax.plot(x + off, row, "o", ms=3, color=bars.patches[0].get_facecolor()[:3], alpha=0.9)
-    ax.set_xticks(x, [m.replace(" (", "\n(").replace(" on ", "\non ") for m in methods], fontsize=8)
+            ax.plot(x + off, row, "o", ms=3.5, color="black", alpha=0.7)
+    ax.set_xticks(x, [_SHORT.get(m, m) for m in methods], fontsize=9)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 101))
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
     return ax
