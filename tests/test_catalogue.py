@@ -97,6 +97,7 @@ UNCATALOGUED_DEMOS = {
     "causal-tcl-demo": "hyvarinen_tcl_2016",  # time-contrastive learning under nonlinear mixing
     "causal-icp-demo": "peters_icp_2016",  # invariant causal prediction
     "irm-digits-demo": "arjovsky_irm_2019",  # IRMv1 on Colored MNIST's two environments
+    "real-features-demo": "kirichenko_dfr_2023",  # last-layer retraining on frozen sentence features
 }
 
 

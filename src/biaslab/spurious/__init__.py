@@ -18,6 +18,7 @@ from . import (
     counterfactual_data,
     invariance,
     value_of_ood_data,
+    real_features,
 )
 
 SECTIONS = (
@@ -28,6 +29,7 @@ SECTIONS = (
     counterfactual_data,
     invariance,
     value_of_ood_data,
+    real_features,
 )  # before the star imports: a function may share a module's name
 __all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__]
 
@@ -39,3 +41,4 @@ from .repairs_without_group_labels import *  # noqa: E402,F403
 from .counterfactual_data import *  # noqa: E402,F403
 from .invariance import *  # noqa: E402,F403
 from .value_of_ood_data import *  # noqa: E402,F403
+from .real_features import *  # noqa: E402,F403

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from ..core import make_mlp, resolve_device, train
 from ..validation import (
     check_fraction,
+    check_nonnegative,
     check_positive_int,
 )
 
@@ -29,6 +30,8 @@ __all__ = [
     "make_classifier",
     "fit_classifier",
     "erm",
+    "group_dro_update",
+    "group_dro",
     "features",
     "plot_colored_digits",
 ]
@@ -534,6 +537,93 @@ def erm(ds: SpuriousDataset, device: torch.device | str | None = None, **kwargs)
     ds = _check_dataset(ds)
     model, info = _fit(ds.train.X, ds.train.y, **_fit_kwargs({**kwargs, "device": device}))
     return model, {**evaluate(model, ds), **info}
+
+
+def group_dro_update(q: torch.Tensor, group_losses: torch.Tensor, eta: float) -> torch.Tensor:
+    """One exponentiated-gradient step of GroupDRO's group weights.
+
+    ``q_g <- q_g * exp(eta * loss_g)``, then renormalized: weight flows toward the groups
+    with the highest loss.
+
+    Args:
+        q: current weights over groups (non-negative, sums to 1).
+        group_losses: the current loss of each group (same shape as ``q``).
+        eta: step size (>= 0).
+
+    Returns:
+        The new weights, a probability vector.
+    """
+    if not isinstance(q, torch.Tensor) or not isinstance(group_losses, torch.Tensor):
+        raise TypeError("q and group_losses must be torch tensors")
+    if q.shape != group_losses.shape or q.dim() != 1:
+        raise ValueError(f"q and group_losses must be 1-D of the same shape, got {tuple(q.shape)} and {tuple(group_losses.shape)}")
+    if (q < 0).any() or not torch.isclose(q.sum(), torch.tensor(1.0, dtype=q.dtype), atol=1e-4):
+        raise ValueError("q must be a probability vector (non-negative, summing to 1)")
+    eta = check_nonnegative(eta, "eta")
+    q = q * torch.exp(eta * group_losses.detach())
+    return q / q.sum()
+
+
+def group_dro(
+    ds: SpuriousDataset, eta: float = 0.1, return_history: bool = False,
+    device: torch.device | str | None = None, **kwargs
+) -> tuple[nn.Module, dict[str, float]]:
+    """Online GroupDRO: minimize the q-weighted sum of group losses while q moves toward
+    the worst group by exponentiated gradient (:func:`group_dro_update`).
+
+    Args:
+        ds: the dataset (group labels on the training split are used).
+        eta: step size of the group weights.
+        return_history: also record the group weights (``metrics["q_history"]``).
+        device: where to train (``None``: the GPU when present, else the CPU).
+        **kwargs: training settings of :func:`fit_classifier`.
+
+    Returns:
+        ``(model, metrics)``; ``metrics["q"]`` holds the final group weights.
+    """
+    ds = _check_dataset(ds)
+    eta = check_nonnegative(eta, "eta")
+    kw = _fit_kwargs({**kwargs, "device": device})
+    seed, device = kw.pop("seed", 0), resolve_device(kw.pop("device", None))
+    model = make_classifier(ds.in_dim, 2, width=kw["width"], depth=kw["depth"], seed=seed, device=device)
+    opt = torch.optim.Adam(model.parameters(), lr=kw["lr"], weight_decay=kw["weight_decay"])
+    X, y, g = ds.train.X.to(device), ds.train.y.to(device), ds.train.g.to(device)
+    q = torch.full((ds.n_groups,), 1.0 / ds.n_groups, device=device)
+    onehot = F.one_hot(g, ds.n_groups).float()  # (n, G)
+    counts = onehot.sum(0).clamp(min=1)
+    gen = torch.Generator().manual_seed(int(seed))
+    history = []
+    selector = _Selector(kw["select_on"])
+    every = check_positive_int(kw["select_every"], "select_every")
+    model.train()
+    selector(model, 0)
+    # a loop of its own: GroupDRO's weight update on the group losses of each step is the method
+    for step in range(1, kw["steps"] + 1):
+        if kw["batch_size"] is None:
+            idx = slice(None)
+        else:
+            idx = torch.randint(0, len(y), (kw["batch_size"],), generator=gen).to(device)
+        losses = F.cross_entropy(model(X[idx]), y[idx], reduction="none")
+        oh = onehot[idx]
+        cnt = oh.sum(0) if kw["batch_size"] is not None else counts
+        group_losses = (oh * losses[:, None]).sum(0) / cnt.clamp(min=1)
+        present = cnt > 0
+        q = group_dro_update(q, torch.where(present, group_losses, torch.zeros_like(group_losses)), eta)
+        loss = (q * group_losses).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if return_history:
+            history.append(q.detach().cpu().numpy().copy())
+        if kw["select_on"] is not None and (step % every == 0 or step == kw["steps"]):
+            selector(model, step)
+    info = selector.restore(model)
+    model.eval()
+    metrics = {**evaluate(model, ds), **info}
+    metrics["q"] = q.detach().cpu().numpy()
+    if return_history:
+        metrics["q_history"] = np.array(history)
+    return model, metrics
 
 
 @torch.no_grad()
