@@ -100,7 +100,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict:
         (index arrays), the models, their codes of all sprites, the held-out
         :func:`attribute_monotonicity` Series over the coordinates, each unsupervised model's
         best coordinate for x chosen on the training images (``best``: a Series of held-out
-        correlations named by model), and the held-out |Spearman| of a linear regression of
+        correlations named by model), and the held-out absolute Spearman correlation of a linear regression of
         x on the plain VAE's code fitted on the training images (``probe``).
     """
     from scipy.stats import spearmanr

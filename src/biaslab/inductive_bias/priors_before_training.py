@@ -365,7 +365,7 @@ def deep_image_prior_run(
         scrambled: denoise the image with its pixels :func:`scramble`-d (the control: the same
             pixel values without spatial structure).
         seed: seed of the noise, the code and the weights.
-        steps, device, **fit_kwargs: as for :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
+        steps, device, fit_kwargs: as for :func:`fit_image` (``lr``, ``channels``, ``eval_every``).
 
     Returns:
         The :func:`fit_image` dict (``psnr`` against the clean image), plus ``noisy_psnr``
