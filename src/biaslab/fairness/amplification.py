@@ -365,8 +365,9 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         ``multi``: :func:`amplification_experiment` of the demo (a skew only in the pair);
         ``no_joint_skew``: the same with ``p_same=(0.5, 0.5)`` (no skew at all);
         ``single_skew``: the same with ``a1`` skewed towards group 1 (``p_first=(0.2, 0.8)``)
-        and no joint skew; ``feedback``: ``{"argmax": ..., "sample": ...}``
-        :func:`feedback_loop` histories with :data:`FEEDBACK_SETTINGS`.
+        and no joint skew; ``feedback``: ``{"argmax": ..., "sample": ..., "argmax, no feedback": ...}``
+        :func:`feedback_loop` histories with :data:`FEEDBACK_SETTINGS` (the last with
+        ``model_share=0``: every new label from people).
     """
     from ..core import resolve_device
 
@@ -375,7 +376,8 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         "multi": amplification_experiment(seed=seed, device=dev),
         "no_joint_skew": amplification_experiment(seed=seed, device=dev, p_same=(0.5, 0.5)),
         "single_skew": amplification_experiment(seed=seed, device=dev, p_same=(0.5, 0.5), p_first=(0.2, 0.8)),
-        "feedback": {mode: feedback_loop(mode, seed=seed, **FEEDBACK_SETTINGS) for mode in ("argmax", "sample")},
+        "feedback": {**{mode: feedback_loop(mode, seed=seed, **FEEDBACK_SETTINGS) for mode in ("argmax", "sample")},
+                     "argmax, no feedback": feedback_loop("argmax", seed=seed, **{**FEEDBACK_SETTINGS, "model_share": 0.0})},
     }
 
 
@@ -416,8 +418,8 @@ CLAIMS = (
     ),
     Claim(
         key="fairness.amplification.argmax_feedback",
-        statement="In a feedback loop where 80% of new labels come from the model, argmax labelling keeps the "
-                  "model's output rate at least 0.05 above the base rate of 0.6 in every round.",
+        statement="Argmax labelling over-predicts the majority class: in the loop where 80% of new labels come "
+                  "from the model, its output rate stays at least 0.05 above the base rate of 0.6 in every round.",
         cite=("data_feedback_loops",),
         paper_result="how much a feedback loop amplifies a bias depends on whether the model's outputs behave "
                      "like samples from its training distribution (consistent calibration); argmax-like "
@@ -430,7 +432,26 @@ CLAIMS = (
         predicate=at_least(_BASE_RATE + 0.05),
         controls=(Control("sampled labels", "the same loop with labels drawn from the model's predicted "
                           "probability", lambda r: r["feedback"]["sample"]),),
-        note="lowest output rate over rounds 1-15, measured on 100,000 fresh inputs",
+        note="lowest output rate over rounds 1-15, measured on 100,000 fresh inputs; the argmax decision does this "
+             "by itself, from round 0 and without feedback too (the next claim measures what the loop adds)",
+    ),
+    Claim(
+        key="fairness.amplification.feedback_inflates_labels",
+        statement="Fed back, the argmax labels inflate the data: after 15 rounds the share of 1s among all "
+                  "training labels is at least 0.65, against the base rate of 0.6.",
+        cite=("data_feedback_loops",),
+        paper_result="with model-labelled data fed back into training, a bias statistic of the dataset grows round "
+                     "after round for argmax-like models and stays stable for sampling-like ones",
+        paper_where="the stability analysis and its experiments",
+        run=run,
+        world=lambda r: r["feedback"]["argmax"],
+        measure=lambda h: float(h["label rate"].iloc[-1]),
+        predicate=at_least(0.65),
+        controls=(Control("no feedback", "the same loop with every new label from people (model_share = 0)",
+                          lambda r: r["feedback"]["argmax, no feedback"]),
+                  Control("sampled labels", "the same loop with labels drawn from the model's predicted probability",
+                          lambda r: r["feedback"]["sample"])),
+        note="share of 1s in all training labels after round 15 (10,000 initial and 150,000 new labels)",
     ),
     Claim(
         key="fairness.amplification.sampling_feedback",
