@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_activation, resolve_device, train
+from ..datasets.toy_tasks import piecewise_smooth_image
 from ..plotting import get_axes
 from ..validation import check_choice, check_positive, check_positive_int
 
@@ -23,7 +24,6 @@ __all__ = [
     "redshift_table",
     "majority_class_share",
     "initial_guessing_bias",
-    "piecewise_smooth_image",
     "psnr",
     "DIPNet",
     "scramble",
@@ -207,27 +207,6 @@ def initial_guessing_bias(
         logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
         shares.append(majority_class_share(logits))
     return float(np.mean(shares))
-
-
-def piecewise_smooth_image(n: int = 32) -> torch.Tensor:
-    """A small grey-level test image: smooth shading, a disc, a shaded square and a bar.
-
-    Piecewise-smooth images are what a convolutional generator reproduces easily, so they
-    show the deep image prior well.
-
-    Args:
-        n: side length in pixels (>= 8).
-
-    Returns:
-        Tensor of shape ``(n, n)`` with values in ``[0, 1]``.
-    """
-    n = check_positive_int(n, "n", 8)
-    y, x = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
-    img = 0.25 + 0.3 * x
-    img = torch.where((x - 0.35) ** 2 + (y - 0.4) ** 2 < 0.18**2, torch.tensor(0.9), img)
-    img = torch.where((x > 0.55) & (x < 0.85) & (y > 0.55) & (y < 0.85), 0.1 + 0.2 * y, img)
-    img = torch.where((y > 0.12) & (y < 0.2) & (x > 0.5) & (x < 0.9), torch.tensor(0.7), img)
-    return img.clamp(0, 1)
 
 
 def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> float:
