@@ -223,10 +223,8 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
     return out.astype({"base rate": float, "FPR": float, "FNR": float})
 
 
-def rate_intervals_by_group(
-    y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
-    n_boot: int = 100, level: float = 0.95, seed: int = 0,
-) -> pd.DataFrame:
+def rate_intervals_by_group(y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
+                            n_boot: int = 100, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """One rate per group with fairlearn's bootstrap interval; several sensitive columns give
     every intersection of them (race by sex, say) as a group.
 

@@ -112,15 +112,9 @@ def spectral_centroid(f: torch.Tensor) -> float:
     return float((np.arange(f.size) / 2 * P).sum() / total)
 
 
-def redshift_table(
-    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
-    weight_scales: Sequence[float] = (1.0, 3.0, 6.0),
-    n_nets: int = 10,
-    n: int = 512,
-    width: int = 128,
-    depth: int = 4,
-    seed: int = 0,
-) -> pd.DataFrame:
+def redshift_table(activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+                   weight_scales: Sequence[float] = (1.0, 3.0, 6.0), n_nets: int = 10, n: int = 512,
+                   width: int = 128, depth: int = 4, seed: int = 0) -> pd.DataFrame:
     """Median spectral centroid of untrained MLPs, by activation and weight scale.
 
     Args:
@@ -162,16 +156,8 @@ def majority_class_share(logits: torch.Tensor) -> float:
     return torch.bincount(pred, minlength=logits.shape[1]).max().item() / len(pred)
 
 
-def initial_guessing_bias(
-    activation: str = "relu",
-    depth: int = 20,
-    n_nets: int = 10,
-    n: int = 1000,
-    in_dim: int = 64,
-    width: int = 128,
-    n_classes: int = 10,
-    seed: int = 0,
-) -> float:
+def initial_guessing_bias(activation: str = "relu", depth: int = 20, n_nets: int = 10, n: int = 1000,
+                          in_dim: int = 64, width: int = 128, n_classes: int = 10, seed: int = 0) -> float:
     """Mean majority-class share of untrained classifiers on Gaussian inputs.
 
     Each network has ``depth`` hidden layers with the standard variance-preserving
@@ -324,15 +310,9 @@ def fit_image(
             "best_step": int(best.step), "final": images[int(final.step)], "final_psnr": float(final.psnr)}
 
 
-def deep_image_prior_run(
-    image: torch.Tensor | None = None,
-    sigma: float = 0.15,
-    steps: int = 1000,
-    scrambled: bool = False,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    **fit_kwargs,
-) -> dict[str, object]:
+def deep_image_prior_run(image: torch.Tensor | None = None, sigma: float = 0.15, steps: int = 1000,
+                         scrambled: bool = False, seed: int = 0, device: torch.device | str | None = None,
+                         **fit_kwargs) -> dict[str, object]:
     """Denoise one image with the deep image prior: fit the noisy image, score against the clean one.
 
     The clean image is never used for training, only to measure the PSNR.
@@ -370,12 +350,8 @@ def overfitting_loss(result: dict[str, object]) -> float:
     return float(result["best_psnr"] - result["final_psnr"])
 
 
-def fit_speed_run(
-    image: torch.Tensor | None = None,
-    steps: int = 200,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-) -> dict[str, object]:
+def fit_speed_run(image: torch.Tensor | None = None, steps: int = 200, seed: int = 0,
+                  device: torch.device | str | None = None) -> dict[str, object]:
     """Fit an image and the same image with scrambled pixels for the same number of steps.
 
     Args:
@@ -438,12 +414,8 @@ def plot_deep_image_prior(result: dict[str, object], axes=None):
     return axes
 
 
-def plot_random_functions(
-    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
-    weight_scales: Sequence[float] = (1.0, 6.0),
-    seed: int = 0,
-    axes=None,
-):
+def plot_random_functions(activations: Sequence[str] = _PRIOR_ACTIVATIONS, weight_scales: Sequence[float] = (1.0,
+                          6.0), seed: int = 0, axes=None):
     """One sample function of an untrained MLP per (weight scale, activation) panel.
 
     Args:
