@@ -4,8 +4,9 @@ The rule (README, "Layout"): a definition lives in the module of the one section
 notebook reaches it; in its chapter's ``_shared.py`` when two or more sections of that
 chapter reach it; at the top level (``core``, ``validation``, ``plotting``, ``pretrained``)
 when no single chapter owns it. A later chapter that reuses a demo imports it from its home,
-the earliest chapter that reaches it. The data loaders of ``biaslab.datasets`` are top-level
-by design. "Reaches" is computed by :mod:`package_graph` from the notebooks' code, their
+the earliest chapter that reaches it. ``biaslab.datasets`` is top-level by design: the real
+data sets shipped with the package and the testbeds generated in code (sprites, colored
+digits, the LMS data, chapter 1's small tasks), whichever chapter uses them. "Reaches" is computed by :mod:`package_graph` from the notebooks' code, their
 ``{func}`` links and the package's call graph.
 """
 
@@ -23,7 +24,7 @@ CHAPTER_ORDER = list(CHAPTER_DIRS.values())
 TOP_LEVEL = {"biaslab.core", "biaslab.pretrained"}
 # top level by kind, whoever uses them: input checks, plot helpers, the claim registry
 BY_KIND = {"biaslab.validation", "biaslab.plotting", "biaslab.claims"}
-MAX_LINES = 700  # "about 600": the largest sections (three demos each) run to 650-700
+MAX_LINES = 600  # "about 600": a section module longer than this is two sections, or holds a data set
 # every section module may define these; they are reached as ``ib.spectral_bias.run``
 SECTION_OWN = {"run", "CLAIMS"}
 

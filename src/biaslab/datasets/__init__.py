@@ -1,10 +1,11 @@
-"""Real data sets, loaded offline from files shipped inside this package.
+"""Data sets: real ones loaded offline from files shipped inside this package, and testbeds
+generated in code.
 
 Every loader returns a documented ``pandas.DataFrame`` (or a small dataclass of them); the
-README beside the data files (``biaslab/data/``) names each file's source and licence.
+README beside the data files (``biaslab/data/``) names each file's source and licence. The
+generated testbeds (sprites, colored digits, the LMS data) take sizes and a seed.
 """
 
-# --- chapter 5 (disentanglement): procedural sprites with known factors --------------------
 # --- chapter 4 (causal): protein signalling, cause-effect pairs, job training -----------
 from .causal_data import (  # noqa: E402,F401
     SachsData,
@@ -30,6 +31,10 @@ from .fairness_data import (  # noqa: E402,F401
     german,
     german_features,
 )
+# --- chapter 2 (spurious correlations): shortcut testbeds made in code ----------------
+from .shortcut_data import GroupData, SpuriousDataset, colored_digits, lms_slab  # noqa: E402,F401
+
+# --- chapter 5 (disentanglement): procedural sprites with known factors --------------------
 from .sprites import FACTOR_NAMES, SHAPES, Sprites, make_sprites  # noqa: E402,F401
 
 

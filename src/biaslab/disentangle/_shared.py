@@ -171,14 +171,8 @@ def _codes_and_varying_factors(codes: object, factors: object) -> tuple[np.ndarr
     return codes, factors[:, keep]
 
 
-def dci_scores(
-    codes: np.ndarray | torch.Tensor,
-    factors: np.ndarray,
-    test_frac: float = 0.3,
-    seed: int = 0,
-    n_estimators: int = 30,
-    max_depth: int = 6,
-) -> dict[str, float]:
+def dci_scores(codes: np.ndarray | torch.Tensor, factors: np.ndarray, test_frac: float = 0.3, seed: int = 0,
+               n_estimators: int = 30, max_depth: int = 6) -> dict[str, float]:
     """DCI: disentanglement, completeness and informativeness from a random-forest
     importance matrix (Eastwood & Williams).
 
@@ -397,23 +391,11 @@ class SpriteAutoencoder(nn.Module):
         return self.decoder(z)
 
 
-def train_autoencoder(
-    data: Sprites | torch.Tensor,
-    kind: str = "vae",
-    latent_dim: int = 10,
-    beta: float = 4.0,
-    steps: int = 3000,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    weight_decay: float = 0.0,
-    hidden: int = 128,
-    n_values: int = 10,
-    commitment: float = 0.5,
-    attribute: np.ndarray | None = None,
-    attribute_weight: float = 10.0,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-) -> tuple[SpriteAutoencoder, pd.DataFrame]:
+def train_autoencoder(data: Sprites | torch.Tensor, kind: str = "vae", latent_dim: int = 10, beta: float = 4.0,
+                      steps: int = 3000, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
+                      hidden: int = 128, n_values: int = 10, commitment: float = 0.5,
+                      attribute: np.ndarray | None = None, attribute_weight: float = 10.0, seed: int = 0,
+                      device: torch.device | str | None = None) -> tuple[SpriteAutoencoder, pd.DataFrame]:
     """Train one :class:`SpriteAutoencoder` with a pixel-wise Bernoulli likelihood.
 
     The loss per image is the summed binary cross-entropy plus the model's extra terms

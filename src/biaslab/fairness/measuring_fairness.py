@@ -10,15 +10,8 @@ import pandas as pd
 
 from ..claims import Claim, Control, at_least, at_most
 from ..plotting import get_axes
-from ..validation import (
-    check_group_frame,
-    check_binary,
-    check_fraction,
-    check_groups,
-    check_positive_int,
-    check_probabilities,
-    check_same_length,
-)
+from ..validation import (check_binary, check_fraction, check_group_frame, check_groups, check_positive_int,
+                          check_probabilities, check_same_length)
 from ..datasets.fairness_data import adult_features, german_features
 from ._shared import equalized_odds_gap
 
@@ -50,9 +43,8 @@ def _signed_selection_gap(y_true: Any, y_pred: Any, reference: Any) -> float:
     return float(pred[~ref].mean() - pred[ref].mean())
 
 
-def selection_gap_interval(
-    y_pred: Any, sensitive: Any, reference: Any, n_boot: int = 200, level: float = 0.95, seed: int = 0
-) -> dict[str, float]:
+def selection_gap_interval(y_pred: Any, sensitive: Any, reference: Any, n_boot: int = 200, level: float = 0.95,
+                           seed: int = 0) -> dict[str, float]:
     """Selection-rate gap between a reference group and everyone else, with a bootstrap
     interval, to show how noisy a gap on a small group is.
 
@@ -82,12 +74,10 @@ def selection_gap_interval(
     ref = groups == reference
     if not ref.any():
         raise ValueError(f"reference {reference!r} is not one of the groups in sensitive")
-    mf = MetricFrame(
-        metrics={"gap": _signed_selection_gap}, y_true=y_pred, y_pred=y_pred,
-        sensitive_features=pd.Series(np.zeros(len(y_pred), dtype=int), name="everyone"),
-        sample_params={"gap": {"reference": ref}},
-        n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed,
-    )
+    mf = MetricFrame(metrics={"gap": _signed_selection_gap}, y_true=y_pred, y_pred=y_pred,
+                     sensitive_features=pd.Series(np.zeros(len(y_pred), dtype=int), name="everyone"),
+                     sample_params={"gap": {"reference": ref}},
+                     n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed)
     low, high = mf.overall_ci
     return {"gap": float(mf.overall["gap"]), "low": float(low["gap"]), "high": float(high["gap"])}
 
@@ -110,14 +100,8 @@ def group_metric_frame(y_true: Any, y_pred: Any, sensitive: Any, y_prob: Any | N
         A ``fairlearn.metrics.MetricFrame``; ``.by_group`` is the table, ``.difference()``
         the largest gap per metric.
     """
-    from fairlearn.metrics import (
-        MetricFrame,
-        count,
-        false_negative_rate,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
+    from fairlearn.metrics import (MetricFrame, count, false_negative_rate, false_positive_rate, selection_rate,
+                                   true_positive_rate)
     from sklearn.metrics import accuracy_score, precision_score
 
     yt = check_binary(y_true, "y_true")
@@ -223,10 +207,8 @@ def error_rates_by_group(y_true: Any, y_prob: Any, sensitive: Any, threshold: fl
     return out.astype({"base rate": float, "FPR": float, "FNR": float})
 
 
-def rate_intervals_by_group(
-    y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
-    n_boot: int = 100, level: float = 0.95, seed: int = 0,
-) -> pd.DataFrame:
+def rate_intervals_by_group(y_true: Any, y_pred: Any, sensitive: Any, metric: str = "FPR",
+                            n_boot: int = 100, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """One rate per group with fairlearn's bootstrap interval; several sensitive columns give
     every intersection of them (race by sex, say) as a group.
 
@@ -251,8 +233,8 @@ def rate_intervals_by_group(
         the positives for TPR and FNR, the negatives for FPR), the rate under its own name
         and the interval's ends ``low`` and ``high``.
     """
-    from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate
-    from fairlearn.metrics import true_positive_rate
+    from fairlearn.metrics import (MetricFrame, false_negative_rate, false_positive_rate, selection_rate,
+                                   true_positive_rate)
 
     functions = {"selection rate": selection_rate, "TPR": true_positive_rate,
                  "FPR": false_positive_rate, "FNR": false_negative_rate}
@@ -264,10 +246,8 @@ def rate_intervals_by_group(
     frame = check_group_frame(sensitive, "sensitive", len(yt))
     n_boot = check_positive_int(n_boot, "n_boot")
     level = check_fraction(level, "level")
-    mf = MetricFrame(
-        metrics={metric: functions[metric]}, y_true=yt, y_pred=yp, sensitive_features=frame,
-        n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed,
-    )
+    mf = MetricFrame(metrics={metric: functions[metric]}, y_true=yt, y_pred=yp, sensitive_features=frame,
+                     n_boot=n_boot, ci_quantiles=[(1 - level) / 2, (1 + level) / 2], random_state=seed)
     keys = list(frame.columns)
     sizes = frame.assign(_n=1, _pos=yt, _neg=1 - yt).groupby(keys)[["_n", "_pos", "_neg"]].sum()
     used = {"selection rate": "_n", "TPR": "_pos", "FPR": "_neg", "FNR": "_pos"}[metric]
@@ -293,7 +273,6 @@ def plot_calibration_by_group(cal: pd.DataFrame, ax=None, title: str | None = No
     Returns:
         The axes.
     """
-
     ax = get_axes(ax, figsize=(5, 4))
     if diagonal:
         ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfect calibration")
@@ -317,7 +296,6 @@ def plot_error_rates(rates: pd.DataFrame, ax=None, title: str | None = None):
     Returns:
         The axes.
     """
-
     ax = get_axes(ax, figsize=(5, 4))
     rates[["base rate", "FPR", "FNR"]].T.plot.bar(ax=ax, rot=0)
     ax.set(ylabel="rate", ylim=(0, 1))
@@ -500,11 +478,8 @@ def run(seed: int = 0, device: Any = None) -> dict[str, Any]:
         ``compas``: :func:`compas_experiment`; ``adult``: :func:`adult_thresholds_experiment`;
         ``german``: :func:`german_age_experiment`.
     """
-    return {
-        "compas": compas_experiment(seed=seed),
-        "adult": adult_thresholds_experiment(seed=seed),
-        "german": german_age_experiment(seed=seed),
-    }
+    return {"compas": compas_experiment(seed=seed), "adult": adult_thresholds_experiment(seed=seed),
+            "german": german_age_experiment(seed=seed)}
 
 
 _PROPUBLICA = ("among defendants who were not re-arrested, 44.9% of Black and 23.5% of white defendants were "
@@ -521,10 +496,7 @@ CLAIMS = (
                      "and white defendants; Chouldechova shows that it satisfies predictive parity on these data "
                      "and that, with unequal base rates, this forces unequal error rates",
         paper_where="Chouldechova (2017), the analysis of the COMPAS data",
-        run=run,
-        world=lambda r: r["compas"]["calibration"],
-        measure=calibration_gap,
-        predicate=at_most(0.05),
+        run=run, world=lambda r: r["compas"]["calibration"], measure=calibration_gap, predicate=at_most(0.05),
         controls=(Control("within-group percentile score",
                           "the score replaced by each defendant's percentile within their own race group "
                           "(group norming), which spreads both groups uniformly and so breaks calibration "
@@ -542,10 +514,7 @@ CLAIMS = (
                      "the mean scores of positives and of negatives, except for a perfect predictor",
         paper_where="ProPublica's table 'Prediction fails differently for black defendants'; "
                     "Kleinberg et al. (2017), Theorem 1.1",
-        run=run,
-        world=lambda r: r["compas"]["rates"],
-        measure=opposite_error_gap,
-        predicate=at_least(0.15),
+        run=run, world=lambda r: r["compas"]["rates"], measure=opposite_error_gap, predicate=at_least(0.15),
         controls=(Control("shuffled race", "race shuffled across defendants: the same score and cut-off, groups "
                           "of the same sizes that no longer differ in base rate",
                           lambda r: r["compas"]["rates_shuffled"]),),
@@ -561,10 +530,7 @@ CLAIMS = (
                      "group-specific, possibly randomized, thresholds found by a linear program; the paper "
                      "applies it to FICO credit scores",
         paper_where="the derived predictors from a score and the FICO case study",
-        run=run,
-        world=lambda r: r["adult"]["eo_after"],
-        measure=float,
-        predicate=at_most(0.05),
+        run=run, world=lambda r: r["adult"]["eo_after"], measure=float, predicate=at_most(0.05),
         controls=(Control("one threshold", "the same model with its single 0.5 threshold, before "
                           "post-processing", lambda r: r["adult"]["eo_before"]),),
         observation=True,
@@ -579,10 +545,8 @@ CLAIMS = (
         paper_result="the derived predictor is the most accurate one that satisfies equalized odds among those "
                      "built from the same score",
         paper_where="the derived predictors from a score (optimal among them by a linear program)",
-        run=run,
-        world=lambda r: r["adult"]["acc_before"] - r["adult"]["acc_after"],
-        measure=float,
-        predicate=at_most(0.03),
+        run=run, world=lambda r: r["adult"]["acc_before"] - r["adult"]["acc_after"],
+        measure=float, predicate=at_most(0.03),
         controls=(Control("constant predictor", "the trivial way to equalized odds: predict the majority class "
                           "for everyone (TPR and FPR are 0 in both groups); its cost on the same half",
                           lambda r: r["adult"]["acc_before"] - r["adult"]["acc_constant"]),),
@@ -596,10 +560,7 @@ CLAIMS = (
         paper_result="for a binary prediction, FPR = p / (1 - p) * (1 - PPV) / PPV * (1 - FNR) in each group, so "
                      "when base rates p differ, equal PPV and equal FPR and FNR cannot all hold",
         paper_where="Chouldechova (2017), the identity relating FPR, FNR, PPV and the base rate",
-        run=run,
-        world=lambda r: r["adult"]["ppv_after"],
-        measure=float,
-        predicate=at_least(0.15),
+        run=run, world=lambda r: r["adult"]["ppv_after"], measure=float, predicate=at_least(0.15),
         controls=(Control("one threshold", "the model before post-processing, whose PPV is about the same for "
                           "both sexes", lambda r: r["adult"]["ppv_before"]),),
         note="absolute difference of the held-out PPVs (MetricFrame.difference)",
@@ -613,10 +574,7 @@ CLAIMS = (
                      "protected attribute is Kamiran and Calders' choice (they report no gap of this model to "
                      "compare with)",
         paper_where="the data set's documentation; Kamiran and Calders (2009), experiments",
-        run=run,
-        world=lambda r: r["german"]["age"]["gap"],
-        measure=float,
-        predicate=at_least(0.05),
+        run=run, world=lambda r: r["german"]["age"]["gap"], measure=float, predicate=at_least(0.05),
         controls=(Control("shuffled age group", "the age groups shuffled across applicants: the same predictions "
                           "and group sizes, no link between age and the prediction",
                           lambda r: r["german"]["shuffled"]["gap"]),),
@@ -629,10 +587,7 @@ CLAIMS = (
         cite=("hofmann_german_credit_1994", "kamiran_classifying_2009"),
         paper_result="the under-25 group holds 149 of the 1,000 applicants",
         paper_where="the data set's documentation",
-        run=run,
-        world=lambda r: r["german"]["age"]["low"],
-        measure=float,
-        predicate=at_least(0.0),
+        run=run, world=lambda r: r["german"]["age"]["low"], measure=float, predicate=at_least(0.0),
         controls=(Control("shuffled age group", "the interval's lower end with the age groups shuffled",
                           lambda r: r["german"]["shuffled"]["low"]),),
         note="lower end of the percentile interval over 200 bootstrap resamples of the applicants "

@@ -21,7 +21,8 @@ SECTIONS = (
     implicit_regularization, memorization, grokking, generative_models,
 )  # before the star imports: a function may share a module's name
 
-__all__ = [name for module in SECTIONS for name in module.__all__]
+__all__ = [name for module in SECTIONS for name in module.__all__] + [
+    'piecewise_smooth_image', 'eos_regression_data', 'MatrixSensingData', 'matrix_sensing_data']
 
 from .priors_before_training import *  # noqa: E402,F403
 from .architecture_as_prior import *  # noqa: E402,F403
@@ -31,3 +32,9 @@ from .implicit_regularization import *  # noqa: E402,F403
 from .memorization import *  # noqa: E402,F403
 from .grokking import *  # noqa: E402,F403
 from .generative_models import *  # noqa: E402,F403
+from ..datasets.toy_tasks import (  # noqa: E402,F401
+    MatrixSensingData,
+    eos_regression_data,
+    matrix_sensing_data,
+    piecewise_smooth_image,
+)

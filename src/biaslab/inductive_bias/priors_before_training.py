@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from ..claims import Claim, Control, at_least, at_most
 from ..core import make_activation, resolve_device, train
+from ..datasets.toy_tasks import piecewise_smooth_image
 from ..plotting import get_axes
 from ..validation import check_choice, check_positive, check_positive_int
 
@@ -23,7 +24,6 @@ __all__ = [
     "redshift_table",
     "majority_class_share",
     "initial_guessing_bias",
-    "piecewise_smooth_image",
     "psnr",
     "DIPNet",
     "scramble",
@@ -112,15 +112,9 @@ def spectral_centroid(f: torch.Tensor) -> float:
     return float((np.arange(f.size) / 2 * P).sum() / total)
 
 
-def redshift_table(
-    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
-    weight_scales: Sequence[float] = (1.0, 3.0, 6.0),
-    n_nets: int = 10,
-    n: int = 512,
-    width: int = 128,
-    depth: int = 4,
-    seed: int = 0,
-) -> pd.DataFrame:
+def redshift_table(activations: Sequence[str] = _PRIOR_ACTIVATIONS,
+                   weight_scales: Sequence[float] = (1.0, 3.0, 6.0), n_nets: int = 10, n: int = 512,
+                   width: int = 128, depth: int = 4, seed: int = 0) -> pd.DataFrame:
     """Median spectral centroid of untrained MLPs, by activation and weight scale.
 
     Args:
@@ -162,16 +156,8 @@ def majority_class_share(logits: torch.Tensor) -> float:
     return torch.bincount(pred, minlength=logits.shape[1]).max().item() / len(pred)
 
 
-def initial_guessing_bias(
-    activation: str = "relu",
-    depth: int = 20,
-    n_nets: int = 10,
-    n: int = 1000,
-    in_dim: int = 64,
-    width: int = 128,
-    n_classes: int = 10,
-    seed: int = 0,
-) -> float:
+def initial_guessing_bias(activation: str = "relu", depth: int = 20, n_nets: int = 10, n: int = 1000,
+                          in_dim: int = 64, width: int = 128, n_classes: int = 10, seed: int = 0) -> float:
     """Mean majority-class share of untrained classifiers on Gaussian inputs.
 
     Each network has ``depth`` hidden layers with the standard variance-preserving
@@ -207,27 +193,6 @@ def initial_guessing_bias(
         logits = h @ (torch.randn(d, n_classes, generator=g) / math.sqrt(d))
         shares.append(majority_class_share(logits))
     return float(np.mean(shares))
-
-
-def piecewise_smooth_image(n: int = 32) -> torch.Tensor:
-    """A small grey-level test image: smooth shading, a disc, a shaded square and a bar.
-
-    Piecewise-smooth images are what a convolutional generator reproduces easily, so they
-    show the deep image prior well.
-
-    Args:
-        n: side length in pixels (>= 8).
-
-    Returns:
-        Tensor of shape ``(n, n)`` with values in ``[0, 1]``.
-    """
-    n = check_positive_int(n, "n", 8)
-    y, x = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
-    img = 0.25 + 0.3 * x
-    img = torch.where((x - 0.35) ** 2 + (y - 0.4) ** 2 < 0.18**2, torch.tensor(0.9), img)
-    img = torch.where((x > 0.55) & (x < 0.85) & (y > 0.55) & (y < 0.85), 0.1 + 0.2 * y, img)
-    img = torch.where((y > 0.12) & (y < 0.2) & (x > 0.5) & (x < 0.9), torch.tensor(0.7), img)
-    return img.clamp(0, 1)
 
 
 def psnr(image: torch.Tensor, reference: torch.Tensor, peak: float = 1.0) -> float:
@@ -345,15 +310,9 @@ def fit_image(
             "best_step": int(best.step), "final": images[int(final.step)], "final_psnr": float(final.psnr)}
 
 
-def deep_image_prior_run(
-    image: torch.Tensor | None = None,
-    sigma: float = 0.15,
-    steps: int = 1000,
-    scrambled: bool = False,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    **fit_kwargs,
-) -> dict[str, object]:
+def deep_image_prior_run(image: torch.Tensor | None = None, sigma: float = 0.15, steps: int = 1000,
+                         scrambled: bool = False, seed: int = 0, device: torch.device | str | None = None,
+                         **fit_kwargs) -> dict[str, object]:
     """Denoise one image with the deep image prior: fit the noisy image, score against the clean one.
 
     The clean image is never used for training, only to measure the PSNR.
@@ -391,12 +350,8 @@ def overfitting_loss(result: dict[str, object]) -> float:
     return float(result["best_psnr"] - result["final_psnr"])
 
 
-def fit_speed_run(
-    image: torch.Tensor | None = None,
-    steps: int = 200,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-) -> dict[str, object]:
+def fit_speed_run(image: torch.Tensor | None = None, steps: int = 200, seed: int = 0,
+                  device: torch.device | str | None = None) -> dict[str, object]:
     """Fit an image and the same image with scrambled pixels for the same number of steps.
 
     Args:
@@ -459,12 +414,8 @@ def plot_deep_image_prior(result: dict[str, object], axes=None):
     return axes
 
 
-def plot_random_functions(
-    activations: Sequence[str] = _PRIOR_ACTIVATIONS,
-    weight_scales: Sequence[float] = (1.0, 6.0),
-    seed: int = 0,
-    axes=None,
-):
+def plot_random_functions(activations: Sequence[str] = _PRIOR_ACTIVATIONS, weight_scales: Sequence[float] = (1.0,
+                          6.0), seed: int = 0, axes=None):
     """One sample function of an untrained MLP per (weight scale, activation) panel.
 
     Args:

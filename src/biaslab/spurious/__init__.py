@@ -1,7 +1,7 @@
 """Spurious correlations: shortcut testbeds, group metrics and the methods that repair them.
 
-Data makers (colored digits, the LMS slab data, a Waterbirds-like generator, cue-conflict
-sprites), group metrics (``worst_group_accuracy``, ``group_table``) and methods that take a
+Data makers (colored digits and the LMS slab data, from ``biaslab.datasets.shortcut_data``;
+a Waterbirds-like generator, cue-conflict sprites), group metrics (``worst_group_accuracy``, ``group_table``) and methods that take a
 dataset and return a fitted model and a metrics dict (``erm``, ``reweight``, ``group_dro``,
 ``last_layer_retrain``, ``jtt``, ``counterfactual_augment``, ``irm``, ...) for chapter 2.
 One module per section, named after the section's file.
@@ -31,7 +31,8 @@ SECTIONS = (
     value_of_ood_data,
     real_features,
 )  # before the star imports: a function may share a module's name
-__all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__]
+__all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__] + [
+    'GroupData', 'SpuriousDataset', 'colored_digits', 'lms_slab']
 
 from ._shared import *  # noqa: E402,F403
 from .why_shortcuts import *  # noqa: E402,F403
@@ -42,3 +43,4 @@ from .counterfactual_data import *  # noqa: E402,F403
 from .invariance import *  # noqa: E402,F403
 from .value_of_ood_data import *  # noqa: E402,F403
 from .real_features import *  # noqa: E402,F403
+from ..datasets.shortcut_data import GroupData, SpuriousDataset, colored_digits, lms_slab  # noqa: E402,F401

@@ -277,7 +277,7 @@ def colored_digit_environments(train_e: Sequence[float] = (0.1, 0.2), test_e: fl
 
     The clean label is ``digit >= 5``; the label seen is flipped for the share ``label_noise``
     of each environment's images, so shape predicts it at best with accuracy ``1 - label_noise``.
-    The colour (one of :func:`biaslab.spurious.colored_digits`'s two channels) equals that label
+    The colour (one of :func:`biaslab.datasets.shortcut_data.colored_digits`'s two channels) equals that label
     except for the share ``e`` of the images, chosen at random: exact shares, as coin flips
     on about 540 images would move the gap between two environments by several points from
     seed to seed. The training split is cut into ``len(train_e)`` environments, and so is the
