@@ -367,14 +367,67 @@ def test_lda_parallelograms_recovers_planted_directions():
     # low, the discriminant projection that separates the relations restores parallelism
     E, words, pairs = _planted_analogies(noise=1.5)
     res = dz.lda_parallelograms(E, words, pairs, test_frac=0.5, seed=0)
-    assert list(res.table.columns) == ["raw", "PCA", "LDA"] and "mean" in res.table.index
-    assert res.lda.shape == (40, 2) and res.pca.shape == (40, 2)
+    assert list(res.table.columns) == ["raw", "PCA", "LDA", "distractors out"] and "mean" in res.table.index
+    assert res.lda.shape == (40, 2) and res.pca.shape == (40, 2) and res.distractor.shape == (40, 40)
+    assert list(res.accuracy.index) == list(res.table.columns) and res.accuracy.between(0, 1).all()
     assert len(res.test) == 15 and len(res.train) == 15
     assert res.table.loc["mean", "raw"] < 0.3 and res.table.loc["mean", "LDA"] > res.table.loc["mean", "raw"] + 0.3
     with pytest.raises(ValueError, match="test_frac"):
         dz.lda_parallelograms(E, words, pairs, test_frac=1.0)
     with pytest.raises(ValueError, match="too few"):
         dz.lda_parallelograms(E, words, pairs, test_frac=0.05)
+
+
+def test_distractor_projection_removes_within_relation_spread():
+    # offsets of relation r are (r + noise along axis 0): removing one direction removes axis 0
+    rng = np.random.default_rng(0)
+    D = np.zeros((20, 5))
+    D[:10, 1], D[10:, 2] = 1.0, 1.0
+    D[:, 0] = 3 * rng.normal(size=20)
+    lab = ["a"] * 10 + ["b"] * 10
+    P = dz.distractor_projection(D, lab, k=1)
+    assert np.allclose(P @ P, P) and np.allclose(P, P.T) and abs(P[0, 0]) < 1e-6
+    assert dz.parallelogram_quality(D @ P, lab).min() == pytest.approx(1.0)
+    assert np.allclose(dz.distractor_projection(D, lab, k=0), np.eye(5))
+    with pytest.raises(ValueError, match="k must"):
+        dz.distractor_projection(D, lab, k=5)
+    with pytest.raises(ValueError, match="one relation label"):
+        dz.distractor_projection(D, lab[:3])
+
+
+def test_analogy_accuracy_known_answers():
+    # exact parallelograms in orthogonal coordinates: every analogy is solved; a projection
+    # onto the shared direction alone makes all words of one side identical
+    words = ["a0", "b0", "a1", "b1", "a2", "b2"]
+    E = np.zeros((6, 7))
+    for i in range(3):
+        E[2 * i, i] = E[2 * i + 1, i] = 1.0
+        E[2 * i + 1, 6] = 1.0
+    pairs = pd.DataFrame({"relation": ["r"] * 3, "a": words[0::2], "b": words[1::2]})
+    assert dz.analogy_accuracy(E, words, pairs) == 1.0
+    assert dz.analogy_accuracy(E, words, pairs, exclude=()) == 1.0
+    assert dz.analogy_accuracy(E, words, pairs, np.eye(7)[:, 6:]) < 1.0
+    with pytest.raises(ValueError, match="no relation"):
+        dz.analogy_accuracy(E, words, pairs.assign(relation="opposite"))
+    with pytest.raises(ValueError, match="columns"):
+        dz.analogy_accuracy(E, words, pairs.drop(columns="b"))
+
+
+def test_hierarchical_feature_data_children_and_control():
+    d = dz.hierarchical_feature_data(n=300, n_parents=4, n_children=3, dim=16, p_active=0.3, child_cos=0.8, seed=0)
+    assert d.X.shape == (300, 16) and d.parents.shape == (4, 16) and d.children.shape == (12, 16)
+    cos = d.children @ d.parents.T
+    assert torch.allclose(cos[torch.arange(12), torch.arange(12) // 3], torch.full((12,), 0.8), atol=1e-5)
+    # each sample is a sum of at most one child per parent: its projection off the parents'
+    # span lives in the active children's own components
+    flat = dz.hierarchical_feature_data(n=300, n_parents=4, n_children=3, dim=16, p_active=0.3, split=False, seed=0)
+    Q = torch.linalg.qr(flat.parents.T)[0]
+    assert torch.allclose(flat.X - flat.X @ Q @ Q.T, torch.zeros_like(flat.X), atol=1e-5)
+    assert not torch.allclose(d.X - d.X @ Q @ Q.T, torch.zeros_like(d.X), atol=1e-3)
+    sae, _ = dz.train_sae(d, n_atoms=4, steps=50, seed=0)
+    assert sae.atoms().shape == (4, 16)
+    with pytest.raises(ValueError, match="child_cos"):
+        dz.hierarchical_feature_data(child_cos=1.0)
 
 
 def test_plot_parallelograms_checks_input():

@@ -37,5 +37,15 @@ from .shortcut_data import GroupData, SpuriousDataset, colored_digits, lms_slab 
 # --- chapter 5 (disentanglement): procedural sprites with known factors --------------------
 from .sprites import FACTOR_NAMES, SHAPES, Sprites, make_sprites  # noqa: E402,F401
 
+# --- chapter 5 (disentanglement): sparse features, sub-features, analogy word pairs --------
+from .feature_data import (  # noqa: E402,F401
+    ANALOGY_PAIRS,
+    HierarchicalFeatureData,
+    SparseFeatureData,
+    analogy_words,
+    hierarchical_feature_data,
+    sparse_feature_data,
+)
+
 
 

@@ -28,7 +28,9 @@ SECTIONS = (
     features_in_models,
     unsupervised_study,
 )  # before the star imports: a function may share a module's name
-__all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__] + ['FACTOR_NAMES', 'SHAPES', 'Sprites', 'make_sprites']
+__all__ = [name for module in (_shared, *SECTIONS) for name in module.__all__] + ['FACTOR_NAMES', 'SHAPES', 'Sprites', 'make_sprites',
+    'ANALOGY_PAIRS', 'HierarchicalFeatureData', 'SparseFeatureData', 'analogy_words', 'hierarchical_feature_data',
+    'sparse_feature_data']
 
 from ._shared import *  # noqa: E402,F403
 from .identifiability import *  # noqa: E402,F403
@@ -39,3 +41,5 @@ from .directions_in_generators import *  # noqa: E402,F403
 from .features_in_models import *  # noqa: E402,F403
 from .unsupervised_study import *  # noqa: E402,F403
 from ..datasets.sprites import FACTOR_NAMES, SHAPES, Sprites, make_sprites  # noqa: E402,F401
+from ..datasets.feature_data import (ANALOGY_PAIRS, HierarchicalFeatureData, SparseFeatureData,  # noqa: E402,F401
+                                     analogy_words, hierarchical_feature_data, sparse_feature_data)
