@@ -371,7 +371,7 @@ def occupation_experiment(emb: np.ndarray, bios: pd.DataFrame, seed: int = 0) ->
     ``seed`` seeds the half split, the random directions and the MLP probes.
 
     Returns ``table`` (one row per representation: the classifier's ``accuracy``, ``TPR gap
-    RMS``, linear ``gender probe`` accuracy, ``gender MLP probe`` for INLP and
+    RMS``, linear ``gender probe`` accuracy, ``gender MLP probe`` for
     CorrelationRemover), ``gaps`` (per field), ``majority`` (gender, test half),
     ``mlp_shuffled`` (MLP probe for shuffled gender on the CorrelationRemover features), ``history``.
     """
@@ -400,7 +400,7 @@ def occupation_experiment(emb: np.ndarray, bios: pd.DataFrame, seed: int = 0) ->
         gaps[name] = tpr_gaps(y[te], pred, g[te])
         rows[name] = {"accuracy": float((pred == y[te]).mean()), "TPR gap RMS": float(np.sqrt((gaps[name] ** 2).mean())),
                       "gender probe": probe_accuracy(X[tr], z[tr], X[te], z[te], C=10.0)}
-        if name in ("INLP", "CorrelationRemover"):
+        if name == "CorrelationRemover":  # (Step 3 shows the MLP probe after INLP)
             rows[name]["gender MLP probe"] = mlp_probe_accuracy(X[tr], z[tr], X[te], z[te], seed=seed)
     zs = rng.permutation(z)
     return {"table": pd.DataFrame(rows).T, "gaps": pd.DataFrame(gaps), "history": history,
