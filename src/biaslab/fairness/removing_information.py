@@ -506,33 +506,6 @@ def _claims_of(part: str, what: str, attribute: str, task: str, n_iters: int, ob
     )
 
 
-CLAIMS = (
-    *_claims_of("sentences", "sentence embeddings", "the subject's gender", "the field", 15, {}),
-    Claim(
-        key="fairness.removing_information.sentences_mlp_reads",
-        statement="Linear erasure is not erasure: after INLP an MLP probe still reads the subject's gender with at "
-                  "least 85% accuracy.",
-        cite=("null_it_out",),
-        paper_result="INLP removes linear information only: nonlinear classifiers can still recover part of "
-                     "the attribute",
-        paper_where="Ravfogel et al. (2020), the word-embedding experiments and the limitations",
-        run=run,
-        world=lambda r: r["sentences"]["mlp"],
-        measure=float,
-        predicate=at_least(0.85),
-        controls=(Control("shuffled gender", "the same MLP probe on the same projected embeddings, for the "
-                          "subject's gender shuffled across sentences", lambda r: r["sentences"]["mlp_shuffled"]),),
-    ),
-    *_claims_of("hidden", "a trained MLP's 32-unit hidden layer", "the group", "the label", 20, {
-        "probe_reads": "an observation: 0.946-0.984 over ten seeds, below 0.95 on one (the layer kept less of an "
-                       "attribute the task does not need, not measurement noise: about +-0.004 on 3,000 rows)",
-        "erased": "an observation: |probe - majority| is 0.005-0.051 over ten seeds and above 0.03 on two; after 20 "
-                  "iterations most of the group's remaining mean difference lies along the label direction, "
-                  "which INLP cannot remove without the task",
-    }),
-)
-
-
 def _bios_claim(name: str, statement: str, world: Any, measure: Any, predicate: Any, control: Control, **kw: Any) -> Claim:
     return Claim(key=f"fairness.removing_information.{name}", statement=statement, cite=("null_it_out",), run=run,
                  paper_result="On biographies whose profession correlates with gender, INLP against gender makes the "
@@ -559,7 +532,30 @@ def _random_ctl(col: str) -> Control:
                    lambda r: _tab(_random_row(r), col)(r))
 
 
-CLAIMS = (*CLAIMS,
+CLAIMS = (
+    *_claims_of("sentences", "sentence embeddings", "the subject's gender", "the field", 15, {}),
+    Claim(
+        key="fairness.removing_information.sentences_mlp_reads",
+        statement="Linear erasure is not erasure: after INLP an MLP probe still reads the subject's gender with at "
+                  "least 85% accuracy.",
+        cite=("null_it_out",),
+        paper_result="INLP removes linear information only: nonlinear classifiers can still recover part of "
+                     "the attribute",
+        paper_where="Ravfogel et al. (2020), the word-embedding experiments and the limitations",
+        run=run,
+        world=lambda r: r["sentences"]["mlp"],
+        measure=float,
+        predicate=at_least(0.85),
+        controls=(Control("shuffled gender", "the same MLP probe on the same projected embeddings, for the "
+                          "subject's gender shuffled across sentences", lambda r: r["sentences"]["mlp_shuffled"]),),
+    ),
+    *_claims_of("hidden", "a trained MLP's 32-unit hidden layer", "the group", "the label", 20, {
+        "probe_reads": "an observation: 0.946-0.984 over ten seeds, below 0.95 on one (the layer kept less of an "
+                       "attribute the task does not need, not measurement noise: about +-0.004 on 3,000 rows)",
+        "erased": "an observation: |probe - majority| is 0.005-0.051 over ten seeds and above 0.03 on two; after 20 "
+                  "iterations most of the group's remaining mean difference lies along the label direction, "
+                  "which INLP cannot remove without the task",
+    }),
     _bios_claim("bios_tpr_gap_reduced", "On bios whose field correlates with gender, INLP against gender lowers the "
                 "field classifier's TPR-gap RMS (women minus men, over the four fields) by at least 0.10.",
                 _tab("INLP", "TPR gap RMS"), _drop, at_least(0.10), _random_ctl("TPR gap RMS")),
