@@ -557,6 +557,48 @@ def test_gendered_sentences():
     assert df["field"].nunique() == 4
 
 
+def test_make_bios_skews_fields_by_gender():
+    df = fa.make_bios(n=4000, seed=0)
+    assert len(df) == 4000 and set(df["field"]) == set(fa.FEMALE_SHARE)
+    share = df.groupby("field")["gender"].apply(lambda g: (g == "female").mean())
+    assert share["health"] > 0.7 and share["technology"] < 0.3
+    assert 0.45 < df["specific"].mean() < 0.55
+    amb = df.loc[~df["specific"], "sentence"]
+    assert amb.map(lambda t: any(a in t for a in fa.BIO_ACTIVITIES["any"])).all()
+    with pytest.raises(ValueError):
+        fa.make_bios(p_specific=1.5)
+
+
+def test_tpr_gaps_against_hand_computed():
+    y = np.array(["a", "a", "b", "b", "a", "b"])
+    p = np.array(["a", "b", "b", "b", "a", "a"])
+    g = np.array(["female", "female", "female", "male", "male", "male"])
+    gaps = fa.tpr_gaps(y, p, g)
+    # a: women 1/2, men 1/1; b: women 1/1, men 1/2
+    assert gaps["a"] == pytest.approx(-0.5) and gaps["b"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="two values"):
+        fa.tpr_gaps(y, p, np.array(["x"] * 6))
+
+
+def test_occupation_experiment_table():
+    bios = fa.make_bios(n=400, seed=0)
+    rng = np.random.default_rng(0)
+    codes = {s: rng.normal(size=32) for s in bios["sentence"].unique()}
+    emb = np.stack([codes[s] for s in bios["sentence"]])
+    out = fa.occupation_experiment(emb, bios, seed=0)
+    assert list(out["table"].columns[:3]) == ["accuracy", "TPR gap RMS", "gender probe"]
+    assert out["table"].shape[0] == 4 and out["gaps"].shape == (4, 4)
+    assert np.allclose(out["table"]["TPR gap RMS"], np.sqrt((out["gaps"] ** 2).mean()))
+    with pytest.raises(ValueError, match="one row per bio"):
+        fa.occupation_experiment(emb[:10], bios)
+
+
+def test_adult_proxies_experiment_keys():
+    out = fa.adult_proxies_experiment(seed=0)
+    assert {"history", "majority", "mlp", "mlp_shuffled", "accuracy"} <= set(out)
+    assert len(out["history"]) == 21 and 0.5 < out["majority"] < 0.8
+
+
 # --- section 5 ---------------------------------------------------------------------------
 def test_grad_reverse():
     import torch
