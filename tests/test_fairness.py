@@ -472,6 +472,24 @@ def test_feedback_loop_shapes_and_errors():
         fa.feedback_loop("mode")
 
 
+def test_feedback_loop_two_groups():
+    from fairlearn.metrics import demographic_parity_difference
+
+    from biaslab.fairness.amplification import _share_gap
+
+    kw = dict(rounds=2, n_initial=2000, n_per_round=2000, n_test=5000, seed=0)
+    one = fa.feedback_loop("argmax", **kw)
+    assert "label gap" not in one  # one group: the original loop, unchanged
+    h = fa.feedback_loop("argmax", minority_share=0.3, minority_base_rate=0.4, **kw)
+    assert {"label gap", "predicted gap"} <= set(h.columns)
+    assert h["label gap"].iloc[0] == pytest.approx(0.2, abs=0.05)  # round 0: people's labels only
+    rng = np.random.default_rng(0)
+    v, g = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    assert _share_gap(v, g) == pytest.approx(demographic_parity_difference(v, v, sensitive_features=g))
+    with pytest.raises(ValueError, match="minority_base_rate"):
+        fa.feedback_loop("argmax", minority_share=0.3, minority_base_rate=1.5, **kw)
+
+
 def test_feedback_loop_measures():
     h = pd.DataFrame({"round": [0, 1, 2], "predicted rate": [0.5, 0.7, 0.65]})
     assert fa.lowest_output_rate(h) == pytest.approx(0.65)  # round 0 is left out

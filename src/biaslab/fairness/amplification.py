@@ -27,6 +27,8 @@ __all__ = [
     "bias_amplification",
     "amplification_summary",
     "feedback_loop",
+    "group_feedback_loops",
+    "GROUP_SETTINGS",
     "amplification_experiment",
     "lowest_output_rate",
     "largest_drift",
@@ -215,6 +217,12 @@ def amplification_summary(
     return {"single-attribute": float(np.mean(single)), "multi-attribute": float(multi)}
 
 
+def _share_gap(v: np.ndarray, g: np.ndarray) -> float:
+    """fairlearn's ``demographic_parity_difference`` for two groups 0/1, in numpy for speed (a unit
+    test checks the two agree)."""
+    return float(abs(v[g == 0].mean() - v[g == 1].mean()))
+
+
 def feedback_loop(
     labeling: str = "argmax",
     rounds: int = 15,
@@ -224,6 +232,8 @@ def feedback_loop(
     model_share: float = 0.8,
     separation: float = 0.8,
     n_test: int = 100000,
+    minority_share: float = 0.0,
+    minority_base_rate: float | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A data feedback loop: a classifier is retrained on data that it partly labelled itself.
@@ -245,12 +255,18 @@ def feedback_loop(
             model over-predicts the majority class more; 0.8 gives a Bayes argmax rate of
             0.708 for ``base_rate=0.6``).
         n_test: fresh inputs on which the model's output rate is measured.
+        minority_share: share of people in group 1 (0: one group, the default). Group 1 has
+            base rate ``minority_base_rate``, group 0 ``base_rate``; the inputs are then
+            ``(x, group)`` and the model sees both.
+        minority_base_rate: P(y = 1) in group 1 (required when ``minority_share > 0``).
         seed: seeds everything.
 
     Returns:
         A DataFrame with one row per round: ``round``, ``predicted rate`` (share of test
         inputs the model labels 1 under ``labeling``) and ``label rate`` (share of 1s in all
-        training labels so far).
+        training labels so far). With two groups also ``label gap`` and ``predicted gap``:
+        the difference in the share of 1s between the groups (fairlearn's
+        ``demographic_parity_difference``) of the training labels and of the test predictions (the true gap is ``|base_rate - minority_base_rate|``).
 
     The argmax loop keeps whatever threshold round 0 fitted (its own labels are separable
     at that threshold), so the noise of the round-0 fit stays in every round: with 1,000
@@ -264,12 +280,24 @@ def feedback_loop(
     rounds = check_positive_int(rounds, "rounds")
     check_fraction(base_rate, "base_rate")
     check_fraction(model_share, "model_share", -1e-12, 1.0)
+    two_groups = check_fraction(minority_share, "minority_share", -1e-12, 1.0) > 0
+    if two_groups:
+        check_fraction(minority_base_rate, "minority_base_rate")
     rng = np.random.default_rng(seed)
 
     def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
-        y = (rng.random(n) < base_rate).astype(int)
-        x = rng.normal(size=n) + separation * (y - 0.5)
-        return x[:, None], y
+        if not two_groups:
+            y = (rng.random(n) < base_rate).astype(int)
+            x = rng.normal(size=n) + separation * (y - 0.5)
+            return x[:, None], y
+        g = (rng.random(n) < minority_share).astype(int)
+        y = (rng.random(n) < np.where(g == 1, minority_base_rate, base_rate)).astype(int)
+        return np.stack([rng.normal(size=n) + separation * (y - 0.5), g], 1), y
+
+    def gaps(X: np.ndarray, Y: np.ndarray, x_test: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+        if not two_groups:
+            return {}
+        return {"label gap": _share_gap(Y, X[:, 1]), "predicted gap": _share_gap(pred, x_test[:, 1])}
 
     def label(model, x: np.ndarray) -> np.ndarray:
         prob = model.predict_proba(x)[:, 1]
@@ -286,7 +314,9 @@ def feedback_loop(
             y_new = np.where(by_model, label(model, x_new), y_new)
             X, Y = np.concatenate([X, x_new]), np.concatenate([Y, y_new])
             model = LogisticRegression().fit(X, Y)
-        rows.append({"round": r, "predicted rate": float(label(model, x_test).mean()), "label rate": float(Y.mean())})
+        pred = label(model, x_test)
+        rows.append({"round": r, "predicted rate": float(pred.mean()), "label rate": float(Y.mean()),
+                     **gaps(X, Y, x_test, pred)})
     return pd.DataFrame(rows)
 
 
@@ -358,6 +388,26 @@ FEEDBACK_SETTINGS = dict(rounds=15, base_rate=0.6, model_share=0.8, separation=0
 """The feedback loop of Step 2 (a Bayes argmax rate of 0.708 against a base rate of 0.6)."""
 
 
+GROUP_SETTINGS = dict(minority_share=0.3, minority_base_rate=0.4)
+"""Step 3's second group: 30% of the people, base rate 0.4 against the majority's 0.6."""
+
+
+def group_feedback_loops(seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Step 3: the three loops of Step 2 with a second group (:data:`GROUP_SETTINGS`) in them.
+
+    Args:
+        seed: seeds the loops.
+
+    Returns:
+        ``{"argmax": ..., "sample": ..., "argmax, no feedback": ...}``: :func:`feedback_loop`
+        histories with :data:`FEEDBACK_SETTINGS` and :data:`GROUP_SETTINGS` (the last with
+        ``model_share=0``).
+    """
+    kw = {**FEEDBACK_SETTINGS, **GROUP_SETTINGS}
+    return {"argmax": feedback_loop("argmax", seed=seed, **kw), "sample": feedback_loop("sample", seed=seed, **kw),
+            "argmax, no feedback": feedback_loop("argmax", seed=seed, **{**kw, "model_share": 0.0})}
+
+
 def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, Any]:
     """Everything section 3.3 checks, for one seed.
 
@@ -367,7 +417,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         ``single_skew``: the same with ``a1`` skewed towards group 1 (``p_first=(0.2, 0.8)``)
         and no joint skew; ``feedback``: ``{"argmax": ..., "sample": ..., "argmax, no feedback": ...}``
         :func:`feedback_loop` histories with :data:`FEEDBACK_SETTINGS` (the last with
-        ``model_share=0``: every new label from people).
+        ``model_share=0``: every new label from people); ``groups``: :func:`group_feedback_loops`.
     """
     from ..core import resolve_device
 
@@ -378,6 +428,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
         "single_skew": amplification_experiment(seed=seed, device=dev, p_same=(0.5, 0.5), p_first=(0.2, 0.8)),
         "feedback": {**{mode: feedback_loop(mode, seed=seed, **FEEDBACK_SETTINGS) for mode in ("argmax", "sample")},
                      "argmax, no feedback": feedback_loop("argmax", seed=seed, **{**FEEDBACK_SETTINGS, "model_share": 0.0})},
+        "groups": group_feedback_loops(seed=seed),
     }
 
 
@@ -468,5 +519,37 @@ CLAIMS = (
         controls=(Control("argmax labels", "the same loop with the model's most likely label",
                           lambda r: r["feedback"]["argmax"]),),
         note="largest |output rate - 0.6| over rounds 1-15",
+    ),
+    Claim(
+        key="fairness.amplification.feedback_widens_group_gap",
+        statement="With a second group in the loop (30% of the people, base rate 0.4 against 0.6), the fed-back "
+                  "argmax labels widen the gap between the groups' shares of positive labels in the training data "
+                  "from the true 0.20 to at least 0.28 after 15 rounds.",
+        cite=("data_feedback_loops",),
+        paper_result="with model-labelled data fed back into training, a bias statistic of the dataset grows round "
+                     "after round for argmax-like models and stays stable for sampling-like ones",
+        paper_where="the stability analysis and its experiments",
+        run=run, world=lambda r: r["groups"]["argmax"], measure=lambda h: float(h["label gap"].iloc[-1]),
+        predicate=at_least(0.28),
+        controls=(Control("no feedback", "the same two-group loop with every new label from people",
+                          lambda r: r["groups"]["argmax, no feedback"]),
+                  Control("sampled labels", "the same two-group loop with labels drawn from the model's predicted "
+                          "probability", lambda r: r["groups"]["sample"])),
+        note="demographic-parity difference of all training labels after round 15; the model sees x and the group",
+    ),
+    Claim(
+        key="fairness.amplification.argmax_group_selection_gap",
+        statement="The group-aware argmax model selects the majority group at least 0.35 more often than the "
+                  "minority on fresh people, against a true gap of 0.20, in every round.",
+        cite=("data_feedback_loops",),
+        paper_result="argmax-like outputs amplify a bias statistic that sampling-like outputs keep stable",
+        paper_where="the stability analysis and its experiments",
+        run=run, world=lambda r: r["groups"]["argmax"],
+        measure=lambda h: float(h.loc[h["round"] >= 1, "predicted gap"].min()), predicate=at_least(0.35),
+        controls=(Control("sampled labels", "the same loop, whose model labels by sampling its probability",
+                          lambda r: r["groups"]["sample"]),),
+        note="demographic-parity difference of the model's labels on 100,000 fresh people; the decision rule does "
+             "this with or without feedback (the no-feedback loop reads the same), so it is who the rule harms, "
+             "not what the loop adds",
     ),
 )
