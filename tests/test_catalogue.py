@@ -98,6 +98,7 @@ UNCATALOGUED_DEMOS = {
     "causal-icp-demo": "peters_icp_2016",  # invariant causal prediction
     "irm-digits-demo": "arjovsky_irm_2019",  # IRMv1 on Colored MNIST's two environments
     "real-features-demo": "kirichenko_dfr_2023",  # last-layer retraining on frozen sentence features
+    "feature-splitting-demo": "bricken_monosemanticity_2023",  # SAE features split into sub-features
 }
 
 
