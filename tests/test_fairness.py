@@ -762,6 +762,66 @@ def test_road_debiasing_weights_and_errors():
         fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], steps=10, warmup=20)
 
 
+def test_region_balanced_weights():
+    region = np.array([0, 1, 1, 1, 0, 1, 1, 1, 1, 1])
+    s = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    w = fa.region_balanced_weights(region, s)
+    for g in (0, 1):  # mean 1 in each group, and each region carries half of its group's weight
+        assert w[s == g].mean() == pytest.approx(1.0)
+        for k in (0, 1):
+            assert w[(s == g) & (region == k)].sum() == pytest.approx(w[s == g].sum() / 2)
+    assert w[0] == pytest.approx(2.0) and w[4] == pytest.approx(3.0)  # 1 of 4 and 1 of 6 people
+    with pytest.raises(ValueError, match="both groups"):
+        fa.region_balanced_weights([0, 1, 1], [0, 0, 1])
+
+
+def test_road_debiasing_fixed_weights():
+    torch.set_num_threads(1)
+    d = fa.make_regional_bias_data(2000, seed=0)
+    w_in = fa.region_balanced_weights(d["region"], d["s"])
+    kw = dict(adversary_weight=1.0, temperature=None, steps=30, warmup=10, seed=0)
+    _, w = fa.road_debiasing(d["X"], d["y"], d["s"], d["X"][:10], example_weights=3 * w_in, **kw)
+    assert np.allclose(w, w_in, atol=1e-5)  # rescaled to mean 1 within each group
+    p_plain, _ = fa.road_debiasing(d["X"], d["y"], d["s"], d["X"][:50], **kw)
+    p_ones, _ = fa.road_debiasing(d["X"], d["y"], d["s"], d["X"][:50], example_weights=np.ones(2000), **kw)
+    assert np.allclose(p_plain, p_ones)  # all-ones weights are the global adversary
+    with pytest.raises(ValueError, match="temperature=None"):
+        fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], temperature=0.01, example_weights=w_in)
+    with pytest.raises(ValueError, match="example_weights"):
+        fa.road_debiasing(d["X"], d["y"], d["s"], d["X"], temperature=None, example_weights=-w_in)
+
+
+def test_matched_gap_along_the_balanced_curve():
+    curves = pd.DataFrame({
+        "method": ["global", "global", "ROAD", "region-balanced"], "adversary weight": [0.0, 1.0, 1.0, 3.0],
+        "DP gap": [0.2, 0.0, 0.1, 0.0], "worst-region gap": [0.4, 0.2, 0.15, 0.1],
+    })
+    # the balanced curve runs from plain training (0.2, 0.4) to (0.0, 0.1): 0.25 at a gap of 0.1
+    assert fa.matched_worst_gap(curves, 0.1, method="region-balanced") == pytest.approx(0.25)
+    assert fa.worst_region_reduction(curves, against="region-balanced") == pytest.approx(0.4)
+    # the balanced run against the global curve at its gap 0: 1 - 0.1 / 0.2
+    assert fa.worst_region_reduction(curves, 3.0, method="region-balanced") == pytest.approx(0.5)
+
+
+def test_fairlearn_adversary_agrees_with_ours_on_adult():
+    """The library's adversary (same sizes, budget and rows) also shrinks the parity gap."""
+    from sklearn.model_selection import train_test_split
+
+    torch.set_num_threads(1)
+    adult = datasets.adult()
+    X, y, _ = datasets.adult_features(adult)
+    s = (adult["sex"] == "Female").astype(int).to_numpy()
+    tr, te = train_test_split(np.arange(len(y)), test_size=0.5, random_state=0, stratify=y)
+    lib = fa.fairlearn_adversary_points(X[tr], y[tr], s[tr], X[te], y[te], s[te], alphas=(0.0, 1.0), seed=0)
+    assert list(lib.columns) == ["alpha", "accuracy", "DP gap"] and len(lib) == 2
+    ours = [fa.demographic_parity_gap((fa.adversarial_debiasing(X[tr], y[tr], s[tr], X[te], adversary_weight=lam,
+                                                                seed=0) >= 0.5).astype(int), s[te]) for lam in (0.0, 3.0)]
+    assert lib["DP gap"][1] < 0.6 * lib["DP gap"][0] and ours[1] < 0.6 * ours[0]
+    assert abs(lib["DP gap"][0] - ours[0]) < 0.05 and abs(lib["accuracy"][0] - lib["accuracy"][1]) < 0.03
+    with pytest.raises(ValueError, match="alpha"):
+        fa.fairlearn_adversary_points(X[:100], y[:100], s[:100], X[:10], y[:10], s[:10], alphas=(-1.0,))
+
+
 def test_pretrain_finetune_rows_and_controls():
     kw = dict(n_pretrain=600, n_finetune=200, n_test=1000, pretrain_steps=40, finetune_steps=30, seed=1)
     plain = fa.pretrain_finetune(**kw)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = ("core", "claims", "validation", "plotting", "pretrained",
-       "datasets.toy_tasks", "datasets.shortcut_data", "datasets.feature_data", "datasets.sprites", "datasets.fairness_data", "datasets.causal_data")
+       "datasets.toy_tasks", "datasets.shortcut_data", "datasets.feature_data", "datasets.sprites", "datasets.fairness_data", "datasets.regional_data", "datasets.causal_data")
 CHAPTERS = {
     "inductive_bias": ("1", "Inductive bias", "01_inductive_bias"),
     "spurious": ("2", "Spurious correlations", "02_spurious_correlations"),

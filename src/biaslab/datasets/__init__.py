@@ -31,6 +31,8 @@ from .fairness_data import (  # noqa: E402,F401
     german,
     german_features,
 )
+# --- chapter 3 (fairness): applicants with one unfair region, made in code --------------
+from .regional_data import make_regional_bias_data  # noqa: E402,F401
 # --- chapter 2 (spurious correlations): shortcut testbeds made in code ----------------
 from .shortcut_data import GroupData, SpuriousDataset, colored_digits, lms_slab  # noqa: E402,F401
 
