@@ -365,9 +365,8 @@ def twin_experiment(seed: int = 0, rank: int = 3) -> dict[str, dict[str, float]]
     te = ~tr
     strangers = stranger_pairs(twin[te], seed=seed)
     folds = list(GroupKFold(5).split(X[tr], y[tr], twin[tr]))
-    reps = {"raw": X, "raw, C by CV": X, "PCA (3), inductive": PCA(3, random_state=0).fit(X[tr]).transform(X),
-            "SVT, inductive": singular_value_threshold(X, rank=3, fit_rows=tr),
-            "svt": singular_value_threshold(X, rank=3)}
+    reps = dict(zip(TWIN_MODELS, (X, X, PCA(3, random_state=0).fit(X[tr]).transform(X),
+                                  singular_value_threshold(X, rank=3, fit_rows=tr), singular_value_threshold(X, rank=3))))
     out = {}
     for name, Z in reps.items():
         if name == "raw, C by CV":
