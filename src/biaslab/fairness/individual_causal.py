@@ -505,10 +505,10 @@ CLAIMS = (
         statement="Kusner et al.'s level-2 model (structural equations fitted on training people, K abducted, the "
                   "predictor trained on K_hat) moves its held-out prediction by at most 0.03 when A is flipped.",
         cite=_KUS,
-        paper_result="predictors of law-school first-year grades built on the abducted latent (Fair K) or on "
-                     "additive-noise residuals (Fair Add) keep their counterfactual prediction distributions "
-                     "where the factual ones are, while Full and Unaware models shift",
-        paper_where="Kusner et al. (2017), section 5 and Fig. 2",
+        paper_result="on law-school data the Full and Unaware models' predictions shift in the counterfactual "
+                     "world; predictors of the abducted latent (Fair K) or of additive-noise residuals (Fair Add) "
+                     "are counterfactually fair by construction of the fitted model",
+        paper_where="Kusner et al. (2017), section 5 (law school)",
         run=run, world=lambda r: r["counterfactual"]["level 2"], measure=lambda m: m["cf change"],
         predicate=at_most(0.03),
         controls=(Control("wrong graph", "the same level-2 model with a graph in which A does not cause X1",
@@ -524,7 +524,7 @@ CLAIMS = (
         cite=_KUS,
         paper_result="a predictor that uses descendants of the protected attribute is in general not "
                      "counterfactually fair, even when the attribute itself is left out (the Unaware model)",
-        paper_where="Kusner et al. (2017), section 5 and Fig. 2",
+        paper_where="Kusner et al. (2017), section 5 (law school)",
         run=run, world=lambda r: r["counterfactual"]["naive"], measure=lambda m: m["cf change"],
         predicate=at_least(0.05),
         controls=(Control("A without effect", "the same structural model with X1 = K + e1 (effect 0): A shifts "
