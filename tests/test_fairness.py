@@ -688,13 +688,99 @@ def test_stranger_pairs():
         fa.stranger_pairs([0, 0])
 
 
-def test_twin_and_counterfactual_experiments():
+def test_svt_inductive_is_a_pca_reconstruction():
+    from sklearn.decomposition import PCA
+
+    d = fa.make_latent_twins(n_pairs=100, d=30, rank=3, noise=1.0, seed=1)
+    fit = np.arange(200) % 3 != 0
+    pca = PCA(3).fit(d["X"][fit])
+    ours = fa.singular_value_threshold(d["X"], rank=3, fit_rows=fit)
+    assert ours.shape == d["X"].shape
+    assert np.allclose(ours, pca.inverse_transform(pca.transform(d["X"])))
+    # with every row fitted it is the transductive SVT
+    assert np.allclose(fa.singular_value_threshold(d["X"], rank=3, fit_rows=np.ones(200, bool)),
+                       fa.singular_value_threshold(d["X"], rank=3))
+    with pytest.raises(ValueError, match="fit_rows"):
+        fa.singular_value_threshold(d["X"], rank=3, fit_rows=fit[:10])
+    with pytest.raises(ValueError, match="fit_rows"):
+        fa.singular_value_threshold(d["X"], rank=3, fit_rows=np.full(200, 2))
+
+
+def test_twin_experiment():
     tw = fa.twin_experiment(seed=0)
-    assert set(tw) == {"raw", "svt"} and set(tw["raw"]) == {"twin gap", "stranger gap", "error"}
+    assert set(tw) == set(fa.TWIN_MODELS)
+    assert set(tw["raw"]) == {"twin gap", "stranger gap", "twin / stranger", "error", "C"}
     assert tw["svt"]["twin gap"] < tw["raw"]["twin gap"]
+    assert tw["raw, C by CV"]["C"] < 1  # 100 features for 150 people: the CV picks a strong penalty
+    # the logistic regression on the inductive SVT reconstruction is the one on the PCA scores
+    for col in ("twin gap", "error"):
+        assert tw["SVT, inductive"][col] == pytest.approx(tw["PCA (3), inductive"][col], abs=1e-3)
+
+
+def test_fit_linear_scm_recovers_the_structural_equations():
+    scm = fa.make_fairness_scm(n=200_000, effect=1.5, seed=0)
+    p = fa.fit_linear_scm(scm["X"], scm["A"])
+    assert p["effect"] == pytest.approx(1.5, abs=0.02)
+    assert p["var_k"] == pytest.approx(1.0, abs=0.02)
+    assert p["var_e1"] == pytest.approx(0.25, abs=0.01) and p["var_e2"] == pytest.approx(0.25, abs=0.01)
+    assert p["m1"] == pytest.approx(0.0, abs=0.02) and p["m2"] == pytest.approx(0.0, abs=0.02)
+    wrong = fa.fit_linear_scm(scm["X"], scm["A"], a_affects_x1=False)
+    assert wrong["effect"] == 0 and wrong["var_e1"] > p["var_e1"] + 0.5  # A's effect is taken for noise
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        fa.fit_linear_scm(scm["X"][:, :1], scm["A"])
+    with pytest.raises(ValueError, match="A must hold only 0 and 1"):
+        fa.fit_linear_scm(scm["X"][:5], [0, 1, 2, 0, 1])
+    with pytest.raises(ValueError, match="same length"):
+        fa.fit_linear_scm(scm["X"][:5], scm["A"][:4])
+    with pytest.raises(ValueError, match="both values"):
+        fa.fit_linear_scm(scm["X"][:5], np.zeros(5, int))
+
+
+def test_abduct_latent_is_the_posterior_mean():
+    scm = fa.make_fairness_scm(n=200_000, effect=1.0, seed=1)
+    X, A, K = scm["X"], scm["A"], scm["K"]
+    k_hat = fa.abduct_latent(fa.fit_linear_scm(X, A), X, A)
+    assert k_hat.shape == (200_000,)
+    # true model: var_k = 1, noise variances 0.25: E[K | x, a] = 4 (r1 + r2) / 9
+    truth = 4 * ((X[:, 0] - A) + X[:, 1]) / 9
+    assert np.abs(k_hat - truth).max() < 0.03
+    # a posterior mean is calibrated: regressing K on it gives slope 1
+    assert np.polyfit(k_hat, K, 1)[0] == pytest.approx(1.0, abs=0.01)
+    # with the exact parameters it is the closed form, and invariant to flipping A with the true noises
+    exact = {"m1": 0.0, "m2": 0.0, "effect": 1.0, "var_k": 1.0, "var_e1": 0.25, "var_e2": 0.25}
+    assert np.allclose(fa.abduct_latent(exact, X, A), truth)
+    assert np.allclose(fa.abduct_latent(exact, fa.counterfactual_flip(scm), 1 - A), truth)
+    with pytest.raises(ValueError, match="params lacks the keys"):
+        fa.abduct_latent({"m1": 0.0}, X, A)
+
+
+def test_counterfactual_experiment():
     cf = fa.counterfactual_experiment(seed=0)
-    assert cf["fair"] < 1e-12 and cf["naive"] > 0.05
-    assert fa.counterfactual_experiment(seed=0, effect=0.0)["naive"] < 1e-12
+    assert set(cf) == {"naive", "X2 only", "level 2", "level 2, wrong graph", "data"}
+    assert set(cf["naive"]) == {"accuracy", "cf change", "selection gap"}
+    assert cf["X2 only"]["cf change"] < 1e-12  # level 1: invariant by construction
+    assert cf["level 2"]["cf change"] < 0.02 < cf["level 2, wrong graph"]["cf change"]
+    assert cf["level 2"]["accuracy"] > cf["X2 only"]["accuracy"]
+    assert cf["naive"]["selection gap"] > cf["level 2"]["selection gap"]
+    assert cf["data"]["fitted effect"] == pytest.approx(1.0, abs=0.15)
+    no = fa.counterfactual_experiment(seed=0, effect=0.0)
+    assert no["naive"]["cf change"] < 1e-12
+
+
+def test_selection_gap_matches_a_hand_count():
+    """The experiment's selection gap is fairlearn's demographic_parity_difference: check it
+    against a count by hand on the naive model's predictions."""
+    from fairlearn.metrics import demographic_parity_difference
+    from sklearn.linear_model import LogisticRegression
+
+    scm = fa.make_fairness_scm(n=5000, effect=1.0, seed=0)
+    X, A, Y = scm["X"], scm["A"], scm["Y"]
+    pred = LogisticRegression().fit(X[:2500], Y[:2500]).predict(X[2500:])
+    a = A[2500:]
+    by_hand = abs(pred[a == 1].mean() - pred[a == 0].mean())
+    assert demographic_parity_difference(Y[2500:], pred, sensitive_features=a) == pytest.approx(by_hand)
+    assert fa.counterfactual_experiment(seed=0)["naive"]["selection gap"] == pytest.approx(by_hand)
+
 
 def test_counterfactual_flip():
     scm = fa.make_fairness_scm(n=100, seed=0)
@@ -707,9 +793,15 @@ def test_counterfactual_flip():
     assert np.allclose(twice, scm["X"])
 
 
-def test_explanation_fidelity_no_shift():
+def test_explanation_fidelity_surrogates():
     r = fa.explanation_fidelity_gap(0, n=1000, steps=150, seed=0)
-    assert r["fidelity majority"] > 0.9 and abs(r["gap"]) < 0.05
+    assert set(r) == set(fa.SURROGATES)
+    assert r["x only"]["fidelity majority"] > 0.9 and abs(r["x only"]["gap"]) < 0.05
+    shifted = fa.explanation_fidelity_gap(90, n=1000, steps=150, seed=0)
+    # the group as an input shifts the surrogate's boundary but cannot rotate it; per-group surrogates can
+    assert shifted["x and group"]["gap"] > 0.15 and abs(shifted["per group"]["gap"]) < 0.05
+    with pytest.raises(ValueError, match="n must be >= 50"):
+        fa.explanation_fidelity_gap(0, n=10)
 
 
 # --- local fairness (ROAD) ---------------------------------------------------------------
