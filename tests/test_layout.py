@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 
 import pytest
 from package_graph import CHAPTER_DIRS, PKG, build_graph, module_files, section_files
@@ -123,6 +124,20 @@ def test_no_see_pointers_in_docstrings():
     stale): the module a definition sits in names its section."""
     for module, path in module_files().items():
         assert "    See: " not in path.read_text(), f"{module} has a 'See:' line"
+
+
+def test_no_rst_substitutions_in_docstrings():
+    """Sphinx reads ``|word|`` in a docstring as an undefined substitution, an error in the
+    ``-W`` build; write "absolute" or put the expression in double backticks or :math:."""
+    pattern = re.compile(r"(?<![|\w])\|[A-Za-z][^|\s]*\|(?![|\w])")
+    for module, path in module_files().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)):
+                continue
+            doc = ast.get_docstring(node) or ""
+            doc = re.sub(r"``.*?``|:math:`.*?`", "", doc, flags=re.S)
+            hits = pattern.findall(doc)
+            assert not hits, f"{module}.{getattr(node, 'name', '')}: {hits}"
 
 
 # The hand-written backward passes: each is a method whose loop (or extra update) is what the

@@ -389,7 +389,7 @@ def counterfactual_experiment(seed: int = 0, effect: float = 1.0) -> dict[str, d
     ``naive``: logistic regression on (X1, X2); ``X2 only``: on the non-descendant X2 (level 1);
     ``level 2``: on ``K_hat``, abducted with :func:`fit_linear_scm` fitted on the training
     people; ``level 2, wrong graph``: the same with a graph in which A does not cause X1. On
-    the held-out people: accuracy; the mean |change| of the predicted probability when A is
+    the held-out people: accuracy; the mean absolute change of the predicted probability when A is
     flipped (features recomputed with their true noises by :func:`counterfactual_flip`, then
     ``K_hat`` re-abducted with the fitted model); the selection-rate gap between the A groups
     (fairlearn's ``demographic_parity_difference``, threshold 0.5).
