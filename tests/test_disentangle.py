@@ -618,3 +618,31 @@ def test_study_statistics_known_answers():
     tc = pd.DataFrame({"objective": ["beta-TCVAE", "beta-TCVAE", "FactorVAE", "FactorVAE", "beta-VAE"],
                        "strength": [2.0, 6.0, 10.0, 40.0, 6.0], "TC": [2.0, 1.0, 4.0, 2.0, 100.0]})
     assert us.tc_ratio(tc, "TC") == pytest.approx(1.5 / 3.0)  # beta-VAE rows are not counted
+
+
+def test_interleaved_settings_and_rank_agreement():
+    from scipy.stats import spearmanr
+
+    from biaslab.disentangle import unsupervised_study as us
+
+    t = pd.DataFrame({"objective": ["a"] * 3 + ["b"] * 3 + ["c"] * 3, "strength": [1.0] * 9,
+                      "apart": [0, 1, 2, 10, 11, 12, 20, 21, 22.0],  # every setting's runs lie apart
+                      "mixed": [0, 5, 10, 1, 6, 11, 2, 7, 12.0],  # every pair of settings interleaves
+                      "half": [0, 1, 2, 1.5, 3, 4, 10, 11, 12.0]})  # a and b interleave, c lies apart
+    assert us.interleaved_settings(t, ["apart"]) == 0.0
+    assert us.interleaved_settings(t, ["mixed"]) == 1.0
+    assert us.interleaved_settings(t, ["half"]) == pytest.approx(1 / 3)
+    assert us.interleaved_settings(t, ["apart", "mixed", "half"]) == pytest.approx(4 / 9)
+    with pytest.raises(ValueError, match="non-empty"):
+        us.interleaved_settings(t, "apart")
+    with pytest.raises(ValueError, match="lacks"):
+        us.interleaved_settings(t, ["MIG"])
+    with pytest.raises(ValueError, match="two settings"):
+        us.interleaved_settings(t[t.objective == "a"], ["apart"])
+    rev = t.assign(down=-t.apart)
+    assert us.min_rank_agreement(rev, ["apart", "mixed"]) == pytest.approx(spearmanr(t.apart, t.mixed).statistic)
+    assert us.min_rank_agreement(rev, ["apart", "half", "down"]) == pytest.approx(-1.0)
+    with pytest.raises(ValueError, match="at least two"):
+        us.min_rank_agreement(t, ["apart"])
+    with pytest.raises(ValueError, match="lacks"):
+        us.min_rank_agreement(t, ["apart", "ELBO"])
