@@ -362,8 +362,8 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, ob
         ``histories``: ``{label: grokking_run(...) history}`` for ``"wd=1.0, 60% train"`` and
         ``"wd=0, 60% train"`` (4,000 full-batch AdamW steps on addition mod 47);
         ``embeddings``: the two trained embedding tables under the same labels; ``linear``:
-        ``{N: linear_grokking_run(d=200, n_train=N)}`` for :data:`LINEAR_SAMPLE_SIZES`. (The
-        notebook's third run, with 40% of the pairs, is shown but not checked.)
+        ``{N: linear_grokking_run(d=200, n_train=N)}`` for :data:`LINEAR_SAMPLE_SIZES`. (The run
+        with 40% of the pairs is an exercise on the page, not checked.)
     """
     histories, embeddings = {}, {}
     for label, wd in (("wd=1.0, 60% train", 1.0), ("wd=0, 60% train", 0.0)):
