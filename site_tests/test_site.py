@@ -170,7 +170,16 @@ def _new_page(browser, base: str, width: int = 1280):
             problems.append(f"console error: {text} ({src})")
 
     page.on("console", on_console)
-    page.on("requestfailed", lambda r: problems.append(f"failed request: {r.url}") if local(r.url) else None)
+
+    def on_failed(r):
+        # ERR_ABORTED: the browser cancelled the request, e.g. a lazily loaded MathJax font still
+        # in flight when the walk moves to the next page; a missing file is a 404 response below
+        if local(r.url) and "ERR_ABORTED" not in (r.failure or ""):
+            problems.append(f"failed request: {r.url} ({r.failure})")
+
+    page.on("requestfailed", on_failed)
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 and r.url.startswith(base) else None)
     return page, problems
 
 

@@ -667,6 +667,10 @@ def setup_comment(source: str) -> str:
     return f"# Setup (hidden on the site): {what}."
 
 
+# how the recorded times are taken (README, "Tests"): nbval runs two notebooks at once
+MEASURED = "measured when the book is tested, on one core while another notebook uses the other"
+
+
 def runtime_note(seconds: float | None) -> str:
     """The header line on the run time and on a GPU runtime, from a measured time."""
     gpu = "*Runtime > Change runtime type*"
@@ -676,12 +680,12 @@ def runtime_note(seconds: float | None) -> str:
     t = max(5, 5 * math.ceil(seconds / 5))
     took = f"about {t} s" if t < 120 else f"about {round(t / 60)} minutes"
     if t <= 120:
-        return (f"**Runtime.** All cells run in {took} on two CPU cores, as in Colab's default "
-                f"runtime (measured when the book is tested). A GPU runtime ({gpu}) is not needed; "
-                "the code uses one when present.")
-    return (f"**Runtime.** All cells run in {took} on two CPU cores, as in Colab's default "
-            f"runtime (measured when the book is tested); a GPU runtime ({gpu}) shortens the "
-            "training steps, and the code uses one when present.")
+        return (f"**Runtime.** All cells run in at most {took} on two CPU cores, as in Colab's "
+                f"default runtime ({MEASURED}). A GPU runtime ({gpu}) is not needed; the code uses one "
+                "when present.")
+    return (f"**Runtime.** All cells run in at most {took} on two CPU cores, as in Colab's "
+            f"default runtime ({MEASURED}); a GPU runtime ({gpu}) shortens the training steps, and "
+            "the code uses one when present.")
 
 
 def measured_seconds(md: Path) -> float | None:
