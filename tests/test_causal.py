@@ -355,6 +355,16 @@ def test_confounded_outcome_and_control_function():
     assert np.abs(naive - truth).mean() > 1.0 and np.abs(cf - truth).mean() < 0.5 * np.abs(naive - truth).mean()
 
 
+def test_intervention_extrapolation_without_baselines():
+    """``baselines=False`` leaves out only the MLP and the oracle; the encoder and its columns
+    are the same as with them (what section 4.6's control relies on to train those once)."""
+    full = ca.intervention_extrapolation(n=400, steps=20, grid=[0.0, 3.0], seed=0, lam=0.0)
+    lean = ca.intervention_extrapolation(n=400, steps=20, grid=[0.0, 3.0], seed=0, lam=0.0, baselines=False)
+    assert set(full.columns) - set(lean.columns) == {"MLP from A", "true latent (oracle)"}
+    assert np.array_equal(full["truth"], lean["truth"]) and np.array_equal(full["unseen"], lean["unseen"])
+    assert np.allclose(full["Rep4Ex"], lean["Rep4Ex"], atol=1e-6)
+
+
 def test_extrapolation_mse_and_bad_table():
     tab = pd.DataFrame({"truth": [0.0, 1.0, 1.0], "m": [0.0, 2.0, 1.0], "unseen": [False, True, True]}, index=[0.0, 2.0, -3.0])
     assert ca.extrapolation_mse(tab, lo=2.0)["m"] == 0.5

@@ -312,8 +312,7 @@ def run(seed: int = 0, device: torch.device | str | None = None) -> dict[str, An
     # the control: the same pipeline with a plain autoencoder (lam = 0), on the same data and actions;
     # the MLP and the oracle do not depend on the encoder, so they are trained once
     plain = intervention_extrapolation(lam=0.0, steps=1000, seed=seed, device=device, baselines=False)
-    plain = plain.assign(**{c: extrap[c] for c in ("MLP from A", "true latent (oracle)")})[
-        ["truth", "MLP from A", "Rep4Ex", "true latent (oracle)", "unseen"]]
+    plain = plain.assign(**{c: extrap[c] for c in ("MLP from A", "true latent (oracle)")})
     return {"extrap": extrap, "extrap_autoencoder": plain,
             "mse": extrapolation_mse(extrap), "mse_autoencoder": extrapolation_mse(plain)}
 
